@@ -1,0 +1,165 @@
+import { randomUUID } from 'node:crypto';
+import { ConcurrencyConflictError, InvalidArgumentError } from './errors.js';
+import type { EventRegistry } from './event-registry.js';
+import type { AppendResult } from './event-store.js';
+import type { DomainEvent, EventMetadata, NewEvent, Position } from './events.js';
+import { ExpectedVersion, type ExpectedVersionValue } from './expected-version.js';
+import {
+  assertEventType,
+  assertExpectedVersion,
+  assertJsonSerializable,
+  assertStreamId,
+  describe,
+} from './validation.js';
+
+/** An event checked and completed for writing: what every adapter persists. */
+export interface PreparedEvent {
+  readonly eventId: string;
+  readonly type: string;
+  readonly schemaVersion: number;
+  readonly data: unknown;
+  readonly metadata: EventMetadata;
+}
+
+/** A validated append: adapters call {@link prepareAppend} first, so they all refuse the same inputs. */
+export interface PreparedAppend {
+  readonly streamId: string;
+  readonly expectedVersion: ExpectedVersionValue;
+  readonly events: readonly PreparedEvent[];
+  /** True when the caller supplied at least one event id, so the append may be a retry. */
+  readonly mayBeRetry: boolean;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * Validates an append's arguments and fills in event ids, schema versions and metadata.
+ * Throws `InvalidArgumentError`, `EventSerializationError`, `UnknownEventTypeError` or
+ * `EventValidationError` before anything is written.
+ */
+export function prepareAppend(
+  streamId: unknown,
+  expectedVersion: unknown,
+  events: unknown,
+  registry?: EventRegistry<DomainEvent>,
+): PreparedAppend {
+  assertStreamId(streamId);
+  assertExpectedVersion(expectedVersion);
+  if (!Array.isArray(events)) {
+    throw new InvalidArgumentError('events', `expected an array of events, got ${describe(events)}.`);
+  }
+  if (events.length === 0) {
+    throw new InvalidArgumentError('events', 'the batch is empty; append at least one event.');
+  }
+  const seenIds = new Set<string>();
+  let mayBeRetry = false;
+  const prepared = events.map((event: unknown, index) => {
+    const result = prepareEvent(event, index, registry);
+    if (seenIds.has(result.eventId)) {
+      throw new InvalidArgumentError(
+        `events[${index}].eventId`,
+        `"${result.eventId}" appears twice in the batch.`,
+      );
+    }
+    seenIds.add(result.eventId);
+    if ((event as NewEvent).eventId !== undefined) mayBeRetry = true;
+    return result;
+  });
+  return { streamId, expectedVersion, events: prepared, mayBeRetry };
+}
+
+function prepareEvent(event: unknown, index: number, registry?: EventRegistry<DomainEvent>): PreparedEvent {
+  if (typeof event !== 'object' || event === null || Array.isArray(event)) {
+    throw new InvalidArgumentError(
+      `events[${index}]`,
+      `expected an object with "type" and "data", got ${describe(event)}.`,
+    );
+  }
+  const { type, data, eventId, schemaVersion, metadata } = event as NewEvent;
+  assertEventType(type);
+  if (data === undefined) {
+    throw new InvalidArgumentError(
+      `events[${index}].data`,
+      `event "${type}" has no data; use {} for an event without fields.`,
+    );
+  }
+  if (eventId !== undefined && (typeof eventId !== 'string' || !UUID.test(eventId))) {
+    throw new InvalidArgumentError(
+      `events[${index}].eventId`,
+      `expected a UUID string, got ${describe(eventId)}.`,
+    );
+  }
+  if (schemaVersion !== undefined && (!Number.isSafeInteger(schemaVersion) || schemaVersion < 1)) {
+    throw new InvalidArgumentError(
+      `events[${index}].schemaVersion`,
+      `expected a positive integer, got ${describe(schemaVersion)}.`,
+    );
+  }
+  if (
+    metadata !== undefined &&
+    (typeof metadata !== 'object' || metadata === null || Array.isArray(metadata))
+  ) {
+    throw new InvalidArgumentError(
+      `events[${index}].metadata`,
+      `expected a plain object, got ${describe(metadata)}.`,
+    );
+  }
+  const encoded = registry
+    ? registry.encode(type, data, schemaVersion)
+    : { data, schemaVersion: schemaVersion ?? 1 };
+  assertJsonSerializable(encoded.data, 'the data', type);
+  assertJsonSerializable(metadata ?? {}, 'the metadata', type);
+  return {
+    eventId: eventId?.toLowerCase() ?? randomUUID(),
+    type,
+    schemaVersion: encoded.schemaVersion,
+    data: encoded.data,
+    metadata: metadata ?? {},
+  };
+}
+
+/** Where a previously stored copy of a batch event sits. */
+export interface StoredEventLocation {
+  readonly eventId: string;
+  readonly version: number;
+  readonly position: Position;
+}
+
+/**
+ * Decides whether an append whose event ids were already found in the stream is a harmless retry.
+ * Returns the original result when the whole batch is stored, in order, where the expected version
+ * says it should be; returns `undefined` when none of the ids is stored; throws
+ * `ConcurrencyConflictError` when only part of the batch, or the batch elsewhere, is stored.
+ */
+export function resolveRetriedAppend(
+  append: PreparedAppend,
+  found: readonly StoredEventLocation[],
+  actualVersion: number,
+): AppendResult | undefined {
+  if (found.length === 0) return undefined;
+  const byId = new Map(found.map((location) => [location.eventId, location]));
+  const locations = append.events.map((event) => byId.get(event.eventId));
+  const first = locations[0];
+  const inOrder =
+    first !== undefined &&
+    locations.every(
+      (location, index) => location !== undefined && location.version === first.version + index,
+    );
+  if (inOrder && startsWhereExpected(append.expectedVersion, first.version)) {
+    const last = locations[locations.length - 1]!;
+    return { nextVersion: last.version, lastPosition: last.position };
+  }
+  throw new ConcurrencyConflictError(
+    append.streamId,
+    append.expectedVersion,
+    actualVersion,
+    `${found.length} of the ${append.events.length} event ids are already stored in this stream, ` +
+      'but not as this exact batch at this version',
+  );
+}
+
+function startsWhereExpected(expected: ExpectedVersionValue, firstVersion: number): boolean {
+  if (typeof expected === 'number') return firstVersion === expected + 1;
+  if (expected === ExpectedVersion.NoStream) return firstVersion === 1;
+  return true;
+}

@@ -1,0 +1,172 @@
+import type { ExpectedVersionValue } from './expected-version.js';
+
+/** Stable codes for every error the toolkit throws. Compare codes, not classes. */
+export const ErrorCode = {
+  ConcurrencyConflict: 'ES_CONCURRENCY_CONFLICT',
+  StreamNotFound: 'ES_STREAM_NOT_FOUND',
+  AggregateNotFound: 'ES_AGGREGATE_NOT_FOUND',
+  UnknownEventType: 'ES_UNKNOWN_EVENT_TYPE',
+  EventSerialization: 'ES_EVENT_SERIALIZATION',
+  EventValidation: 'ES_EVENT_VALIDATION',
+  InvalidArgument: 'ES_INVALID_ARGUMENT',
+  EventStoreUnavailable: 'ES_EVENT_STORE_UNAVAILABLE',
+} as const;
+
+export type ErrorCodeValue = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+// A registry-wide brand: guards keep working when two copies of @es/core are installed.
+const BRAND = Symbol.for('@es/core/error');
+
+/** Base class of every error the toolkit throws. Has a stable `code`; the driver's error is `cause`. */
+export abstract class EventSourcingError extends Error {
+  abstract readonly code: ErrorCodeValue;
+  readonly [BRAND] = true;
+
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** True for any error thrown by this toolkit, whichever copy of the package threw it. */
+export function isEventSourcingError(error: unknown): error is EventSourcingError {
+  return typeof error === 'object' && error !== null && (error as Record<symbol, unknown>)[BRAND] === true;
+}
+
+function hasCode(error: unknown, code: ErrorCodeValue): boolean {
+  return isEventSourcingError(error) && error.code === code;
+}
+
+/**
+ * The stream was not at the version the writer expected; nothing was written.
+ * Reload the aggregate and retry (see `retryOnConcurrencyConflict`).
+ */
+export class ConcurrencyConflictError extends EventSourcingError {
+  readonly code = ErrorCode.ConcurrencyConflict;
+  readonly streamId: string;
+  readonly expectedVersion: ExpectedVersionValue;
+  /** The stream's version when the append was refused (0 = no stream). */
+  readonly actualVersion: number;
+
+  constructor(
+    streamId: string,
+    expectedVersion: ExpectedVersionValue,
+    actualVersion: number,
+    detail?: string,
+    options?: { cause?: unknown },
+  ) {
+    super(
+      `Concurrency conflict on stream "${streamId}": expected version ${String(expectedVersion)}, ` +
+        `actual version ${actualVersion}${detail ? ` (${detail})` : ''}. Nothing was written; ` +
+        'reload the stream and retry the command.',
+      options,
+    );
+    this.streamId = streamId;
+    this.expectedVersion = expectedVersion;
+    this.actualVersion = actualVersion;
+  }
+}
+
+/** A read that requires the stream found no event in it. */
+export class StreamNotFoundError extends EventSourcingError {
+  readonly code = ErrorCode.StreamNotFound;
+  constructor(readonly streamId: string) {
+    super(`Stream "${streamId}" has no events. Check the id, or append to it first.`);
+  }
+}
+
+/** `getById` found no event for the aggregate. */
+export class AggregateNotFoundError extends EventSourcingError {
+  readonly code = ErrorCode.AggregateNotFound;
+  constructor(readonly aggregateId: string) {
+    super(`Aggregate "${aggregateId}" does not exist: its stream has no events.`);
+  }
+}
+
+/** An event type (or a schema version of it) that the event registry does not know. */
+export class UnknownEventTypeError extends EventSourcingError {
+  readonly code = ErrorCode.UnknownEventType;
+  constructor(
+    readonly eventType: string,
+    readonly schemaVersion?: number,
+    detail?: string,
+  ) {
+    super(
+      detail ??
+        `Unknown event type "${eventType}"${schemaVersion === undefined ? '' : ` (schema version ${schemaVersion})`}. ` +
+          'Register it in the EventRegistry before appending or reading it.',
+    );
+  }
+}
+
+/** Event data or metadata that cannot be stored faithfully as JSON, or stored JSON that cannot be read. */
+export class EventSerializationError extends EventSourcingError {
+  readonly code = ErrorCode.EventSerialization;
+  constructor(
+    message: string,
+    readonly eventType?: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/** One problem a schema found, with the path to the offending field. */
+export interface ValidationIssue {
+  readonly message: string;
+  readonly path?: readonly PropertyKey[];
+}
+
+/** Event data that its registered schema rejects. Nothing was written. */
+export class EventValidationError extends EventSourcingError {
+  readonly code = ErrorCode.EventValidation;
+  constructor(
+    readonly eventType: string,
+    readonly issues: readonly ValidationIssue[],
+  ) {
+    const summary = issues
+      .slice(0, 5)
+      .map((issue) => (issue.path?.length ? `${issue.path.map(String).join('.')}: ` : '') + issue.message)
+      .join('; ');
+    super(`Event "${eventType}" failed its schema: ${summary}.`);
+  }
+}
+
+/** A caller passed a value the API cannot accept. Says which argument and why. */
+export class InvalidArgumentError extends EventSourcingError {
+  readonly code = ErrorCode.InvalidArgument;
+  constructor(
+    readonly argument: string,
+    reason: string,
+  ) {
+    super(`Invalid ${argument}: ${reason}`);
+  }
+}
+
+/**
+ * The store could not be reached, or the connection failed mid-operation. For an append, the
+ * outcome is atomic: either all events were committed or none; a retry with the same event ids is safe.
+ */
+export class EventStoreUnavailableError extends EventSourcingError {
+  readonly code = ErrorCode.EventStoreUnavailable;
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+export const isConcurrencyConflictError = (e: unknown): e is ConcurrencyConflictError =>
+  hasCode(e, ErrorCode.ConcurrencyConflict);
+export const isStreamNotFoundError = (e: unknown): e is StreamNotFoundError =>
+  hasCode(e, ErrorCode.StreamNotFound);
+export const isAggregateNotFoundError = (e: unknown): e is AggregateNotFoundError =>
+  hasCode(e, ErrorCode.AggregateNotFound);
+export const isUnknownEventTypeError = (e: unknown): e is UnknownEventTypeError =>
+  hasCode(e, ErrorCode.UnknownEventType);
+export const isEventSerializationError = (e: unknown): e is EventSerializationError =>
+  hasCode(e, ErrorCode.EventSerialization);
+export const isEventValidationError = (e: unknown): e is EventValidationError =>
+  hasCode(e, ErrorCode.EventValidation);
+export const isInvalidArgumentError = (e: unknown): e is InvalidArgumentError =>
+  hasCode(e, ErrorCode.InvalidArgument);
+export const isEventStoreUnavailableError = (e: unknown): e is EventStoreUnavailableError =>
+  hasCode(e, ErrorCode.EventStoreUnavailable);

@@ -1,0 +1,203 @@
+import { prepareAppend, resolveRetriedAppend } from './append.js';
+import { decodeStoredEvent } from './decode.js';
+import { ConcurrencyConflictError } from './errors.js';
+import type { EventRegistry } from './event-registry.js';
+import type {
+  AppendResult,
+  AppendSubscription,
+  EventStore,
+  EventStoreOptions,
+  ReadAllOptions,
+  ReadByTypeOptions,
+  ReadStreamOptions,
+  StoreCapabilities,
+} from './event-store.js';
+import type { DomainEvent, NewEvent, Position, StoredEvent } from './events.js';
+import { type ExpectedVersionValue, expectedVersionMismatch } from './expected-version.js';
+import { readAllOptions, readByTypeArguments, readStreamArguments } from './read-arguments.js';
+import { assertStreamId } from './validation.js';
+
+/**
+ * The data behind one or more `InMemoryEventStore`s. Sharing it lets two stores with different
+ * registries (say, old and new code) read and write the same events.
+ */
+export class InMemoryStorage {
+  // The global log: the event at position p sits at index p - 1.
+  readonly log: StoredEvent[] = [];
+  readonly streams = new Map<string, StoredEvent[]>();
+  readonly listeners = new Set<() => void>();
+}
+
+export interface InMemoryEventStoreOptions extends EventStoreOptions {
+  /** Share the events of another in-memory store. Defaults to a new, empty storage. */
+  readonly storage?: InMemoryStorage;
+}
+
+/**
+ * A complete event store in process memory, for tests and development. Appends are atomic (they
+ * run without awaiting), positions are gapless, and stored events are deep-frozen copies.
+ *
+ * @example
+ * const store = new InMemoryEventStore();
+ * await store.appendEvents('account-1', ExpectedVersion.NoStream, [{ type: 'AccountOpened', data: {} }]);
+ */
+export class InMemoryEventStore implements EventStore {
+  readonly capabilities: StoreCapabilities = {
+    globalOrdering: true,
+    transactions: true,
+    liveNotifications: true,
+  };
+  readonly #registry: EventRegistry<DomainEvent> | undefined;
+  readonly #storage: InMemoryStorage;
+  // This store's own subscriptions, removed from the shared storage on close.
+  readonly #ownListeners = new Set<() => void>();
+
+  constructor(options: InMemoryEventStoreOptions = {}) {
+    this.#registry = options.registry;
+    this.#storage = options.storage ?? new InMemoryStorage();
+  }
+
+  /** The events this store holds; pass it to another store to share them (see the options). */
+  get storage(): InMemoryStorage {
+    return this.#storage;
+  }
+
+  get #log(): StoredEvent[] {
+    return this.#storage.log;
+  }
+
+  get #streams(): Map<string, StoredEvent[]> {
+    return this.#storage.streams;
+  }
+
+  async appendEvents<E extends DomainEvent = DomainEvent>(
+    streamId: string,
+    expectedVersion: ExpectedVersionValue,
+    events: readonly NewEvent<E>[],
+  ): Promise<AppendResult> {
+    const append = prepareAppend(streamId, expectedVersion, events, this.#registry);
+    const stream = this.#streams.get(streamId) ?? [];
+    const actualVersion = stream.length;
+    if (append.mayBeRetry) {
+      const ids = new Set(append.events.map((event) => event.eventId));
+      const found = stream.filter((event) => ids.has(event.eventId));
+      const original = resolveRetriedAppend(append, found, actualVersion);
+      if (original) return original;
+    }
+    const mismatch = expectedVersionMismatch(append.expectedVersion, actualVersion);
+    if (mismatch)
+      throw new ConcurrencyConflictError(streamId, append.expectedVersion, actualVersion, mismatch);
+
+    const timestamp = new Date();
+    const stored = append.events.map((event, index) =>
+      deepFreeze({
+        ...structuredClone(event),
+        streamId,
+        version: actualVersion + index + 1,
+        position: BigInt(this.#log.length + index + 1),
+        timestamp,
+      }),
+    );
+    this.#log.push(...stored);
+    this.#streams.set(streamId, stream.concat(stored));
+    this.#notify();
+    const last = stored[stored.length - 1]!;
+    return { nextVersion: last.version, lastPosition: last.position };
+  }
+
+  async getEvents<E extends DomainEvent = DomainEvent>(
+    streamId: string,
+    fromVersion = 0,
+    options: ReadStreamOptions = {},
+  ): Promise<StoredEvent<E>[]> {
+    const { toVersion, limit } = readStreamArguments(streamId, fromVersion, options);
+    const stream = this.#streams.get(streamId) ?? [];
+    return stream
+      .slice(fromVersion, toVersion)
+      .slice(0, limit)
+      .map((event) => this.#decode<E>(event));
+  }
+
+  async getEventsByType<E extends DomainEvent = DomainEvent>(
+    eventType: E['type'] | readonly E['type'][],
+    fromTimestamp?: Date,
+    options: ReadByTypeOptions = {},
+  ): Promise<StoredEvent<E>[]> {
+    const { types, since, afterPosition, limit } = readByTypeArguments(eventType, fromTimestamp, options);
+    const result: StoredEvent<E>[] = [];
+    for (let index = Number(afterPosition); index < this.#log.length && result.length < limit; index++) {
+      const event = this.#log[index]!;
+      if (types.has(event.type) && event.timestamp >= since) result.push(this.#decode<E>(event));
+    }
+    return result;
+  }
+
+  getAllEvents<E extends DomainEvent = DomainEvent>(
+    fromPosition: Position = 0n,
+    options: ReadAllOptions = {},
+  ): AsyncIterable<StoredEvent<E>> {
+    const resolved = readAllOptions(fromPosition, options);
+    return this.#readAll<E>(fromPosition, resolved);
+  }
+
+  async *#readAll<E extends DomainEvent>(
+    fromPosition: Position,
+    options: ReturnType<typeof readAllOptions>,
+  ): AsyncGenerator<StoredEvent<E>> {
+    let cursor = Number(fromPosition);
+    const end = () =>
+      Math.min(this.#log.length, options.toPosition === undefined ? Infinity : Number(options.toPosition));
+    while (cursor < end()) {
+      options.signal?.throwIfAborted();
+      // One batch at a time, like a database cursor: events appended meanwhile are still seen.
+      const batch: StoredEvent<E>[] = [];
+      while (cursor < end() && batch.length < options.batchSize) {
+        const event = this.#log[cursor++]!;
+        if (!options.eventTypes || options.eventTypes.has(event.type)) batch.push(this.#decode<E>(event));
+      }
+      yield* batch;
+    }
+  }
+
+  async getStreamVersion(streamId: string): Promise<number> {
+    assertStreamId(streamId);
+    return this.#streams.get(streamId)?.length ?? 0;
+  }
+
+  async streamExists(streamId: string): Promise<boolean> {
+    return (await this.getStreamVersion(streamId)) > 0;
+  }
+
+  async subscribeToAppends(listener: () => void): Promise<AppendSubscription> {
+    this.#storage.listeners.add(listener);
+    this.#ownListeners.add(listener);
+    return {
+      close: async () => {
+        this.#storage.listeners.delete(listener);
+        this.#ownListeners.delete(listener);
+      },
+    };
+  }
+
+  async close(): Promise<void> {
+    for (const listener of this.#ownListeners) this.#storage.listeners.delete(listener);
+    this.#ownListeners.clear();
+  }
+
+  #notify(): void {
+    // After the append's promise settles, as a database would notify after commit.
+    for (const listener of this.#storage.listeners) queueMicrotask(listener);
+  }
+
+  #decode<E extends DomainEvent>(event: StoredEvent): StoredEvent<E> {
+    return decodeStoredEvent<E>(event, this.#registry);
+  }
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const child of Object.values(value)) deepFreeze(child);
+  }
+  return value;
+}

@@ -1,0 +1,100 @@
+// Events and the store contract
+
+export type { EventOfAggregate, HistoryEvent } from './aggregate.js';
+// Aggregates and repository
+export { EventSourcedAggregate, isSnapshotCapable } from './aggregate.js';
+export type { PreparedAppend, PreparedEvent, StoredEventLocation } from './append.js';
+// Building blocks for adapters: every store validates and decodes the same way
+export { prepareAppend, resolveRetriedAppend } from './append.js';
+export { EventSourcingBuilder } from './builder.js';
+// Checkpoints for subscriptions and projections
+export type { CheckpointStore } from './checkpoint.js';
+export type { Decider } from './decider.js';
+export { DeciderAggregate, deciderFactory } from './decider.js';
+export { decodeStoredEvent } from './decode.js';
+export type { ErrorCodeValue, ValidationIssue } from './errors.js';
+// Errors
+export {
+  AggregateNotFoundError,
+  ConcurrencyConflictError,
+  ErrorCode,
+  EventSerializationError,
+  EventSourcingError,
+  EventStoreUnavailableError,
+  EventValidationError,
+  InvalidArgumentError,
+  isAggregateNotFoundError,
+  isConcurrencyConflictError,
+  isEventSerializationError,
+  isEventSourcingError,
+  isEventStoreUnavailableError,
+  isEventValidationError,
+  isInvalidArgumentError,
+  isStreamNotFoundError,
+  isUnknownEventTypeError,
+  StreamNotFoundError,
+  UnknownEventTypeError,
+} from './errors.js';
+export type { EncodedEvent, EventDefinition, EventOf, RawEvent, Upcaster } from './event-registry.js';
+// Event types, schemas and upcasting
+export { EventRegistry, typed } from './event-registry.js';
+export type {
+  AppendResult,
+  AppendSubscription,
+  EventStore,
+  EventStoreOptions,
+  ReadAllOptions,
+  ReadByTypeOptions,
+  ReadStreamOptions,
+  StoreCapabilities,
+} from './event-store.js';
+export type {
+  DomainEvent,
+  EventMetadata,
+  EventOfType,
+  EventType,
+  NewEvent,
+  Position,
+  StoredEvent,
+  StoredEventEnvelope,
+} from './events.js';
+export type { ExpectedVersionMarker, ExpectedVersionValue } from './expected-version.js';
+export { ExpectedVersion, expectedVersionMismatch } from './expected-version.js';
+export type { InMemoryEventStoreOptions } from './in-memory-event-store.js';
+// The in-memory store
+export { InMemoryEventStore, InMemoryStorage } from './in-memory-event-store.js';
+export {
+  DEFAULT_BATCH_SIZE,
+  readAllOptions,
+  readByTypeArguments,
+  readStreamArguments,
+} from './read-arguments.js';
+export type {
+  AnyAggregate,
+  RepositoryOptions,
+  RepositorySnapshotOptions,
+  SaveOptions,
+  SnapshotProblem,
+} from './repository.js';
+export { EventSourcedRepository } from './repository.js';
+export type { BackoffOptions, RetryOptions } from './retry.js';
+export { backoffDelay, retryOnConcurrencyConflict } from './retry.js';
+export type {
+  Snapshot,
+  SnapshotCapable,
+  SnapshotDecision,
+  SnapshotSerializer,
+  SnapshotStore,
+  SnapshotStrategy,
+} from './snapshot.js';
+export type { StandardSchemaV1 } from './standard-schema.js';
+export {
+  assertEventType,
+  assertExpectedVersion,
+  assertJsonSerializable,
+  assertPosition,
+  assertPositiveInteger,
+  assertStreamId,
+  assertVersionNumber,
+  MAX_ID_LENGTH,
+} from './validation.js';

@@ -1,0 +1,83 @@
+import { InvalidArgumentError } from './errors.js';
+import type { ReadAllOptions, ReadByTypeOptions, ReadStreamOptions } from './event-store.js';
+import type { Position } from './events.js';
+import {
+  assertEventType,
+  assertPosition,
+  assertPositiveInteger,
+  assertStreamId,
+  assertVersionNumber,
+  describe,
+} from './validation.js';
+
+// Validation and defaults for the read methods, shared by every adapter so they refuse the same inputs.
+
+/** Default number of events fetched per round trip by `getAllEvents`. */
+export const DEFAULT_BATCH_SIZE = 500;
+
+export function readStreamArguments(
+  streamId: unknown,
+  fromVersion: unknown,
+  options: ReadStreamOptions,
+): { toVersion: number | undefined; limit: number | undefined } {
+  assertStreamId(streamId);
+  assertVersionNumber(fromVersion, 'fromVersion');
+  if (options.toVersion !== undefined) assertVersionNumber(options.toVersion, 'toVersion');
+  if (options.limit !== undefined) assertPositiveInteger(options.limit, 'limit');
+  return { toVersion: options.toVersion, limit: options.limit };
+}
+
+export function readByTypeArguments(
+  eventType: unknown,
+  fromTimestamp: unknown,
+  options: ReadByTypeOptions,
+): { types: Set<string>; since: Date; afterPosition: Position; limit: number } {
+  const list: unknown[] = Array.isArray(eventType) ? eventType : [eventType];
+  if (list.length === 0) throw new InvalidArgumentError('eventType', 'name at least one event type.');
+  for (const type of list) assertEventType(type);
+  if (
+    fromTimestamp !== undefined &&
+    !(fromTimestamp instanceof Date && !Number.isNaN(fromTimestamp.getTime()))
+  ) {
+    throw new InvalidArgumentError('fromTimestamp', `expected a valid Date, got ${describe(fromTimestamp)}.`);
+  }
+  const afterPosition = options.afterPosition ?? 0n;
+  assertPosition(afterPosition, 'afterPosition');
+  if (options.limit !== undefined) assertPositiveInteger(options.limit, 'limit');
+  return {
+    types: new Set(list as string[]),
+    since: fromTimestamp ?? new Date(0),
+    afterPosition,
+    limit: options.limit ?? Number.MAX_SAFE_INTEGER,
+  };
+}
+
+export function readAllOptions(
+  fromPosition: unknown,
+  options: ReadAllOptions,
+): {
+  batchSize: number;
+  eventTypes: Set<string> | undefined;
+  toPosition: Position | undefined;
+  signal?: AbortSignal;
+} {
+  assertPosition(fromPosition, 'fromPosition');
+  const batchSize = options.batchSize ?? DEFAULT_BATCH_SIZE;
+  assertPositiveInteger(batchSize, 'batchSize');
+  if (options.toPosition !== undefined) assertPosition(options.toPosition, 'toPosition');
+  if (options.eventTypes !== undefined) {
+    if (!Array.isArray(options.eventTypes) || options.eventTypes.length === 0) {
+      throw new InvalidArgumentError(
+        'eventTypes',
+        'expected a non-empty array of event types, or leave it out.',
+      );
+    }
+    for (const type of options.eventTypes) assertEventType(type);
+  }
+  return {
+    batchSize,
+    eventTypes: options.eventTypes ? new Set(options.eventTypes) : undefined,
+    toPosition: options.toPosition,
+    signal: options.signal,
+  };
+}

@@ -1,0 +1,96 @@
+import type { AnyAggregate, EventOfAggregate } from '@es/core';
+import { expect } from '@jest/globals';
+import { type ErrorMatcher, expectErrorMatching, explain, stateOf, typeAndData } from './compare.js';
+
+/** The outcome of `when`, to assert on. */
+export interface AggregateOutcome<T extends AnyAggregate> {
+  /** Asserts the command raised exactly these events (type and data), then checks replay fidelity. */
+  thenEvents(expected: readonly EventOfAggregate<T>[]): Promise<void>;
+  /** Runs assertions on the aggregate after the command (replay fidelity is checked too). */
+  thenState(assert: (aggregate: T) => void): Promise<void>;
+  /** Asserts the command threw (optionally matching a message, pattern or class) and raised nothing. */
+  thenThrows(matcher?: ErrorMatcher): Promise<void>;
+}
+
+export interface AggregateGiven<T extends AnyAggregate> {
+  /** The command to run against the aggregate rebuilt from the given history. */
+  when(command: (aggregate: T) => unknown): AggregateOutcome<T>;
+}
+
+/**
+ * Given/when/then for class-style aggregates. Besides checking the raised events, every `then`
+ * replays history plus the raised events into a fresh instance and requires the same state: a
+ * command that changes state outside `apply` fails here instead of in production.
+ *
+ * @example
+ * await aggregateFixture((id) => new BankAccount(id))
+ *   .given({ type: 'AccountOpened', data: { owner: 'Ada' } }, { type: 'MoneyDeposited', data: { amount: 100 } })
+ *   .when((account) => account.withdraw(30))
+ *   .thenEvents([{ type: 'MoneyWithdrawn', data: { amount: 30 } }]);
+ */
+export function aggregateFixture<T extends AnyAggregate>(factory: (id: string) => T, id = 'fixture-1') {
+  return {
+    given(...history: EventOfAggregate<T>[]): AggregateGiven<T> {
+      return { when: (command) => aggregateOutcome(factory, id, history, command) };
+    },
+  };
+}
+
+function aggregateOutcome<T extends AnyAggregate>(
+  factory: (id: string) => T,
+  id: string,
+  history: readonly EventOfAggregate<T>[],
+  command: (aggregate: T) => unknown,
+): AggregateOutcome<T> {
+  const run = async () => {
+    const aggregate = factory(id);
+    aggregate.loadFromHistory(history);
+    try {
+      await command(aggregate);
+      return { aggregate, error: undefined };
+    } catch (error) {
+      return { aggregate, error };
+    }
+  };
+
+  const succeeded = async (): Promise<T> => {
+    const { aggregate, error } = await run();
+    if (error !== undefined)
+      throw new Error(`Expected the command to succeed, but it threw: ${String(error)}`);
+    checkReplay(factory, id, history, aggregate);
+    return aggregate;
+  };
+
+  return {
+    async thenEvents(expected) {
+      const aggregate = await succeeded();
+      expect(typeAndData(aggregate.getUncommittedEvents())).toEqual(typeAndData(expected));
+    },
+    async thenState(assert) {
+      assert(await succeeded());
+    },
+    async thenThrows(matcher) {
+      const { aggregate, error } = await run();
+      if (error === undefined) throw new Error('Expected the command to throw, but it succeeded.');
+      expectErrorMatching(error, matcher);
+      explain('A command that throws must not raise events.', () =>
+        expect(typeAndData(aggregate.getUncommittedEvents())).toEqual([]),
+      );
+    },
+  };
+}
+
+function checkReplay<T extends AnyAggregate>(
+  factory: (id: string) => T,
+  id: string,
+  history: readonly EventOfAggregate<T>[],
+  aggregate: T,
+): void {
+  const replayed = factory(id);
+  replayed.loadFromHistory([...history, ...(aggregate.getUncommittedEvents() as EventOfAggregate<T>[])]);
+  explain(
+    'Replaying the given and raised events does not reproduce the state the command left: ' +
+      'the command changes state outside apply(), or apply() depends on something besides the event.',
+    () => expect(stateOf(replayed)).toEqual(stateOf(aggregate)),
+  );
+}

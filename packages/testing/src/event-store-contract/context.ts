@@ -1,0 +1,91 @@
+import { randomUUID } from 'node:crypto';
+import type { DomainEvent, EventRegistry, EventStore, NewEvent, StoredEvent } from '@es/core';
+import { afterEach } from '@jest/globals';
+
+/** What `create` receives: options every adapter must honour. */
+export interface ContractStoreOptions {
+  /** The registry the store must apply on append and read. */
+  readonly registry?: EventRegistry<DomainEvent>;
+  /**
+   * When set, the new store must read and write the same events as this one (as a second process
+   * with newer code would). Adapters that cannot do this leave `sharedStorage` unset in their config.
+   */
+  readonly sameStorageAs?: EventStore;
+}
+
+/**
+ * Behaviours an adapter cannot support, each with the reason printed in the test's name.
+ * Everything not listed here runs.
+ */
+export interface ContractLimitations {
+  /** Concurrent writers from one process (e.g. PGlite is a single session). */
+  readonly concurrentWriters?: string;
+  /** Opening a second store over the same storage (`sameStorageAs`). */
+  readonly sharedStorage?: string;
+}
+
+export interface EventStoreContractConfig {
+  /** Shown in the suite's title, e.g. "PostgresEventStore (PGlite)". */
+  readonly name: string;
+  /**
+   * Returns a store no other test writes to: the suite asserts the exact content of the global
+   * log. Called once or more per test.
+   */
+  readonly create: (options: ContractStoreOptions) => Promise<EventStore>;
+  /** Releases what `create` made. Defaults to `store.close()`. */
+  readonly cleanup?: (store: EventStore) => Promise<void>;
+  readonly limitations?: ContractLimitations;
+  /** Per-test timeout in ms. Defaults to 30,000. */
+  readonly timeoutMs?: number;
+}
+
+/** Opens stores for one test and closes them after it. */
+export function storeOpener(
+  config: EventStoreContractConfig,
+): (options?: ContractStoreOptions) => Promise<EventStore> {
+  const opened: EventStore[] = [];
+  afterEach(async () => {
+    const stores = opened.splice(0).reverse();
+    for (const store of stores) await (config.cleanup ? config.cleanup(store) : store.close());
+  });
+  return async (options = {}) => {
+    const store = await config.create(options);
+    opened.push(store);
+    return store;
+  };
+}
+
+/** A stream id no other test uses. */
+export const newStreamId = (prefix = 'stream'): string => `${prefix}-${randomUUID()}`;
+
+export type TestEvent =
+  | DomainEvent<'Opened', { owner: string }>
+  | DomainEvent<'Deposited', { amount: number }>
+  | DomainEvent<'Withdrawn', { amount: number }>;
+
+export const opened = (owner = 'Ada'): NewEvent<TestEvent> => ({ type: 'Opened', data: { owner } });
+export const deposited = (amount: number): NewEvent<TestEvent> => ({ type: 'Deposited', data: { amount } });
+export const withdrawn = (amount: number): NewEvent<TestEvent> => ({ type: 'Withdrawn', data: { amount } });
+
+/** Reads the whole global log into an array (fine for the small logs the contract writes). */
+export async function readAll(
+  store: EventStore,
+  fromPosition = 0n,
+  options: Parameters<EventStore['getAllEvents']>[1] = {},
+): Promise<StoredEvent[]> {
+  const events: StoredEvent[] = [];
+  for await (const event of store.getAllEvents(fromPosition, options)) events.push(event);
+  return events;
+}
+
+/** Runs `read` and turns a synchronous throw into a rejection, for argument checks done eagerly or lazily. */
+export async function attempt<T>(read: () => AsyncIterable<T> | Promise<T>): Promise<unknown> {
+  const result = read();
+  if (Symbol.asyncIterator in Object(result)) {
+    for await (const _ of result as AsyncIterable<T>) break;
+    return undefined;
+  }
+  return result;
+}
+
+export const versionsOf = (events: readonly StoredEvent[]): number[] => events.map((event) => event.version);

@@ -1,0 +1,8 @@
+import { InMemoryEventStore } from '@es/core';
+import { describeEventStoreContract } from './index.js';
+
+describeEventStoreContract({
+  name: 'InMemoryEventStore',
+  create: async ({ registry, sameStorageAs }) =>
+    new InMemoryEventStore({ registry, storage: (sameStorageAs as InMemoryEventStore | undefined)?.storage }),
+});

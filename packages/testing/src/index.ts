@@ -1,0 +1,12 @@
+export type { AggregateGiven, AggregateOutcome } from './aggregate-fixture.js';
+export { aggregateFixture } from './aggregate-fixture.js';
+export type { ErrorMatcher } from './compare.js';
+export type { DeciderOutcome } from './decider-fixture.js';
+export { deciderFixture } from './decider-fixture.js';
+export { describeWithService } from './describe-with-service.js';
+export type {
+  ContractLimitations,
+  ContractStoreOptions,
+  EventStoreContractConfig,
+} from './event-store-contract/index.js';
+export { describeEventStoreContract } from './event-store-contract/index.js';
