@@ -1,5 +1,5 @@
 import { InMemoryEventStore } from '@es/core';
-import { describeEventStoreContract } from './index.js';
+import { describeEventStoreContract } from '@es/testing';
 
 describeEventStoreContract({
   name: 'InMemoryEventStore',
