@@ -1,11 +1,15 @@
 import { InvalidArgumentError } from './errors.js';
 import type { EventStore } from './event-store.js';
-import type { AnyAggregate } from './repository.js';
+import type { AnyAggregate, SnapshotProblem } from './repository.js';
 import { EventSourcedRepository, type RepositorySnapshotOptions } from './repository.js';
 import type { SnapshotSerializer, SnapshotStore, SnapshotStrategy } from './snapshot.js';
 
 /**
- * Builds an {@link EventSourcedRepository} fluently, as in the specification.
+ * Builds an {@link EventSourcedRepository} fluently, as in the specification. Each `with…` call
+ * checks its argument at once; `build` checks that the configuration is complete.
+ *
+ * Snapshots are used when a snapshot store is set, unless `withSnapshotsEnabled(false)` turns them
+ * off; they then need a strategy too.
  *
  * @example
  * const accounts = new EventSourcingBuilder()
@@ -19,41 +23,75 @@ export class EventSourcingBuilder {
   #eventStore?: EventStore;
   #snapshotStore?: SnapshotStore;
   #strategy?: SnapshotStrategy<never>;
-  #enabled = false;
+  #enabled?: boolean;
   #serializer?: SnapshotSerializer;
   #snapshotVersion?: number;
   #background = false;
+  #onError?: (problem: SnapshotProblem) => void;
   #streamPrefix?: string;
 
+  /** The event store the repository reads and appends to. Required. */
   withEventStore(store: EventStore): this {
+    if (typeof store?.appendEvents !== 'function' || typeof store.getEvents !== 'function') {
+      throw new InvalidArgumentError('event store', 'expected an EventStore (appendEvents, getEvents, …).');
+    }
     this.#eventStore = store;
     return this;
   }
 
+  /** Where snapshots are kept. Setting one turns snapshots on unless `withSnapshotsEnabled(false)`. */
   withSnapshotStore(store: SnapshotStore): this {
+    if (typeof store?.save !== 'function' || typeof store.load !== 'function') {
+      throw new InvalidArgumentError('snapshot store', 'expected a SnapshotStore (save, load, delete).');
+    }
     this.#snapshotStore = store;
     return this;
   }
 
-  /** The strategy; its aggregate type is checked when `build` is called. */
+  /** When to take a snapshot, e.g. `new FrequencySnapshotStrategy(100)` from `@es/snapshots`. */
   withSnapshotStrategy(strategy: SnapshotStrategy<never>): this {
+    if (typeof strategy?.shouldSnapshot !== 'function') {
+      throw new InvalidArgumentError(
+        'snapshot strategy',
+        'expected an object with shouldSnapshot(decision).',
+      );
+    }
     this.#strategy = strategy;
     return this;
   }
 
-  /** Snapshots are used only when enabled (the specification's `UseSnapshots`). Defaults to false. */
+  /**
+   * Turns snapshots on or off (the specification's `UseSnapshots`). Defaults to on when a snapshot
+   * store is set, off otherwise; `true` without a snapshot store fails at `build`.
+   */
   withSnapshotsEnabled(enabled: boolean): this {
+    if (typeof enabled !== 'boolean') {
+      throw new InvalidArgumentError('snapshots enabled', `expected a boolean, got ${typeof enabled}.`);
+    }
     this.#enabled = enabled;
     return this;
   }
 
+  /** Converts snapshot state to JSON and back. Defaults to plain JSON (see `JsonSnapshotSerializer`). */
   withSnapshotSerializer(serializer: SnapshotSerializer): this {
+    if (typeof serializer?.serialize !== 'function' || typeof serializer.deserialize !== 'function') {
+      throw new InvalidArgumentError(
+        'snapshot serializer',
+        'expected serialize() and deserialize() functions.',
+      );
+    }
     this.#serializer = serializer;
     return this;
   }
 
-  /** The shape version of the aggregate's snapshot state. Defaults to 1. */
+  /** The shape version of the aggregate's snapshot state; bump it when the shape changes. Defaults to 1. */
   withSnapshotVersion(version: number): this {
+    if (!Number.isSafeInteger(version) || version < 1) {
+      throw new InvalidArgumentError(
+        'snapshot version',
+        `expected a positive integer, got ${String(version)}.`,
+      );
+    }
     this.#snapshotVersion = version;
     return this;
   }
@@ -64,21 +102,32 @@ export class EventSourcingBuilder {
     return this;
   }
 
+  /** Told about every snapshot failure (which never fails an operation). Defaults to `console.warn`. */
+  withSnapshotErrorHandler(onError: (problem: SnapshotProblem) => void): this {
+    if (typeof onError !== 'function') {
+      throw new InvalidArgumentError('snapshot error handler', 'expected a function (problem) => void.');
+    }
+    this.#onError = onError;
+    return this;
+  }
+
   /** Prefix that turns aggregate ids into stream ids. Defaults to `""`. */
   withStreamPrefix(prefix: string): this {
     this.#streamPrefix = prefix;
     return this;
   }
 
+  /** Builds the repository; `factory` creates an empty aggregate for an id. */
   build<T extends AnyAggregate>(factory: (id: string) => T): EventSourcedRepository<T> {
     if (!this.#eventStore) {
       throw new InvalidArgumentError('event store', 'call withEventStore(store) before build().');
     }
+    const enabled = this.#enabled ?? this.#snapshotStore !== undefined;
     return new EventSourcedRepository<T>({
       eventStore: this.#eventStore,
       factory,
       streamPrefix: this.#streamPrefix,
-      snapshots: this.#enabled ? this.#snapshotOptions<T>() : undefined,
+      snapshots: enabled ? this.#snapshotOptions<T>() : undefined,
     });
   }
 
@@ -86,13 +135,13 @@ export class EventSourcingBuilder {
     if (!this.#snapshotStore) {
       throw new InvalidArgumentError(
         'snapshot store',
-        'snapshots are enabled: call withSnapshotStore(store).',
+        'snapshots are enabled: call withSnapshotStore(store), or withSnapshotsEnabled(false).',
       );
     }
     if (!this.#strategy) {
       throw new InvalidArgumentError(
         'snapshot strategy',
-        'snapshots are enabled: call withSnapshotStrategy(strategy).',
+        'snapshots are enabled: call withSnapshotStrategy(strategy), or withSnapshotsEnabled(false).',
       );
     }
     return {
@@ -101,6 +150,7 @@ export class EventSourcingBuilder {
       serializer: this.#serializer,
       snapshotVersion: this.#snapshotVersion,
       background: this.#background,
+      onError: this.#onError,
     };
   }
 }

@@ -1,21 +1,34 @@
 import { type EventOfAggregate, type EventSourcedAggregate, isSnapshotCapable } from './aggregate.js';
-import { AggregateNotFoundError, InvalidArgumentError } from './errors.js';
+import { AggregateNotFoundError, EventSerializationError, InvalidArgumentError } from './errors.js';
 import type { AppendResult, EventStore } from './event-store.js';
 import type { DomainEvent, EventMetadata } from './events.js';
 import { type RetryOptions, retryOnConcurrencyConflict } from './retry.js';
-import type { Snapshot, SnapshotSerializer, SnapshotStore, SnapshotStrategy } from './snapshot.js';
+import type {
+  Snapshot,
+  SnapshotCapable,
+  SnapshotDecision,
+  SnapshotSerializer,
+  SnapshotStore,
+  SnapshotStrategy,
+} from './snapshot.js';
 import { assertJsonSerializable, assertStreamId } from './validation.js';
 
 /** Any aggregate; the repository's type parameter is bounded by this. */
 export type AnyAggregate = EventSourcedAggregate<DomainEvent>;
 
-/** Where a snapshot problem happened; passed to `onError`. */
+/**
+ * A snapshot problem, passed to `onError`. `load`: the store failed to load, or returned a snapshot
+ * that cannot be used (e.g. ahead of its stream). `restore`: the aggregate could not be restored
+ * from it, or failed to apply the events after it. `save`: deciding, serializing or storing a new
+ * snapshot failed. In every case the user's operation went on without the snapshot.
+ */
 export interface SnapshotProblem {
   readonly operation: 'load' | 'save' | 'restore';
   readonly streamId: string;
   readonly error: unknown;
 }
 
+/** How the repository uses snapshots. Only `store` and `strategy` are required. */
 export interface RepositorySnapshotOptions<T> {
   readonly store: SnapshotStore;
   readonly strategy: SnapshotStrategy<T>;
@@ -23,16 +36,24 @@ export interface RepositorySnapshotOptions<T> {
   readonly enabled?: boolean;
   /**
    * Version of the state's shape. Bump it when the aggregate's state changes shape: snapshots of
-   * another version are ignored and rebuilt from events. Defaults to 1.
+   * another version are ignored (the aggregate is rebuilt from events) and replaced by the next
+   * `save` of that aggregate, whatever the strategy says. Defaults to 1.
    */
   readonly snapshotVersion?: number;
-  /** Defaults to a pass-through that requires the state to be plain JSON. */
+  /**
+   * Defaults to a serializer that requires the state to be plain JSON and copies it. For Date,
+   * bigint, Map and Set use `JsonSnapshotSerializer` from `@es/snapshots`.
+   */
   readonly serializer?: SnapshotSerializer;
-  /** Take snapshots in the background so `save` does not wait for them. Defaults to false. */
+  /**
+   * Take snapshots in the background so `save` does not wait for the snapshot store (the state is
+   * still captured and serialized before `save` returns). Call `flushSnapshots()` before shutting
+   * down. Defaults to false.
+   */
   readonly background?: boolean;
   /**
    * Told about every snapshot failure. Snapshots never fail the user's operation: loading falls back
-   * to events. Defaults to `console.warn`.
+   * to events, saving keeps the committed events. Defaults to `console.warn`.
    */
   readonly onError?: (problem: SnapshotProblem) => void;
 }
@@ -51,15 +72,34 @@ export interface SaveOptions {
   readonly metadata?: EventMetadata;
 }
 
+type ResolvedSnapshotOptions<T> = Required<RepositorySnapshotOptions<T>>;
+
+// The snapshot a loaded or saved instance is based on. `stale`: the stored one was unusable, so the
+// next save replaces it whatever the strategy says.
 interface SnapshotMark {
   readonly version: number;
   readonly takenAt: Date | undefined;
+  readonly stale?: boolean;
 }
 
-const jsonPassThrough: SnapshotSerializer = {
+// What loading the latest snapshot gave: nothing to start from (`stale` when there was one but it
+// cannot be used), or an aggregate restored from it.
+type SnapshotStart<T> =
+  | { readonly restored: false; readonly stale: boolean }
+  | { readonly restored: true; readonly aggregate: T; readonly snapshot: Snapshot };
+
+const plainJsonCopy: SnapshotSerializer = {
   serialize(state) {
-    assertJsonSerializable(state, 'the snapshot state');
-    return state;
+    try {
+      assertJsonSerializable(state, 'the snapshot state');
+    } catch (error) {
+      throw new EventSerializationError(
+        `${(error as Error).message} For Date, bigint, Map and Set, configure JsonSnapshotSerializer from @es/snapshots.`,
+        undefined,
+        { cause: error },
+      );
+    }
+    return JSON.parse(JSON.stringify(state ?? null));
   },
   deserialize: (value) => value,
 };
@@ -71,6 +111,11 @@ const warnOnConsole = (problem: SnapshotProblem) =>
  * Loads aggregates by replaying their stream (from the latest snapshot when configured) and saves
  * their new events with optimistic concurrency.
  *
+ * With snapshots, `getById` restores the latest usable snapshot and reads only the events after
+ * it; `save` asks the strategy after the events are committed and snapshots then. A snapshot that
+ * fails to load, restore or save never fails the operation: it is reported to `onError` and the
+ * aggregate is rebuilt from its events.
+ *
  * @example
  * const accounts = new EventSourcedRepository({ eventStore, factory: (id) => new BankAccount(id) });
  * const account = await accounts.getById('acc-1');
@@ -81,7 +126,7 @@ export class EventSourcedRepository<T extends AnyAggregate> {
   readonly #store: EventStore;
   readonly #factory: (id: string) => T;
   readonly #prefix: string;
-  readonly #snapshots: Required<RepositorySnapshotOptions<T>> | undefined;
+  readonly #snapshots: ResolvedSnapshotOptions<T> | undefined;
   // Which snapshot each loaded instance is based on, so the strategy can count events since it.
   readonly #marks = new WeakMap<T, SnapshotMark>();
   readonly #pendingSnapshots = new Set<Promise<void>>();
@@ -96,6 +141,11 @@ export class EventSourcedRepository<T extends AnyAggregate> {
     this.#factory = options.factory;
     this.#prefix = options.streamPrefix ?? '';
     this.#snapshots = resolveSnapshotOptions(options.snapshots);
+  }
+
+  /** True when this repository reads and takes snapshots. */
+  get snapshotsEnabled(): boolean {
+    return this.#snapshots !== undefined;
   }
 
   /** The stream id that holds the aggregate's events. */
@@ -114,11 +164,10 @@ export class EventSourcedRepository<T extends AnyAggregate> {
   /** Loads the aggregate, or returns `undefined` when its stream has no events. */
   async find(id: string): Promise<T | undefined> {
     const streamId = this.streamIdFor(id);
-    const { aggregate, fromVersion } = await this.#startFromSnapshot(id, streamId);
-    const events = await this.#store.getEvents<EventOfAggregate<T>>(streamId, fromVersion);
-    if (fromVersion === 0 && events.length === 0) return undefined;
-    aggregate.loadFromHistory(events);
-    return aggregate;
+    const start = await this.#restoreLatestSnapshot(id, streamId);
+    if (!start.restored) return this.#loadFromEvents(id, streamId, start.stale);
+    const loaded = await this.#loadAfterSnapshot(start.aggregate, start.snapshot, streamId);
+    return loaded ?? this.#loadFromEvents(id, streamId, true);
   }
 
   /**
@@ -161,43 +210,94 @@ export class EventSourcedRepository<T extends AnyAggregate> {
     return this.#store.streamExists(this.streamIdFor(id));
   }
 
-  /** Waits for snapshots taken in the background. Call before shutting down. */
+  /** Waits for snapshots taken in the background. Call before shutting down. Never rejects. */
   async flushSnapshots(): Promise<void> {
     while (this.#pendingSnapshots.size > 0) await Promise.all([...this.#pendingSnapshots]);
   }
 
-  // An aggregate restored from the latest usable snapshot, or a fresh one when there is none.
-  async #startFromSnapshot(id: string, streamId: string): Promise<{ aggregate: T; fromVersion: number }> {
-    const aggregate = this.#factory(id);
+  // The latest snapshot restored into a fresh aggregate, when there is a usable one.
+  async #restoreLatestSnapshot(id: string, streamId: string): Promise<SnapshotStart<T>> {
     const options = this.#snapshots;
-    if (!options || !isSnapshotCapable(aggregate)) return { aggregate, fromVersion: 0 };
+    const aggregate = this.#factory(id);
+    if (!options || !isSnapshotCapable(aggregate)) return { restored: false, stale: false };
     let snapshot: Snapshot | undefined;
     try {
       snapshot = await options.store.load(streamId);
+      if (snapshot) assertUsableSnapshot(snapshot, streamId);
     } catch (error) {
-      options.onError({ operation: 'load', streamId, error });
-      return { aggregate, fromVersion: 0 };
+      this.#report({ operation: 'load', streamId, error });
+      return { restored: false, stale: snapshot !== undefined };
     }
-    // A snapshot of another shape is ignored; the next save's strategy check re-snapshots.
-    if (!snapshot || snapshot.snapshotVersion !== options.snapshotVersion)
-      return { aggregate, fromVersion: 0 };
+    if (!snapshot) return { restored: false, stale: false };
+    // Another shape: expected after a deploy that bumps snapshotVersion, so not reported.
+    if (snapshot.snapshotVersion !== options.snapshotVersion) return { restored: false, stale: true };
     try {
       aggregate.loadFromSnapshot(options.serializer.deserialize(snapshot.state), snapshot.aggregateVersion);
     } catch (error) {
-      options.onError({ operation: 'restore', streamId, error });
-      // restoreSnapshot may have half-changed the instance: start again from a fresh one.
-      return { aggregate: this.#factory(id), fromVersion: 0 };
+      this.#report({ operation: 'restore', streamId, error });
+      return { restored: false, stale: true };
+    }
+    return { restored: true, aggregate, snapshot };
+  }
+
+  // Applies the events after the snapshot; `undefined` when the snapshot turns out to be unusable.
+  async #loadAfterSnapshot(aggregate: T, snapshot: Snapshot, streamId: string): Promise<T | undefined> {
+    const events = await this.#store.getEvents<EventOfAggregate<T>>(streamId, snapshot.aggregateVersion);
+    if (events.length === 0) {
+      const streamVersion = await this.#store.getStreamVersion(streamId);
+      if (streamVersion < snapshot.aggregateVersion) {
+        const error = new InvalidArgumentError(
+          'snapshot',
+          `the snapshot of "${streamId}" is at version ${snapshot.aggregateVersion} but the stream is at ` +
+            `version ${streamVersion}: the snapshot store does not belong to this event store, or the ` +
+            'stream was recreated. Rebuilding from events.',
+        );
+        this.#report({ operation: 'load', streamId, error });
+        return undefined;
+      }
+    }
+    try {
+      aggregate.loadFromHistory(events);
+    } catch (error) {
+      // Either the restored state is wrong or an event is: a full replay tells which.
+      this.#report({ operation: 'restore', streamId, error });
+      return undefined;
     }
     this.#marks.set(aggregate, { version: snapshot.aggregateVersion, takenAt: snapshot.createdAt });
-    return { aggregate, fromVersion: snapshot.aggregateVersion };
+    return aggregate;
+  }
+
+  async #loadFromEvents(id: string, streamId: string, staleSnapshot: boolean): Promise<T | undefined> {
+    const aggregate = this.#factory(id);
+    const events = await this.#store.getEvents<EventOfAggregate<T>>(streamId, 0);
+    if (events.length === 0) return undefined;
+    aggregate.loadFromHistory(events);
+    if (staleSnapshot) this.#marks.set(aggregate, { version: 0, takenAt: undefined, stale: true });
+    return aggregate;
   }
 
   async #maybeSnapshot(aggregate: T, streamId: string): Promise<void> {
     const options = this.#snapshots;
     if (!options || !isSnapshotCapable(aggregate)) return;
-    const mark = this.#marks.get(aggregate) ?? { version: 0, takenAt: undefined };
     const now = new Date();
-    const decision = {
+    let wanted: boolean;
+    try {
+      wanted = this.#wantsSnapshot(aggregate, now, options.strategy);
+    } catch (error) {
+      this.#report({ operation: 'save', streamId, error });
+      return;
+    }
+    if (!wanted) return;
+    const taking = this.#takeSnapshot(aggregate, streamId, now, options);
+    if (!options.background) return taking;
+    this.#pendingSnapshots.add(taking);
+    void taking.finally(() => this.#pendingSnapshots.delete(taking));
+  }
+
+  #wantsSnapshot(aggregate: T, now: Date, strategy: SnapshotStrategy<T>): boolean {
+    const mark = this.#marks.get(aggregate) ?? { version: 0, takenAt: undefined };
+    if (mark.stale) return true;
+    const decision: SnapshotDecision<T> = {
       aggregate,
       version: aggregate.version,
       lastSnapshotVersion: mark.version,
@@ -205,18 +305,16 @@ export class EventSourcedRepository<T extends AnyAggregate> {
       eventsSinceSnapshot: aggregate.version - mark.version,
       now,
     };
-    if (!options.strategy.shouldSnapshot(decision)) return;
-    const take = this.#takeSnapshot(aggregate, streamId, now, options);
-    if (!options.background) return take;
-    this.#pendingSnapshots.add(take);
-    void take.finally(() => this.#pendingSnapshots.delete(take));
+    return strategy.shouldSnapshot(decision) === true;
   }
 
+  // Never rejects. The state is captured and serialized synchronously, before the first await, so a
+  // background snapshot reflects the aggregate as committed even if it changes right after `save`.
   async #takeSnapshot(
-    aggregate: T & { createSnapshot(): unknown },
+    aggregate: T & SnapshotCapable,
     streamId: string,
     now: Date,
-    options: Required<RepositorySnapshotOptions<T>>,
+    options: ResolvedSnapshotOptions<T>,
   ): Promise<void> {
     const version = aggregate.version;
     try {
@@ -230,18 +328,57 @@ export class EventSourcedRepository<T extends AnyAggregate> {
       });
       this.#marks.set(aggregate, { version, takenAt: now });
     } catch (error) {
-      options.onError({ operation: 'save', streamId, error });
+      this.#report({ operation: 'save', streamId, error });
+    }
+  }
+
+  #report(problem: SnapshotProblem): void {
+    try {
+      this.#snapshots?.onError(problem);
+    } catch {
+      // A failing error hook must not fail the user's operation either.
     }
   }
 }
 
+// A snapshot store returning something malformed is a store bug: the snapshot is not used.
+function assertUsableSnapshot(snapshot: Snapshot, streamId: string): void {
+  const { aggregateVersion, snapshotVersion } = snapshot;
+  const usable =
+    snapshot.streamId === streamId &&
+    Number.isSafeInteger(aggregateVersion) &&
+    aggregateVersion >= 1 &&
+    Number.isSafeInteger(snapshotVersion);
+  if (usable) return;
+  throw new InvalidArgumentError(
+    'snapshot',
+    `the store returned an unusable snapshot for "${streamId}" (stream "${String(snapshot.streamId)}", ` +
+      `aggregateVersion ${String(aggregateVersion)}, snapshotVersion ${String(snapshotVersion)}).`,
+  );
+}
+
 function resolveSnapshotOptions<T>(
   options: RepositorySnapshotOptions<T> | undefined,
-): Required<RepositorySnapshotOptions<T>> | undefined {
+): ResolvedSnapshotOptions<T> | undefined {
   if (!options || options.enabled === false) return undefined;
-  if (!options.store) throw new InvalidArgumentError('snapshots.store', 'snapshots need a snapshot store.');
-  if (typeof options.strategy?.shouldSnapshot !== 'function') {
+  const { store, strategy, serializer, onError } = options;
+  if (!store || typeof store.load !== 'function' || typeof store.save !== 'function') {
+    throw new InvalidArgumentError('snapshots.store', 'snapshots need a snapshot store (save/load/delete).');
+  }
+  if (typeof strategy?.shouldSnapshot !== 'function') {
     throw new InvalidArgumentError('snapshots.strategy', 'snapshots need a strategy with shouldSnapshot().');
+  }
+  if (
+    serializer &&
+    (typeof serializer.serialize !== 'function' || typeof serializer.deserialize !== 'function')
+  ) {
+    throw new InvalidArgumentError(
+      'snapshots.serializer',
+      'expected serialize() and deserialize() functions.',
+    );
+  }
+  if (onError !== undefined && typeof onError !== 'function') {
+    throw new InvalidArgumentError('snapshots.onError', 'expected a function (problem) => void.');
   }
   const snapshotVersion = options.snapshotVersion ?? 1;
   if (!Number.isSafeInteger(snapshotVersion) || snapshotVersion < 1) {
@@ -251,12 +388,12 @@ function resolveSnapshotOptions<T>(
     );
   }
   return {
-    store: options.store,
-    strategy: options.strategy,
+    store,
+    strategy,
     enabled: true,
     snapshotVersion,
-    serializer: options.serializer ?? jsonPassThrough,
+    serializer: serializer ?? plainJsonCopy,
     background: options.background ?? false,
-    onError: options.onError ?? warnOnConsole,
+    onError: onError ?? warnOnConsole,
   };
 }

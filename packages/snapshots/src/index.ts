@@ -1,0 +1,14 @@
+// Strategies: when the repository takes a snapshot
+
+// Stores
+export { assertValidSnapshot } from './assert-valid-snapshot.js';
+export { FrequencySnapshotStrategy } from './frequency-snapshot-strategy.js';
+export { HybridSnapshotStrategy } from './hybrid-snapshot-strategy.js';
+export { InMemorySnapshotStore } from './in-memory-snapshot-store.js';
+// Serialization: state to JSON and back
+export type { JsonSnapshotSerializerOptions } from './json-snapshot-serializer.js';
+export { JsonSnapshotSerializer } from './json-snapshot-serializer.js';
+export type { SnapshotPredicate } from './predicate-snapshot-strategy.js';
+export { PredicateSnapshotStrategy } from './predicate-snapshot-strategy.js';
+export type { SnapshotTypeCodec } from './snapshot-type-codec.js';
+export { TimeBasedSnapshotStrategy } from './time-based-snapshot-strategy.js';
