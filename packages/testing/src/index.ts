@@ -1,5 +1,9 @@
 export type { AggregateGiven, AggregateOutcome } from './aggregate-fixture.js';
 export { aggregateFixture } from './aggregate-fixture.js';
+export {
+  type CheckpointStoreContractConfig,
+  describeCheckpointStoreContract,
+} from './checkpoint-store-contract.js';
 export type { ErrorMatcher } from './compare.js';
 export type { DeciderOutcome } from './decider-fixture.js';
 export { deciderFixture } from './decider-fixture.js';
