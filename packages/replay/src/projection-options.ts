@@ -1,0 +1,110 @@
+import {
+  assertPositiveInteger,
+  assertStreamId,
+  type BackoffOptions,
+  type CheckpointStore,
+  type DomainEvent,
+  type EventStore,
+  InvalidArgumentError,
+} from '@es/core';
+import type { EventHandler } from './event-handler.js';
+import { InMemoryCheckpointStore } from './in-memory-checkpoint-store.js';
+import { InMemoryParkedEventStore, type ParkedEvent, type ParkedEventStore } from './parked-events.js';
+import type { ProjectionLock } from './projection-lock.js';
+import { checkpointProjectionStore, type ProjectionStore } from './projection-store.js';
+
+/** How a failing handler is retried before its event is parked. */
+export interface ProjectionRetryOptions {
+  /** Attempts per event, the first included, before it is parked. Defaults to 5. */
+  readonly maxAttempts?: number;
+  /** Delays between attempts. Defaults to 50 ms doubling up to 2,000 ms, with jitter. */
+  readonly backoff?: BackoffOptions;
+}
+
+/**
+ * Configures a `Projection`. Give either `store` (e.g. a transactional PostgreSQL projection store
+ * for exactly-once) or `checkpoints` (+ `parked`) for at-least-once delivery.
+ */
+export interface ProjectionOptions<E extends DomainEvent = DomainEvent, TContext = void> {
+  /** The subscription id: names the checkpoint, the lease and the parked events. */
+  readonly name: string;
+  readonly eventStore: EventStore;
+  /** Applies one event to the read model; `context` comes from `store` (e.g. its transaction). */
+  readonly handler: EventHandler<E, TContext>;
+  /** Where progress is committed. Defaults to `checkpointProjectionStore(checkpoints, parked)`. */
+  readonly store?: ProjectionStore<TContext>;
+  /** Used when `store` is not given. Defaults to a new `InMemoryCheckpointStore`. */
+  readonly checkpoints?: CheckpointStore;
+  /** Used when `store` is not given. Defaults to a new `InMemoryParkedEventStore`. */
+  readonly parked?: ParkedEventStore;
+  /** Events per batch; the checkpoint is stored after each. Defaults to 100. */
+  readonly batchSize?: number;
+  /** Only events of these types (filtered in the store's query). Defaults to every type. */
+  readonly eventTypes?: readonly string[];
+  readonly retry?: ProjectionRetryOptions;
+  /**
+   * How long an idle projection waits before reading again. With a store that has live
+   * notifications this is only a safety net; without, it is the polling interval. Defaults to 1,000 ms.
+   */
+  readonly pollIntervalMs?: number;
+  /** Keeps one active instance across processes. Defaults to none (every instance runs). */
+  readonly lock?: ProjectionLock;
+  /** How often a standby instance tries to take the lease over. Defaults to 1,000 ms. */
+  readonly lockRetryMs?: number;
+  /**
+   * Aborting it stops the projection at once, as a crash would: the batch in progress is abandoned
+   * without storing its checkpoint and the lease is not released. Use `stop()` for a clean stop.
+   */
+  readonly signal?: AbortSignal;
+  /** Told about errors outside the handler (store unreachable...), which are retried. Defaults to `console.warn`. */
+  readonly onError?: (error: unknown) => void;
+  /** Told about each event parked, after its batch committed. */
+  readonly onParked?: (event: ParkedEvent) => void;
+}
+
+export interface ResolvedProjectionOptions<TContext> {
+  readonly name: string;
+  readonly store: ProjectionStore<TContext>;
+  readonly batchSize: number;
+  readonly eventTypes: readonly string[] | undefined;
+  readonly maxAttempts: number;
+  readonly backoff: BackoffOptions;
+  readonly pollIntervalMs: number;
+  readonly lockRetryMs: number;
+  readonly onError: (error: unknown) => void;
+}
+
+/** Validates a projection's options and fills in the defaults. */
+export function resolveProjectionOptions<E extends DomainEvent, TContext>(
+  options: ProjectionOptions<E, TContext>,
+): ResolvedProjectionOptions<TContext> {
+  assertStreamId(options.name, 'projection name');
+  if (!options.eventStore) throw new InvalidArgumentError('eventStore', 'a projection needs an event store.');
+  const store =
+    options.store ??
+    (checkpointProjectionStore(
+      options.checkpoints ?? new InMemoryCheckpointStore(),
+      options.parked ?? new InMemoryParkedEventStore(),
+    ) as unknown as ProjectionStore<TContext>);
+  const resolved = {
+    name: options.name,
+    store,
+    batchSize: options.batchSize ?? 100,
+    eventTypes: options.eventTypes,
+    maxAttempts: options.retry?.maxAttempts ?? 5,
+    backoff: options.retry?.backoff ?? { initialDelayMs: 50, maxDelayMs: 2000 },
+    pollIntervalMs: options.pollIntervalMs ?? 1000,
+    lockRetryMs: options.lockRetryMs ?? 1000,
+    onError:
+      options.onError ??
+      ((error: unknown) => console.warn(`[@es/replay] projection "${options.name}":`, error)),
+  };
+  assertPositiveInteger(resolved.batchSize, 'batchSize');
+  assertPositiveInteger(resolved.maxAttempts, 'retry.maxAttempts');
+  assertPositiveInteger(resolved.pollIntervalMs, 'pollIntervalMs');
+  assertPositiveInteger(resolved.lockRetryMs, 'lockRetryMs');
+  if (resolved.eventTypes !== undefined && resolved.eventTypes.length === 0) {
+    throw new InvalidArgumentError('eventTypes', 'name at least one event type, or leave it out.');
+  }
+  return resolved;
+}

@@ -1,0 +1,62 @@
+import type { CheckpointStore, Position } from '@es/core';
+import type { ParkedEvent, ParkedEventStore } from './parked-events.js';
+
+/**
+ * One batch of a projection in progress: each handler attempt runs through `attempt`, a poison
+ * event is recorded through `park`. A transactional store runs the whole batch in one database
+ * transaction and undoes a failed attempt's writes (a savepoint), so a retry starts clean.
+ */
+export interface ProjectionBatch<TContext> {
+  /** Runs one attempt of the handler with the batch's context (e.g. a transaction); rethrows its error. */
+  attempt(run: (context: TContext) => Promise<void>): Promise<void>;
+  park(event: ParkedEvent): Promise<void>;
+}
+
+/**
+ * Where a projection keeps its progress. `commitBatch` runs `work` and then moves the checkpoint
+ * from `expected` to `position`; it returns false, keeping nothing it could undo, when the
+ * checkpoint was no longer `expected` (another instance moved it).
+ *
+ * `checkpointProjectionStore` (any `CheckpointStore`) stores the checkpoint after the handler's
+ * writes: delivery is at-least-once. A store that commits the read model and the checkpoint in
+ * one transaction (e.g. `PostgresProjectionStore` of @es/store-postgres) gives exactly-once.
+ */
+export interface ProjectionStore<TContext = void> {
+  load(subscriptionId: string): Promise<Position | undefined>;
+  commitBatch(
+    subscriptionId: string,
+    expected: Position | undefined,
+    position: Position,
+    work: (batch: ProjectionBatch<TContext>) => Promise<void>,
+  ): Promise<boolean>;
+  reset(subscriptionId: string): Promise<void>;
+  /** The subscription's parked events, in position order. */
+  listParked(subscriptionId: string): Promise<ParkedEvent[]>;
+  /** Forgets one parked event. */
+  removeParked(subscriptionId: string, position: Position): Promise<void>;
+}
+
+/**
+ * A `ProjectionStore` over any `CheckpointStore` and `ParkedEventStore`: at-least-once delivery.
+ * After a crash between a batch's handler calls and its checkpoint, the batch is handled again,
+ * so handlers must be idempotent (e.g. upsert by event id or skip `position <= lastApplied`).
+ */
+export function checkpointProjectionStore(
+  checkpoints: CheckpointStore,
+  parked: ParkedEventStore,
+): ProjectionStore<void> {
+  return {
+    load: (subscriptionId) => checkpoints.load(subscriptionId),
+    reset: (subscriptionId) => checkpoints.reset(subscriptionId),
+    listParked: (subscriptionId) => parked.list(subscriptionId),
+    removeParked: (subscriptionId, position) => parked.remove(subscriptionId, position),
+    async commitBatch(subscriptionId, expected, position, work) {
+      await work({ attempt: (run) => run(undefined), park: (event) => parked.park(event) });
+      if (!checkpoints.saveIf) {
+        await checkpoints.save(subscriptionId, position);
+        return true;
+      }
+      return checkpoints.saveIf(subscriptionId, expected, position);
+    },
+  };
+}

@@ -1,0 +1,278 @@
+import {
+  type AppendSubscription,
+  backoffDelay,
+  type DomainEvent,
+  type EventStore,
+  InvalidArgumentError,
+  type Position,
+  type StoredEvent,
+} from '@es/core';
+import { handlerFunction } from './event-handler.js';
+import { describeError, type ParkedEvent } from './parked-events.js';
+import type { ProjectionLease, ProjectionLock } from './projection-lock.js';
+import {
+  type ProjectionOptions,
+  type ResolvedProjectionOptions,
+  resolveProjectionOptions,
+} from './projection-options.js';
+import type { ProjectionBatch } from './projection-store.js';
+import { readOneBatch } from './read-batches.js';
+import { sleep, WakeUp } from './wake-up.js';
+
+interface PositionWaiter {
+  readonly position: Position;
+  readonly resolve: () => void;
+}
+
+/**
+ * A projection run as a catch-up subscription: it reads the log from its checkpoint in batches,
+ * then follows new events live (woken by the store's append notifications where it has them,
+ * polling otherwise). After each batch the checkpoint is stored. A failing handler is retried with
+ * backoff; an event that keeps failing is parked and the projection goes on. With a `lock`, only
+ * one instance runs at a time and a standby takes over when the holder dies.
+ *
+ * Delivery is at-least-once (a crash between a batch's writes and its checkpoint replays the
+ * batch) unless `store` commits the handler's writes and the checkpoint in one transaction.
+ *
+ * @example
+ * const projection = new Projection({ name: 'balances', eventStore, checkpoints, handler: applyToReadModel });
+ * projection.start();
+ * // ... later
+ * await projection.stop(); // finishes the batch in progress
+ */
+export class Projection<E extends DomainEvent = DomainEvent, TContext = void> {
+  readonly #options: ResolvedProjectionOptions<TContext>;
+  readonly #eventStore: EventStore;
+  readonly #handle: (event: StoredEvent<E>, context: TContext) => Promise<void>;
+  readonly #lock: ProjectionLock | undefined;
+  readonly #onParked: ((event: ParkedEvent) => void) | undefined;
+  readonly #crash = new AbortController();
+  // Aborted by stop() or a crash: ends every wait.
+  readonly #halt = new AbortController();
+  readonly #wake = new WakeUp();
+  #running: Promise<void> | undefined;
+  #position: Position | undefined;
+  #active = false;
+  #reads = 0;
+  #positionWaiters: PositionWaiter[] = [];
+  #idleWaiters: { afterRead: number; resolve: () => void }[] = [];
+
+  constructor(options: ProjectionOptions<E, TContext>) {
+    this.#options = resolveProjectionOptions(options);
+    this.#eventStore = options.eventStore;
+    this.#handle = handlerFunction(options.handler);
+    this.#lock = options.lock;
+    this.#onParked = options.onParked;
+    if (options.signal) {
+      const crash = () => {
+        this.#crash.abort(options.signal?.reason);
+        this.#halt.abort();
+      };
+      if (options.signal.aborted) crash();
+      else options.signal.addEventListener('abort', crash, { once: true });
+    }
+  }
+
+  /** The subscription id. */
+  get name(): string {
+    return this.#options.name;
+  }
+
+  /** The last position committed by this instance (`undefined` before its first batch). */
+  get position(): Position | undefined {
+    return this.#position;
+  }
+
+  /** True while this instance holds the lease (always, without a lock) and follows the log. */
+  get active(): boolean {
+    return this.#active;
+  }
+
+  /** Starts following the log in the background. Calling it again does nothing. */
+  start(): void {
+    this.#running ??= this.#run();
+  }
+
+  /**
+   * Stops after the batch in progress is handled and its checkpoint stored, releases the lease and
+   * returns. Safe to call more than once.
+   */
+  async stop(): Promise<void> {
+    this.#halt.abort();
+    await this.#running;
+  }
+
+  /**
+   * Forgets the checkpoint, so the next `start()` replays the log from the beginning (used by
+   * `rebuildProjection`). Refused while the projection runs.
+   */
+  async reset(): Promise<void> {
+    if (this.#running) {
+      throw new InvalidArgumentError('projection', `"${this.name}" is running; reset it before start().`);
+    }
+    await this.#options.store.reset(this.#options.name);
+    this.#position = undefined;
+  }
+
+  /** Resolves once this instance has committed a checkpoint at or after `position`. */
+  waitForPosition(position: Position): Promise<void> {
+    if (this.#position !== undefined && this.#position >= position) return Promise.resolve();
+    return new Promise((resolve) => this.#positionWaiters.push({ position, resolve }));
+  }
+
+  /** Resolves when a read that started after this call found no new event (the projection caught up). */
+  waitForIdle(): Promise<void> {
+    return new Promise((resolve) => this.#idleWaiters.push({ afterRead: this.#reads, resolve }));
+  }
+
+  /** The events this projection parked, in position order. */
+  listParked(): Promise<ParkedEvent[]> {
+    return this.#options.store.listParked(this.#options.name);
+  }
+
+  get #halted(): boolean {
+    return this.#halt.signal.aborted;
+  }
+
+  async #run(): Promise<void> {
+    const subscription = await this.#subscribe();
+    try {
+      let failures = 0;
+      while (!this.#halted) {
+        const lease = await this.#acquire();
+        if (!lease) {
+          await sleep(this.#options.lockRetryMs, this.#halt.signal);
+          continue;
+        }
+        try {
+          this.#active = true;
+          await this.#follow(lease);
+          failures = 0;
+        } catch (error) {
+          if (this.#crash.signal.aborted) break;
+          failures++;
+          this.#options.onError(error);
+          await sleep(backoffDelay(failures, { initialDelayMs: 100, maxDelayMs: 5000 }), this.#halt.signal);
+        } finally {
+          this.#active = false;
+          if (lease !== alwaysHeld && !this.#crash.signal.aborted) await lease.release().catch(() => {});
+        }
+      }
+    } finally {
+      await subscription?.close().catch(() => {});
+    }
+  }
+
+  async #subscribe(): Promise<AppendSubscription | undefined> {
+    if (!this.#eventStore.capabilities.liveNotifications || !this.#eventStore.subscribeToAppends) return;
+    try {
+      return await this.#eventStore.subscribeToAppends(() => this.#wake.notify());
+    } catch (error) {
+      // Polling still delivers every event, only later.
+      this.#options.onError(error);
+      return undefined;
+    }
+  }
+
+  async #acquire(): Promise<ProjectionLease | undefined> {
+    if (!this.#lock) return alwaysHeld;
+    try {
+      return await this.#lock.tryAcquire(this.#options.name, this.#crash.signal);
+    } catch (error) {
+      this.#options.onError(error);
+      return undefined;
+    }
+  }
+
+  async #follow(lease: ProjectionLease): Promise<void> {
+    const { store, name, batchSize, eventTypes, pollIntervalMs } = this.#options;
+    const idleUntil = AbortSignal.any([this.#halt.signal, lease.lost]);
+    let checkpoint = await store.load(name);
+    this.#position = checkpoint;
+    while (!this.#halted && !lease.lost.aborted) {
+      const generation = this.#wake.generation;
+      const read = ++this.#reads;
+      const batch = await readOneBatch<E>(this.#eventStore, checkpoint ?? 0n, {
+        batchSize,
+        eventTypes,
+        signal: this.#crash.signal,
+      });
+      if (batch.length === 0) {
+        this.#resolveIdle(read);
+        await this.#wake.wait(generation, pollIntervalMs, idleUntil);
+        continue;
+      }
+      const last = batch[batch.length - 1]!.position;
+      const parked: ParkedEvent[] = [];
+      const committed = await store.commitBatch(name, checkpoint, last, (unit) =>
+        this.#handleBatch(batch, unit, parked),
+      );
+      this.#crash.signal.throwIfAborted();
+      // Another instance moved the checkpoint (our lease lapsed): nothing was kept; start again from it.
+      checkpoint = committed ? last : await store.load(name);
+      this.#position = checkpoint;
+      if (committed) for (const event of parked) this.#onParked?.(event);
+      this.#resolvePositions();
+    }
+  }
+
+  async #handleBatch(
+    batch: readonly StoredEvent<E>[],
+    unit: ProjectionBatch<TContext>,
+    parked: ParkedEvent[],
+  ): Promise<void> {
+    for (const event of batch) {
+      this.#crash.signal.throwIfAborted();
+      const poison = await this.#handleWithRetry(event, unit);
+      if (poison) parked.push(poison);
+    }
+  }
+
+  /** Handles one event, retrying with backoff; parks it and returns the record when it keeps failing. */
+  async #handleWithRetry(
+    event: StoredEvent<E>,
+    unit: ProjectionBatch<TContext>,
+  ): Promise<ParkedEvent | undefined> {
+    const { maxAttempts, backoff, name } = this.#options;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await unit.attempt((context) => this.#handle(event, context));
+        return undefined;
+      } catch (error) {
+        this.#crash.signal.throwIfAborted();
+        if (attempt >= maxAttempts) {
+          const record: ParkedEvent = {
+            subscriptionId: name,
+            position: event.position,
+            eventId: event.eventId,
+            streamId: event.streamId,
+            eventType: event.type,
+            error: describeError(error),
+            attempts: attempt,
+            parkedAt: new Date(),
+          };
+          await unit.park(record);
+          return record;
+        }
+        await sleep(backoffDelay(attempt, backoff), this.#crash.signal);
+      }
+    }
+  }
+
+  #resolvePositions(): void {
+    const position = this.#position;
+    if (position === undefined) return;
+    const ready = this.#positionWaiters.filter((waiter) => waiter.position <= position);
+    this.#positionWaiters = this.#positionWaiters.filter((waiter) => waiter.position > position);
+    for (const waiter of ready) waiter.resolve();
+  }
+
+  #resolveIdle(read: number): void {
+    const ready = this.#idleWaiters.filter((waiter) => waiter.afterRead < read);
+    this.#idleWaiters = this.#idleWaiters.filter((waiter) => waiter.afterRead >= read);
+    for (const waiter of ready) waiter.resolve();
+  }
+}
+
+// Without a lock every instance is active; this lease is never lost.
+const alwaysHeld: ProjectionLease = { lost: new AbortController().signal, release: async () => {} };
