@@ -5,9 +5,9 @@ import {
   isConcurrencyConflictError,
   type RetryOptions,
   type SnapshotStore,
-  type SnapshotStrategy,
   type StoredEvent,
 } from '@es/core';
+import { FrequencySnapshotStrategy } from '@es/snapshots';
 import { AccountAlreadyExistsError } from './domain/account-errors.js';
 import { ACCOUNT_STREAM_PREFIX, type AccountEvent } from './domain/account-events.js';
 import { BankAccount } from './domain/bank-account.js';
@@ -30,15 +30,10 @@ export function createAccountRepository(options: AccountRepositoryOptions): Acco
   return new EventSourcingBuilder()
     .withEventStore(options.eventStore)
     .withSnapshotStore(options.snapshotStore)
-    .withSnapshotStrategy(everyNEvents(options.snapshotEvery ?? 5))
+    .withSnapshotStrategy(new FrequencySnapshotStrategy(options.snapshotEvery ?? 5))
     .withSnapshotsEnabled(true)
     .withStreamPrefix(ACCOUNT_STREAM_PREFIX)
     .build((id) => new BankAccount(id));
-}
-
-// TEMPORARY until @es/snapshots lands: then its FrequencySnapshotStrategy replaces this.
-function everyNEvents(n: number): SnapshotStrategy {
-  return { shouldSnapshot: (decision) => decision.eventsSinceSnapshot >= n };
 }
 
 /**

@@ -78,7 +78,10 @@ export async function runCommand(
         return 0;
       }
       case 'replay': {
-        const view = await rebuildBalances(storage.eventStore, (progress) => print(formatProgress(progress)));
+        const view = await rebuildBalances(storage.eventStore, {
+          batchSize: 100,
+          onProgress: (progress) => print(formatProgress(progress)),
+        });
         for (const line of formatBalances(view.rows())) print(line);
         print(`money in the bank: ${view.total()}`);
         return 0;

@@ -110,9 +110,17 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
 
   print('\n7. The balances projection, thrown away and rebuilt by replaying the log');
   let replayedEvents = 0;
-  const view = await rebuildBalances(storage.eventStore, (progress) => {
-    replayedEvents = progress.processed;
-    print(`   ${formatProgress(progress)}`);
+  let lastQuarter = -1;
+  const view = await rebuildBalances(storage.eventStore, {
+    batchSize: 10,
+    onProgress: (progress) => {
+      replayedEvents = progress.processed;
+      // One line per quarter of the way, however long the history has grown.
+      const quarter = progress.total === 0 ? 4 : Math.floor((4 * progress.processed) / progress.total);
+      if (quarter === lastQuarter) return;
+      lastQuarter = quarter;
+      print(`   ${formatProgress(progress)}`);
+    },
   });
   for (const line of formatBalances(view.rows())) print(`   ${line}`);
   print(`   money in the bank: ${view.total()}`);

@@ -1,6 +1,6 @@
 import type { Snapshot, StoredEvent } from '@es/core';
+import type { ReplayProgress } from '@es/replay';
 import type { BalanceRow } from './balances-view.js';
-import type { RebuildProgress } from './rebuild-balances.js';
 
 /** `2026-11-26 12:34:56` in UTC. */
 export function formatTime(date: Date): string {
@@ -26,12 +26,12 @@ export function formatBalances(rows: readonly BalanceRow[]): string[] {
 }
 
 /** A progress line: `[########------------]  12/30 events  position 12  4 ms`. */
-export function formatProgress(progress: RebuildProgress, width = 20): string {
+export function formatProgress(progress: ReplayProgress, width = 20): string {
   const ratio = progress.total === 0 ? 1 : Math.min(1, progress.processed / progress.total);
   const filled = Math.round(ratio * width);
   const bar = `[${'#'.repeat(filled)}${'-'.repeat(width - filled)}]`;
   const count = `${progress.processed}/${progress.total}`.padStart(9);
-  return `${bar} ${count} events  position ${progress.position}  ${progress.elapsedMs} ms`;
+  return `${bar} ${count} events  position ${progress.position}  ${progress.elapsedMs.toFixed(1)} ms`;
 }
 
 /** `snapshot of account-alice at version 5`. */

@@ -1,31 +1,30 @@
 import type { EventStore } from '@es/core';
+import { EventReplayer, type ReplayProgress } from '@es/replay';
 import { BalancesView } from './balances-view.js';
 import { type AccountEvent, accountEvents } from './domain/account-events.js';
 
-/** How far a rebuild has got. */
-export interface RebuildProgress {
-  readonly processed: number;
-  readonly total: number;
-  readonly position: bigint;
-  readonly elapsedMs: number;
+export interface RebuildOptions {
+  /** Events read per round trip, and so per progress report. Defaults to 500. */
+  readonly batchSize?: number;
+  /** Told before the first batch and after each one. */
+  readonly onProgress?: (progress: ReplayProgress) => void;
 }
 
 /**
- * Rebuilds the balances read model from scratch by replaying every account event in the log,
- * reporting progress as it goes.
- * TEMPORARY: reads the log directly until @es/replay's EventReplayer lands.
+ * Rebuilds the balances read model from nothing by replaying every account event in the log:
+ * the spec's `ReplayWithProgress`. The store filters by event type, and memory holds one batch.
  */
 export async function rebuildBalances(
   eventStore: EventStore,
-  onProgress: (progress: RebuildProgress) => void = () => {},
+  options: RebuildOptions = {},
 ): Promise<BalancesView> {
   const view = new BalancesView();
-  const started = Date.now();
-  let processed = 0;
-  for await (const event of eventStore.getAllEvents<AccountEvent>(0n, { eventTypes: accountEvents.types })) {
-    view.handle(event);
-    processed++;
-    onProgress({ processed, total: processed, position: event.position, elapsedMs: Date.now() - started });
-  }
+  const replayer = new EventReplayer(eventStore);
+  await replayer.replayWithProgress<AccountEvent>(
+    (event) => view.handle(event),
+    0n,
+    { batchSize: options.batchSize ?? 500, eventTypes: accountEvents.types },
+    options.onProgress ?? (() => {}),
+  );
   return view;
 }

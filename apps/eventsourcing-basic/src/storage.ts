@@ -5,9 +5,9 @@ import {
   type EventStore,
   InMemoryEventStore,
   type Position,
-  type Snapshot,
   type SnapshotStore,
 } from '@es/core';
+import { InMemorySnapshotStore } from '@es/snapshots';
 
 /** Where the app keeps its events, snapshots and checkpoints. */
 export interface Storage {
@@ -40,25 +40,10 @@ export async function openStorage(options: StorageOptions): Promise<Storage> {
     kind: 'memory',
     description: 'the in-memory store (nothing is kept after the process exits)',
     eventStore,
-    snapshotStore: new MapSnapshotStore(),
+    snapshotStore: new InMemorySnapshotStore(),
     checkpointStore: new MapCheckpointStore(),
     close: () => eventStore.close(),
   };
-}
-
-class MapSnapshotStore implements SnapshotStore {
-  readonly #snapshots = new Map<string, Snapshot>();
-  async save(snapshot: Snapshot): Promise<void> {
-    const current = this.#snapshots.get(snapshot.streamId);
-    if (!current || current.aggregateVersion <= snapshot.aggregateVersion)
-      this.#snapshots.set(snapshot.streamId, snapshot);
-  }
-  async load(streamId: string): Promise<Snapshot | undefined> {
-    return this.#snapshots.get(streamId);
-  }
-  async delete(streamId: string): Promise<void> {
-    this.#snapshots.delete(streamId);
-  }
 }
 
 class MapCheckpointStore implements CheckpointStore {
