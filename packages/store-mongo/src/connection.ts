@@ -1,0 +1,58 @@
+import { InvalidArgumentError } from '@es/core';
+import { type Db, MongoClient, type MongoClientOptions } from 'mongodb';
+import { assertDatabaseName } from './names.js';
+
+/** How a store reaches MongoDB: your own client, or a connection string. */
+export interface MongoConnectionOptions {
+  /** A client you manage. The store uses it and never closes it. */
+  readonly client?: MongoClient;
+  /** A connection string; the store opens its own client (lazily) and closes it in `close()`. */
+  readonly uri?: string;
+  /** Options for the client opened from `uri`. */
+  readonly clientOptions?: MongoClientOptions;
+  /** Database name. Defaults to the database named in `uri`, else `"eventstore"`. */
+  readonly database?: string;
+}
+
+/** A resolved connection: the client, the database, and whether the store owns the client. */
+export interface MongoConnection {
+  readonly client: MongoClient;
+  readonly db: Db;
+  readonly ownsClient: boolean;
+}
+
+/** The database of a connection string's path (`mongodb://host/<db>?...`), if it names one. */
+export function databaseFromUri(uri: string): string | undefined {
+  const path = /^mongodb(?:\+srv)?:\/\/[^/?]*\/([^?]*)/.exec(uri)?.[1];
+  return path ? decodeURIComponent(path) : undefined;
+}
+
+/**
+ * Validates the options and creates (without connecting) the client and database handle.
+ * Throws `InvalidArgumentError` for a missing or doubled source, a bad URI or a bad database name.
+ */
+export function openConnection(
+  options: MongoConnectionOptions,
+  defaultDatabase = 'eventstore',
+): MongoConnection {
+  if ((options.client === undefined) === (options.uri === undefined)) {
+    throw new InvalidArgumentError('connection', 'pass exactly one of `client` or `uri`.');
+  }
+  let client = options.client;
+  if (client !== undefined && typeof (client as { db?: unknown }).db !== 'function') {
+    throw new InvalidArgumentError('client', 'expected a MongoClient from the "mongodb" package.');
+  }
+  const uri = options.uri;
+  if (uri !== undefined) {
+    if (typeof uri !== 'string') throw new InvalidArgumentError('uri', 'expected a connection string.');
+    try {
+      client = new MongoClient(uri, options.clientOptions);
+    } catch (error) {
+      throw new InvalidArgumentError('uri', `MongoDB cannot parse it: ${(error as Error).message}`);
+    }
+  }
+  const database =
+    options.database ?? (uri === undefined ? undefined : databaseFromUri(uri)) ?? defaultDatabase;
+  assertDatabaseName(database);
+  return { client: client!, db: client!.db(database), ownsClient: uri !== undefined };
+}

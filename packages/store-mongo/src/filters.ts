@@ -1,0 +1,65 @@
+import { assertEventType, assertStreamId } from '@es/core';
+import type { Filter } from 'mongodb';
+import { toBsonInteger, toBsonPosition } from './bson-values.js';
+import type { EventDocument } from './event-document.js';
+
+// Every filter the event store sends is built here. Stream ids and event types are checked to be
+// strings and compared with `$eq` / `$in`, so a value such as `{ $gt: '' }` can never act as a
+// query operator (DESIGN.md invariant 5), even if a caller bypasses TypeScript.
+
+/** Events of one stream with `fromVersion < version <= toVersion`. */
+export function streamFilter(
+  streamId: string,
+  fromVersion: number,
+  toVersion?: number,
+): Filter<EventDocument> {
+  assertStreamId(streamId);
+  const version: Record<string, unknown> = { $gt: toBsonInteger(fromVersion) };
+  if (toVersion !== undefined) version.$lte = toBsonInteger(toVersion);
+  return { streamId: { $eq: streamId }, version } as Filter<EventDocument>;
+}
+
+/** All events of one stream (sorted by version descending, its first match is the stream head). */
+export function wholeStreamFilter(streamId: string): Filter<EventDocument> {
+  assertStreamId(streamId);
+  return { streamId: { $eq: streamId } };
+}
+
+/** The events of one stream whose ids are among `eventIds`: the copies a retried append would find. */
+export function eventIdsFilter(streamId: string, eventIds: readonly string[]): Filter<EventDocument> {
+  assertStreamId(streamId);
+  for (const eventId of eventIds) assertStreamId(eventId, 'event id');
+  return { streamId: { $eq: streamId }, eventId: { $in: [...eventIds] } };
+}
+
+/** The global log after `afterPosition`, optionally up to `toPosition` and of some types only. */
+export function globalLogFilter(
+  afterPosition: bigint,
+  toPosition?: bigint,
+  eventTypes?: ReadonlySet<string> | readonly string[],
+): Filter<EventDocument> {
+  const position: Record<string, unknown> = { $gt: toBsonPosition(afterPosition) };
+  if (toPosition !== undefined) position.$lte = toBsonPosition(toPosition);
+  const filter: Record<string, unknown> = { _id: position };
+  if (eventTypes !== undefined) filter.type = typesCondition(eventTypes);
+  return filter as Filter<EventDocument>;
+}
+
+/** Events of the given types committed at or after `since`, after a position (served by `type_position`). */
+export function byTypeFilter(
+  eventTypes: ReadonlySet<string> | readonly string[],
+  since: Date,
+  afterPosition: bigint,
+): Filter<EventDocument> {
+  return {
+    type: typesCondition(eventTypes),
+    _id: { $gt: toBsonPosition(afterPosition) },
+    timestamp: { $gte: since },
+  } as Filter<EventDocument>;
+}
+
+function typesCondition(eventTypes: ReadonlySet<string> | readonly string[]): { $in: string[] } {
+  const types = [...eventTypes];
+  for (const type of types) assertEventType(type);
+  return { $in: types };
+}

@@ -1,0 +1,96 @@
+import {
+  ConcurrencyConflictError,
+  EventSerializationError,
+  EventStoreUnavailableError,
+  type ExpectedVersionValue,
+  isEventSourcingError,
+} from '@es/core';
+
+// Server error codes this package reacts to (https://www.mongodb.com/docs/manual/reference/error-codes/).
+const DUPLICATE_KEY = new Set([11000, 11001]);
+const TOO_LARGE = new Set([10334, 17419, 17420, 2]);
+
+interface DriverErrorShape {
+  readonly code?: unknown;
+  readonly message?: unknown;
+  readonly name?: unknown;
+  readonly keyPattern?: unknown;
+  readonly writeErrors?: unknown;
+  readonly errorResponse?: { readonly keyPattern?: unknown; readonly errmsg?: unknown };
+  hasErrorLabel?(label: string): boolean;
+}
+
+const shape = (error: unknown): DriverErrorShape =>
+  typeof error === 'object' && error !== null ? (error as DriverErrorShape) : {};
+
+/** True for a unique-index violation (E11000), from a single write or a bulk write. */
+export function isDuplicateKeyError(error: unknown): boolean {
+  const { code, writeErrors } = shape(error);
+  if (typeof code === 'number' && DUPLICATE_KEY.has(code)) return true;
+  const list = Array.isArray(writeErrors) ? writeErrors : writeErrors ? [writeErrors] : [];
+  return list.some((item) => DUPLICATE_KEY.has(shape(item).code as number));
+}
+
+/**
+ * The name of the unique index a duplicate-key error hit (e.g. `stream_version`, `_id_`), read from
+ * the server's message, or `undefined` when the error does not say.
+ */
+export function duplicateKeyIndex(error: unknown): string | undefined {
+  const { message, errorResponse } = shape(error);
+  const text = [errorResponse?.errmsg, message].find((part) => typeof part === 'string') as
+    | string
+    | undefined;
+  return text ? /index: (\S+) dup key/.exec(text)?.[1] : undefined;
+}
+
+/** True when the driver labels the error as safe to retry the whole transaction. */
+export function isTransientTransactionError(error: unknown): boolean {
+  const { hasErrorLabel } = shape(error);
+  return typeof hasErrorLabel === 'function' && hasErrorLabel.call(error, 'TransientTransactionError');
+}
+
+/**
+ * The error a user sees when an append lost a race that the unique index caught: a
+ * `ConcurrencyConflictError` carrying the stream's actual version, with the driver error as `cause`.
+ */
+export function conflictFromDuplicateKey(
+  error: unknown,
+  streamId: string,
+  expectedVersion: ExpectedVersionValue,
+  actualVersion: number,
+): ConcurrencyConflictError {
+  const index = duplicateKeyIndex(error);
+  const detail =
+    index === 'stream_event_id'
+      ? 'another writer stored one of these event ids in the stream first'
+      : 'another writer appended to the stream first';
+  return new ConcurrencyConflictError(
+    streamId,
+    expectedVersion,
+    actualVersion,
+    `${detail}${index ? `; unique index "${index}"` : ''}`,
+    { cause: error },
+  );
+}
+
+/**
+ * Wraps a driver error in the toolkit's typed errors, keeping it as `cause`: a document too large
+ * for BSON becomes `EventSerializationError`, anything else `EventStoreUnavailableError`. Errors
+ * of the toolkit itself pass through unchanged.
+ */
+export function wrapDriverError(error: unknown, operation: string): Error {
+  if (isEventSourcingError(error)) return error;
+  const { code, message, name } = shape(error);
+  const text = typeof message === 'string' ? message : String(error);
+  if (
+    (typeof code === 'number' && TOO_LARGE.has(code) && /too large|size/i.test(text)) ||
+    name === 'BSONError'
+  ) {
+    return new EventSerializationError(
+      `MongoDB refused the document during ${operation}: ${text}. An event (data plus metadata) must fit in 16 MB of BSON.`,
+      undefined,
+      { cause: error },
+    );
+  }
+  return new EventStoreUnavailableError(`MongoDB ${operation} failed: ${text}`, { cause: error });
+}

@@ -1,0 +1,220 @@
+import {
+  type AppendResult,
+  assertStreamId,
+  type DomainEvent,
+  decodeStoredEvent,
+  type EventRegistry,
+  type EventStore,
+  type EventStoreOptions,
+  type ExpectedVersionValue,
+  type NewEvent,
+  type Position,
+  prepareAppend,
+  type ReadAllOptions,
+  type ReadByTypeOptions,
+  type ReadStreamOptions,
+  readAllOptions,
+  readByTypeArguments,
+  readStreamArguments,
+  type StoreCapabilities,
+  type StoredEvent,
+} from '@es/core';
+import type { Collection, Document } from 'mongodb';
+import { appendInTransaction, type PositionDocument, readHead } from './append.js';
+import { type MongoConnection, type MongoConnectionOptions, openConnection } from './connection.js';
+import { EVENT_PROJECTION, type EventDocument, fromEventDocument, RAW_READ } from './event-document.js';
+import { byTypeFilter, globalLogFilter, streamFilter } from './filters.js';
+import { wrapDriverError } from './mongo-errors.js';
+import { assertCollectionName } from './names.js';
+import { applyMigrations, type MigrationOutcome } from './schema.js';
+import { assertTransactionSupport, type HelloReply } from './topology.js';
+
+/** Options of {@link MongoEventStore}. Pass `client` or `uri`. */
+export interface MongoEventStoreOptions extends EventStoreOptions, MongoConnectionOptions {
+  /**
+   * The events collection. Defaults to `"events"`. The global position counter lives beside it in
+   * `"<collection>_positions"`.
+   */
+  readonly collection?: string;
+  /**
+   * Apply the bundled migrations (collections, indexes, the position counter) before the first
+   * operation. Defaults to `true`; set `false` when a deployment step runs `ensureSchema()`.
+   */
+  readonly ensureSchema?: boolean;
+}
+
+/**
+ * The event store on MongoDB: one document per event, `_id` = global position, a unique index on
+ * (streamId, version). Appends run in a multi-document transaction that checks the expected
+ * version, recognises retried event ids, and takes positions from one counter document, so
+ * positions are gapless and commit-ordered and a follower never skips an event. Needs a replica
+ * set (a single node is enough) or a sharded cluster; on a standalone server every operation fails
+ * with `EventStoreUnavailableError` saying so.
+ *
+ * @example
+ * const store = new MongoEventStore({ uri: 'mongodb://localhost:27017/shop?replicaSet=rs0' });
+ * await store.appendEvents('order-1', ExpectedVersion.NoStream, [{ type: 'OrderPlaced', data: {} }]);
+ */
+export class MongoEventStore implements EventStore {
+  readonly capabilities: StoreCapabilities = {
+    globalOrdering: true,
+    transactions: true,
+    liveNotifications: false,
+  };
+  readonly #connection: MongoConnection;
+  readonly #events: Collection<EventDocument>;
+  readonly #positions: Collection<PositionDocument>;
+  readonly #registry: EventRegistry<DomainEvent> | undefined;
+  readonly #autoSchema: boolean;
+  #ready: Promise<void> | undefined;
+
+  constructor(options: MongoEventStoreOptions) {
+    const collection = options.collection ?? 'events';
+    assertCollectionName(collection);
+    assertCollectionName(`${collection}_positions`);
+    this.#connection = openConnection(options);
+    this.#events = this.#connection.db.collection<EventDocument>(collection);
+    this.#positions = this.#connection.db.collection<PositionDocument>(`${collection}_positions`);
+    this.#registry = options.registry;
+    this.#autoSchema = options.ensureSchema ?? true;
+  }
+
+  /** The events collection's name. */
+  get collectionName(): string {
+    return this.#events.collectionName;
+  }
+
+  /** The database's name. */
+  get databaseName(): string {
+    return this.#connection.db.databaseName;
+  }
+
+  /**
+   * Creates the collections, indexes and position counter from `migrations/mongo/`, recording each
+   * applied version. Idempotent and safe to run from several processes at once.
+   */
+  async ensureSchema(): Promise<MigrationOutcome[]> {
+    return applyMigrations(this.#connection.db, {
+      events: this.#events.collectionName,
+      positions: this.#positions.collectionName,
+    });
+  }
+
+  async appendEvents<E extends DomainEvent = DomainEvent>(
+    streamId: string,
+    expectedVersion: ExpectedVersionValue,
+    events: readonly NewEvent<E>[],
+  ): Promise<AppendResult> {
+    const append = prepareAppend(streamId, expectedVersion, events, this.#registry);
+    await this.#whenReady();
+    return appendInTransaction(
+      { client: this.#connection.client, events: this.#events, positions: this.#positions },
+      append,
+    );
+  }
+
+  async getEvents<E extends DomainEvent = DomainEvent>(
+    streamId: string,
+    fromVersion = 0,
+    options: ReadStreamOptions = {},
+  ): Promise<StoredEvent<E>[]> {
+    const { toVersion, limit } = readStreamArguments(streamId, fromVersion, options);
+    const filter = streamFilter(streamId, fromVersion, toVersion);
+    return this.#query('getEvents', filter, { version: 1 }, limit);
+  }
+
+  async getEventsByType<E extends DomainEvent = DomainEvent>(
+    eventType: E['type'] | readonly E['type'][],
+    fromTimestamp?: Date,
+    options: ReadByTypeOptions = {},
+  ): Promise<StoredEvent<E>[]> {
+    const { types, since, afterPosition, limit } = readByTypeArguments(eventType, fromTimestamp, options);
+    const filter = byTypeFilter(types, since, afterPosition);
+    return this.#query('getEventsByType', filter, { _id: 1 }, limit);
+  }
+
+  getAllEvents<E extends DomainEvent = DomainEvent>(
+    fromPosition: Position = 0n,
+    options: ReadAllOptions = {},
+  ): AsyncIterable<StoredEvent<E>> {
+    const resolved = readAllOptions(fromPosition, options);
+    return this.#readAll<E>(fromPosition, resolved);
+  }
+
+  async getStreamVersion(streamId: string): Promise<number> {
+    assertStreamId(streamId);
+    await this.#whenReady();
+    try {
+      return await readHead(this.#events, streamId);
+    } catch (error) {
+      throw wrapDriverError(error, 'getStreamVersion');
+    }
+  }
+
+  async streamExists(streamId: string): Promise<boolean> {
+    return (await this.getStreamVersion(streamId)) > 0;
+  }
+
+  /** Closes the client when the store opened it from `uri`; a client you passed stays open. */
+  async close(): Promise<void> {
+    if (this.#connection.ownsClient) await this.#connection.client.close();
+  }
+
+  // Keyset pagination on _id (the position): each batch is one indexed query, so memory stays at
+  // one batch and events committed while iterating are still reached.
+  async *#readAll<E extends DomainEvent>(
+    fromPosition: Position,
+    options: ReturnType<typeof readAllOptions>,
+  ): AsyncGenerator<StoredEvent<E>> {
+    let cursor = fromPosition;
+    for (;;) {
+      options.signal?.throwIfAborted();
+      const filter = globalLogFilter(cursor, options.toPosition, options.eventTypes);
+      const batch = await this.#query<E>('getAllEvents', filter, { _id: 1 }, options.batchSize);
+      for (const event of batch) {
+        cursor = event.position;
+        yield event;
+      }
+      if (batch.length < options.batchSize) return;
+    }
+  }
+
+  async #query<E extends DomainEvent>(
+    operation: string,
+    filter: Document,
+    sort: Record<string, 1 | -1>,
+    limit: number | undefined,
+  ): Promise<StoredEvent<E>[]> {
+    await this.#whenReady();
+    let documents: Document[];
+    try {
+      const cursor = this.#events.find(filter, { sort, projection: EVENT_PROJECTION, ...RAW_READ });
+      if (limit !== undefined && limit < Number.MAX_SAFE_INTEGER) cursor.limit(limit);
+      documents = await cursor.toArray();
+    } catch (error) {
+      throw wrapDriverError(error, operation);
+    }
+    return documents.map((document) => decodeStoredEvent<E>(fromEventDocument(document), this.#registry));
+  }
+
+  // Checks once that the server offers transactions, and applies the schema unless told not to.
+  // A failure is not cached, so the next call tries again (the server may come up).
+  #whenReady(): Promise<void> {
+    this.#ready ??= this.#prepare().catch((error: unknown) => {
+      this.#ready = undefined;
+      throw error;
+    });
+    return this.#ready;
+  }
+
+  async #prepare(): Promise<void> {
+    let hello: HelloReply;
+    try {
+      hello = await this.#connection.db.admin().command({ hello: 1 });
+    } catch (error) {
+      throw wrapDriverError(error, 'connect');
+    }
+    assertTransactionSupport(hello);
+    if (this.#autoSchema) await this.ensureSchema();
+  }
+}

@@ -1,0 +1,46 @@
+import { InvalidArgumentError } from '@es/core';
+
+// MongoDB accepts far more than this in names, but a name from configuration that needs more is
+// almost always a mistake (or an injection attempt), so the rules are deliberately narrow.
+const DATABASE_NAME = /^[A-Za-z0-9_-]{1,63}$/;
+const COLLECTION_NAME = /^[A-Za-z_][A-Za-z0-9_-]*(\.[A-Za-z0-9_-]+)*$/;
+
+/** Longest collection name accepted; derived names (e.g. `<events>_positions`) must still fit. */
+export const MAX_COLLECTION_NAME_LENGTH = 100;
+
+/**
+ * Checks a database name from configuration: 1 to 63 characters among letters, digits, `_` and `-`.
+ * Throws `InvalidArgumentError` otherwise, before any request reaches the server.
+ */
+export function assertDatabaseName(name: unknown): asserts name is string {
+  if (typeof name !== 'string' || !DATABASE_NAME.test(name)) {
+    throw new InvalidArgumentError(
+      'database name',
+      `expected 1 to 63 letters, digits, "_" or "-", got ${show(name)}.`,
+    );
+  }
+}
+
+/**
+ * Checks a collection name from configuration: starts with a letter or `_`, then letters, digits,
+ * `_`, `-` and single dots between parts, at most 100 characters, and not in the `system.` namespace.
+ * Throws `InvalidArgumentError` otherwise.
+ */
+export function assertCollectionName(name: unknown, argument = 'collection name'): asserts name is string {
+  if (typeof name !== 'string' || name.length > MAX_COLLECTION_NAME_LENGTH || !COLLECTION_NAME.test(name)) {
+    throw new InvalidArgumentError(
+      argument,
+      `expected at most ${MAX_COLLECTION_NAME_LENGTH} letters, digits, "_", "-" or single inner dots, ` +
+        `starting with a letter or "_", got ${show(name)}.`,
+    );
+  }
+  if (name.startsWith('system.')) {
+    throw new InvalidArgumentError(argument, `"${name}" is in MongoDB's reserved "system." namespace.`);
+  }
+}
+
+function show(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value.length > 70 ? `${value.slice(0, 70)}…` : value);
+  if (value === null) return 'null';
+  return Array.isArray(value) ? 'an array' : typeof value;
+}
