@@ -149,10 +149,20 @@ export class EventReplayer {
     let processed = 0;
     let lastPosition = fromPosition;
     const report = () =>
-      progress?.onProgress({ processed, total: progress.total, position: lastPosition, elapsedMs: elapsedMs() });
+      progress?.onProgress({
+        processed,
+        total: progress.total,
+        position: lastPosition,
+        elapsedMs: elapsedMs(),
+      });
     report();
     for await (const batch of readBatches<E>(this.#store, fromPosition, options)) {
-      await dispatchPerStream(batch, options.concurrency, (event) => handle(event, undefined), options.signal);
+      await dispatchPerStream(
+        batch,
+        options.concurrency,
+        (event) => handle(event, undefined),
+        options.signal,
+      );
       processed += batch.length;
       lastPosition = batch[batch.length - 1]!.position;
       report();
@@ -167,7 +177,10 @@ export class EventReplayer {
     let total = 0;
     let last: Position | undefined;
     const batchSize = Math.max(options.batchSize, 1000);
-    for await (const batch of readBatches<StoredEvent>(this.#store, fromPosition, { ...options, batchSize })) {
+    for await (const batch of readBatches<StoredEvent>(this.#store, fromPosition, {
+      ...options,
+      batchSize,
+    })) {
       total += batch.length;
       last = batch[batch.length - 1]!.position;
     }
