@@ -1,0 +1,19 @@
+// Connections and the SQL executor shared by every PostgreSQL store of this package
+export type { PostgresConnection } from './connection.js';
+export { createSqlExecutor } from './connection.js';
+export type { StoreNames } from './identifiers.js';
+export {
+  assertSqlIdentifier,
+  MAX_SCHEMA_NAME_LENGTH,
+  MAX_TABLE_NAME_LENGTH,
+  quoteIdentifier,
+  storeNames,
+} from './identifiers.js';
+// Migrations
+export type { MigrateOptions, MigrateResult } from './migrate.js';
+export { MIGRATIONS_TABLE, migrate } from './migrate.js';
+export type { MigrationFile } from './migration-files.js';
+export { defaultMigrationsDirectory, readMigrationFiles } from './migration-files.js';
+export type { PgClientLike, PgPoolLike } from './pg-executor.js';
+export type { PGliteLike } from './pglite-executor.js';
+export type { SqlExecutor, SqlQuery, SqlSession, StopListening } from './sql-executor.js';
