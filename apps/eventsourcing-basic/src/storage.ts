@@ -4,15 +4,16 @@ import {
   type EventRegistry,
   type EventStore,
   InMemoryEventStore,
-  type Position,
   type SnapshotStore,
 } from '@es/core';
+import { InMemoryCheckpointStore } from '@es/replay';
 import { InMemorySnapshotStore } from '@es/snapshots';
+import { chooseStorage, type StorageChoice, type StorageEnv } from './storage-choice.js';
 
 /** Where the app keeps its events, snapshots and checkpoints. */
 export interface Storage {
-  /** Which backend was chosen: `pglite` (embedded, the default), `postgres`, `mongodb` or `memory`. */
-  readonly kind: 'pglite' | 'postgres' | 'mongodb' | 'memory';
+  /** Which store was chosen. */
+  readonly kind: StorageChoice['kind'];
   /** A line for the user: what the app runs on and where the data is. */
   readonly description: string;
   readonly eventStore: EventStore;
@@ -24,37 +25,30 @@ export interface Storage {
 export interface StorageOptions {
   /** The event types; the store refuses others and upcasts old ones on read. */
   readonly registry: EventRegistry<DomainEvent>;
-  /** Where PGlite keeps its files. */
+  /** Where PGlite keeps its files unless `ES_DATA_DIR` says otherwise. */
   readonly dataDir: string;
-  /** The environment to read DATABASE_URL, MONGO_URL and ES_STORE from. Defaults to `process.env`. */
-  readonly env?: NodeJS.ProcessEnv;
+  /** The environment to choose from. Defaults to `process.env`. */
+  readonly env?: StorageEnv;
 }
 
 /**
- * Picks the storage from the environment, so the same code runs everywhere.
- * TEMPORARY: only the in-memory store until @es/store-postgres and @es/snapshots land.
+ * Opens the store the environment asks for (see `chooseStorage`), so the same code runs on
+ * PGlite, a PostgreSQL server, MongoDB or in memory. The only file that knows which.
+ * TEMPORARY: the in-memory store for every choice until @es/store-postgres lands.
  */
 export async function openStorage(options: StorageOptions): Promise<Storage> {
-  const eventStore = new InMemoryEventStore({ registry: options.registry });
-  return {
-    kind: 'memory',
-    description: 'the in-memory store (nothing is kept after the process exits)',
-    eventStore,
-    snapshotStore: new InMemorySnapshotStore(),
-    checkpointStore: new MapCheckpointStore(),
-    close: () => eventStore.close(),
-  };
+  const choice = chooseStorage(options.env ?? process.env, { dataDir: options.dataDir, schema: 'bank' });
+  return openInMemory(options.registry, choice.kind === 'memory' ? '' : ` (${choice.kind} is not wired yet)`);
 }
 
-class MapCheckpointStore implements CheckpointStore {
-  readonly #positions = new Map<string, Position>();
-  async load(id: string): Promise<Position | undefined> {
-    return this.#positions.get(id);
-  }
-  async save(id: string, position: Position): Promise<void> {
-    this.#positions.set(id, position);
-  }
-  async reset(id: string): Promise<void> {
-    this.#positions.delete(id);
-  }
+function openInMemory(registry: EventRegistry<DomainEvent>, note = ''): Storage {
+  const eventStore = new InMemoryEventStore({ registry });
+  return {
+    kind: 'memory',
+    description: `the in-memory store: nothing is kept after the process exits${note}`,
+    eventStore,
+    snapshotStore: new InMemorySnapshotStore(),
+    checkpointStore: new InMemoryCheckpointStore(),
+    close: () => eventStore.close(),
+  };
 }
