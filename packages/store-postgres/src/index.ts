@@ -16,4 +16,8 @@ export type { MigrationFile } from './migration-files.js';
 export { defaultMigrationsDirectory, readMigrationFiles } from './migration-files.js';
 export type { PgClientLike, PgPoolLike } from './pg-executor.js';
 export type { PGliteLike } from './pglite-executor.js';
+export { MAX_EVENTS_PER_APPEND, notificationChannel, POSITION_INDEX_BITS } from './position.js';
+// The event store
+export type { PostgresEventStoreOptions } from './postgres-event-store.js';
+export { PostgresEventStore } from './postgres-event-store.js';
 export type { SqlExecutor, SqlQuery, SqlSession, StopListening } from './sql-executor.js';

@@ -8,6 +8,7 @@ export interface PgClientLike {
   release(destroy?: Error | boolean): void;
   on(event: 'notification', listener: (message: { channel: string }) => void): unknown;
   on(event: 'error', listener: (error: Error) => void): unknown;
+  removeListener(event: 'error', listener: (error: Error) => void): unknown;
 }
 
 /** The part of a `pg.Pool` the store uses; any `pg.Pool` fits. */
@@ -75,6 +76,7 @@ async function runTransaction<T>(pool: PgPoolLike, work: (session: SqlSession) =
     );
     throw error;
   } finally {
+    client.removeListener('error', onError);
     client.release(broken ?? false);
   }
 }
