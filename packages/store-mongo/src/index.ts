@@ -1,7 +1,13 @@
 export type { MongoConnectionOptions } from './connection.js';
+export type { EventDocument } from './event-document.js';
 export type { CollectionRole, MongoIndexSpec, MongoMigration } from './migrations.js';
 export { MONGO_MIGRATIONS } from './migrations.js';
+export type { CheckpointDocument, MongoCheckpointStoreOptions } from './mongo-checkpoint-store.js';
+export { MongoCheckpointStore } from './mongo-checkpoint-store.js';
 export type { MongoEventStoreOptions } from './mongo-event-store.js';
 export { MongoEventStore } from './mongo-event-store.js';
+export type { MongoSnapshotStoreOptions } from './mongo-snapshot-store.js';
+export { MongoSnapshotStore } from './mongo-snapshot-store.js';
 export type { MigrationOutcome } from './schema.js';
 export { MIGRATIONS_COLLECTION } from './schema.js';
+export type { SnapshotDocument } from './snapshot-document.js';

@@ -26,6 +26,7 @@ import { EVENT_PROJECTION, type EventDocument, fromEventDocument, RAW_READ } fro
 import { byTypeFilter, globalLogFilter, streamFilter } from './filters.js';
 import { wrapDriverError } from './mongo-errors.js';
 import { assertCollectionName } from './names.js';
+import { onFirstUse } from './ready.js';
 import { applyMigrations, type MigrationOutcome } from './schema.js';
 import { assertTransactionSupport, type HelloReply } from './topology.js';
 
@@ -66,7 +67,7 @@ export class MongoEventStore implements EventStore {
   readonly #positions: Collection<PositionDocument>;
   readonly #registry: EventRegistry<DomainEvent> | undefined;
   readonly #autoSchema: boolean;
-  #ready: Promise<void> | undefined;
+  readonly #whenReady: () => Promise<void>;
 
   constructor(options: MongoEventStoreOptions) {
     const collection = options.collection ?? 'events';
@@ -77,6 +78,7 @@ export class MongoEventStore implements EventStore {
     this.#positions = this.#connection.db.collection<PositionDocument>(`${collection}_positions`);
     this.#registry = options.registry;
     this.#autoSchema = options.ensureSchema ?? true;
+    this.#whenReady = onFirstUse(() => this.#prepare());
   }
 
   /** The events collection's name. */
@@ -197,16 +199,7 @@ export class MongoEventStore implements EventStore {
     return documents.map((document) => decodeStoredEvent<E>(fromEventDocument(document), this.#registry));
   }
 
-  // Checks once that the server offers transactions, and applies the schema unless told not to.
-  // A failure is not cached, so the next call tries again (the server may come up).
-  #whenReady(): Promise<void> {
-    this.#ready ??= this.#prepare().catch((error: unknown) => {
-      this.#ready = undefined;
-      throw error;
-    });
-    return this.#ready;
-  }
-
+  // Run once before the first operation: the server must offer transactions; then the schema.
   async #prepare(): Promise<void> {
     let hello: HelloReply;
     try {

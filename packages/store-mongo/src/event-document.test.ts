@@ -1,0 +1,89 @@
+import { isEventSerializationError, prepareAppend } from '@es/core';
+import { describe, expect, it } from '@jest/globals';
+import { BSON, Decimal128, Double, Int32, Long } from 'mongodb';
+import { fromEventDocument, RAW_READ, toEventDocuments } from './event-document.js';
+
+const stored = (document: object) => BSON.deserialize(BSON.serialize(document), RAW_READ);
+
+describe('event documents', () => {
+  const timestamp = new Date('2025-01-02T03:04:05.678Z');
+  const append = prepareAppend('order-1', 'any', [
+    {
+      type: 'Placed',
+      data: { items: [{ sku: 'A', qty: 2 }], note: "O'Brien" },
+      metadata: { correlationId: 'c' },
+    },
+    { type: 'Paid', data: { amount: 19.99 } },
+  ]);
+
+  it('gives each event consecutive versions and Int64 positions, and reads them back unchanged', () => {
+    const documents = toEventDocuments(append.events, {
+      streamId: 'order-1',
+      versionBefore: 4,
+      firstPosition: 41n,
+      timestamp,
+    });
+    expect(documents.map((d) => d._id)).toEqual([Long.fromNumber(41), Long.fromNumber(42)]);
+    const events = documents.map((document) => fromEventDocument(stored(document)));
+    expect(events).toEqual([
+      {
+        eventId: append.events[0]!.eventId,
+        streamId: 'order-1',
+        version: 5,
+        position: 41n,
+        type: 'Placed',
+        schemaVersion: 1,
+        data: { items: [{ sku: 'A', qty: 2 }], note: "O'Brien" },
+        metadata: { correlationId: 'c' },
+        timestamp,
+      },
+      {
+        eventId: append.events[1]!.eventId,
+        streamId: 'order-1',
+        version: 6,
+        position: 42n,
+        type: 'Paid',
+        schemaVersion: 1,
+        data: { amount: 19.99 },
+        metadata: {},
+        timestamp,
+      },
+    ]);
+  });
+
+  it('reads documents written by other tools with any number widths', () => {
+    const event = fromEventDocument(
+      stored({
+        _id: new Double(7),
+        streamId: 's',
+        version: Long.fromNumber(3),
+        eventId: 'e',
+        type: 'T',
+        schemaVersion: Decimal128.fromString('2'),
+        data: { count: Long.fromNumber(5), price: Decimal128.fromString('1.50'), ratio: new Int32(1) },
+        timestamp,
+      }),
+    );
+    expect(event).toMatchObject({ position: 7n, version: 3, schemaVersion: 2, metadata: {} });
+    expect(event.data).toEqual({ count: 5, price: 1.5, ratio: 1 });
+  });
+
+  it('refuses a corrupt envelope with EventSerializationError naming the field', () => {
+    const base = { _id: Long.fromNumber(1), streamId: 's', version: 1, eventId: 'e', type: 'T', timestamp };
+    for (const [field, value] of [
+      ['streamId', 5],
+      ['version', 1.5],
+      ['_id', 'x'],
+      ['timestamp', '2020-01-01'],
+    ] as const) {
+      let error: unknown;
+      try {
+        fromEventDocument(stored({ ...base, [field]: value }));
+      } catch (e) {
+        error = e;
+      }
+      expect(isEventSerializationError(error)).toBe(true);
+      expect((error as Error).message).toContain(`"${field}"`);
+    }
+  });
+});

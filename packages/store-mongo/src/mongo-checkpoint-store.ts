@@ -1,0 +1,126 @@
+import { assertPosition, assertStreamId, type CheckpointStore, type Position } from '@es/core';
+import type { Collection, Long } from 'mongodb';
+import { readPosition, toBsonPosition } from './bson-values.js';
+import { type MongoConnection, type MongoConnectionOptions, openConnection } from './connection.js';
+import { RAW_READ } from './event-document.js';
+import { isDuplicateKeyError, wrapDriverError } from './mongo-errors.js';
+import { assertCollectionName } from './names.js';
+import { onFirstUse } from './ready.js';
+import { applyMigrations, type MigrationOutcome } from './schema.js';
+
+/** How a checkpoint is stored: `_id` = subscription id, the position as an Int64. */
+export interface CheckpointDocument {
+  _id: string;
+  position: Long;
+  updatedAt: Date;
+}
+
+/** Options of {@link MongoCheckpointStore}. Pass `client` or `uri`. */
+export interface MongoCheckpointStoreOptions extends MongoConnectionOptions {
+  /** The checkpoints collection. Defaults to `"checkpoints"`. */
+  readonly collection?: string;
+  /** Apply the bundled migrations before the first operation. Defaults to `true`. */
+  readonly ensureSchema?: boolean;
+}
+
+/**
+ * Remembers in MongoDB how far each subscription has read the global log: one document per
+ * subscription, the position as an exact Int64. `saveIf` is an atomic compare-and-set, so a
+ * follower that lost its lease cannot move a checkpoint backwards.
+ *
+ * @example
+ * const checkpoints = new MongoCheckpointStore({ client, database: 'shop' });
+ * await checkpoints.save('balances', event.position);
+ */
+export class MongoCheckpointStore implements CheckpointStore {
+  readonly #connection: MongoConnection;
+  readonly #checkpoints: Collection<CheckpointDocument>;
+  readonly #whenReady: () => Promise<void>;
+
+  constructor(options: MongoCheckpointStoreOptions) {
+    const collection = options.collection ?? 'checkpoints';
+    assertCollectionName(collection);
+    this.#connection = openConnection(options);
+    this.#checkpoints = this.#connection.db.collection<CheckpointDocument>(collection);
+    const auto = options.ensureSchema ?? true;
+    this.#whenReady = onFirstUse(async () => {
+      if (auto) await this.ensureSchema();
+    });
+  }
+
+  /** The checkpoints collection's name. */
+  get collectionName(): string {
+    return this.#checkpoints.collectionName;
+  }
+
+  /** Creates the checkpoints collection from `migrations/mongo/`. Idempotent. */
+  async ensureSchema(): Promise<MigrationOutcome[]> {
+    return applyMigrations(this.#connection.db, { checkpoints: this.#checkpoints.collectionName });
+  }
+
+  async load(subscriptionId: string): Promise<Position | undefined> {
+    assertStreamId(subscriptionId, 'subscription id');
+    const document = await this.#run('checkpoint load', () =>
+      this.#checkpoints.findOne({ _id: { $eq: subscriptionId } }, RAW_READ),
+    );
+    return document ? readPosition(document.position, 'position') : undefined;
+  }
+
+  async save(subscriptionId: string, position: Position): Promise<void> {
+    assertStreamId(subscriptionId, 'subscription id');
+    assertPosition(position);
+    const set = () =>
+      this.#checkpoints.updateOne(
+        { _id: { $eq: subscriptionId } },
+        { $set: { position: toBsonPosition(position), updatedAt: new Date() } },
+        { upsert: true },
+      );
+    // Two first saves racing may both try to insert; the loser's retry finds the document.
+    await this.#run('checkpoint save', () =>
+      set().catch((error) => (isDuplicateKeyError(error) ? set() : Promise.reject(error))),
+    );
+  }
+
+  async saveIf(subscriptionId: string, expected: Position | undefined, position: Position): Promise<boolean> {
+    assertStreamId(subscriptionId, 'subscription id');
+    if (expected !== undefined) assertPosition(expected, 'expected position');
+    assertPosition(position);
+    const updatedAt = new Date();
+    if (expected === undefined) {
+      return this.#run('checkpoint saveIf', () =>
+        this.#checkpoints
+          .insertOne({ _id: subscriptionId, position: toBsonPosition(position), updatedAt })
+          .then(
+            () => true,
+            (error: unknown) => (isDuplicateKeyError(error) ? false : Promise.reject(error)),
+          ),
+      );
+    }
+    const result = await this.#run('checkpoint saveIf', () =>
+      this.#checkpoints.updateOne(
+        { _id: { $eq: subscriptionId }, position: { $eq: toBsonPosition(expected) } },
+        { $set: { position: toBsonPosition(position), updatedAt } },
+      ),
+    );
+    return result.matchedCount === 1;
+  }
+
+  async reset(subscriptionId: string): Promise<void> {
+    assertStreamId(subscriptionId, 'subscription id');
+    await this.#run('checkpoint reset', () => this.#checkpoints.deleteOne({ _id: { $eq: subscriptionId } }));
+  }
+
+  /** Closes the client when the store opened it from `uri`. */
+  async close(): Promise<void> {
+    if (this.#connection.ownsClient) await this.#connection.client.close();
+  }
+
+  async #run<T>(operation: string, action: () => Promise<T>): Promise<T> {
+    await this.#whenReady();
+    try {
+      return await action();
+    } catch (error) {
+      throw wrapDriverError(error, operation);
+    }
+  }
+}

@@ -1,0 +1,81 @@
+import {
+  ConcurrencyConflictError,
+  EventStoreUnavailableError,
+  InvalidArgumentError,
+  isConcurrencyConflictError,
+  isEventSerializationError,
+  isEventStoreUnavailableError,
+} from '@es/core';
+import { describe, expect, it } from '@jest/globals';
+import { MongoNetworkError, MongoServerError } from 'mongodb';
+import {
+  conflictFromDuplicateKey,
+  duplicateKeyIndex,
+  isDuplicateKeyError,
+  isTransientTransactionError,
+  wrapDriverError,
+} from './mongo-errors.js';
+
+// Errors shaped as the server sends them (the driver builds MongoServerError from the reply).
+const duplicate = (index: string) =>
+  new MongoServerError({
+    ok: 0,
+    code: 11000,
+    codeName: 'DuplicateKey',
+    errmsg: `E11000 duplicate key error collection: test.events index: ${index} dup key: { streamId: "s", version: 3 }`,
+    keyPattern: { streamId: 1, version: 1 },
+    keyValue: { streamId: 's', version: 3 },
+  });
+
+describe('duplicate-key errors', () => {
+  it('are recognised, with the index they hit', () => {
+    const error = duplicate('stream_version');
+    expect(isDuplicateKeyError(error)).toBe(true);
+    expect(duplicateKeyIndex(error)).toBe('stream_version');
+    expect(isDuplicateKeyError(new MongoServerError({ ok: 0, code: 112, errmsg: 'WriteConflict' }))).toBe(
+      false,
+    );
+    expect(isDuplicateKeyError({ writeErrors: [{ code: 11000 }] })).toBe(true);
+  });
+
+  it('become a ConcurrencyConflictError with the actual version and the driver error as cause', () => {
+    const cause = duplicate('stream_version');
+    const error = conflictFromDuplicateKey(cause, 's', 2, 3);
+    expect(error).toBeInstanceOf(ConcurrencyConflictError);
+    expect(isConcurrencyConflictError(error)).toBe(true);
+    expect(error).toMatchObject({ streamId: 's', expectedVersion: 2, actualVersion: 3 });
+    expect(error.cause).toBe(cause);
+    expect(error.message).toContain('stream_version');
+    expect(conflictFromDuplicateKey(duplicate('stream_event_id'), 's', 'any', 3).message).toContain(
+      'event ids',
+    );
+  });
+});
+
+describe('wrapDriverError', () => {
+  it('wraps a network error as EventStoreUnavailableError, keeping the cause', () => {
+    const cause = new MongoNetworkError('connection reset');
+    const error = wrapDriverError(cause, 'getEvents');
+    expect(error).toBeInstanceOf(EventStoreUnavailableError);
+    expect(isEventStoreUnavailableError(error)).toBe(true);
+    expect(error.message).toContain('getEvents');
+    expect(error.cause).toBe(cause);
+  });
+
+  it('turns an oversized document into EventSerializationError', () => {
+    const cause = new MongoServerError({ ok: 0, code: 10334, errmsg: 'BSONObj size: 17000000 is too large' });
+    expect(isEventSerializationError(wrapDriverError(cause, 'append'))).toBe(true);
+  });
+
+  it('passes the toolkit’s own errors through', () => {
+    const own = new InvalidArgumentError('x', 'bad');
+    expect(wrapDriverError(own, 'append')).toBe(own);
+  });
+
+  it('reads the transient-transaction label', () => {
+    const error = new MongoServerError({ ok: 0, code: 112, errmsg: 'WriteConflict' });
+    expect(isTransientTransactionError(error)).toBe(false);
+    error.addErrorLabel('TransientTransactionError');
+    expect(isTransientTransactionError(error)).toBe(true);
+  });
+});

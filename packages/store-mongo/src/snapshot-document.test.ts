@@ -1,0 +1,84 @@
+import { isEventSerializationError, isInvalidArgumentError, type Snapshot } from '@es/core';
+import { describe, expect, it } from '@jest/globals';
+import { BSON, Decimal128, Long } from 'mongodb';
+import { RAW_READ } from './event-document.js';
+import { assertSnapshot, fromSnapshotDocument, toSnapshotDocument } from './snapshot-document.js';
+
+const stored = (document: object) => BSON.deserialize(BSON.serialize(document), RAW_READ);
+
+const snapshot: Snapshot = {
+  streamId: 'account-1',
+  aggregateVersion: 42,
+  snapshotVersion: 3,
+  state: { owner: 'Zoë', $es: 'Date', 'dotted.key': 1, tiny: 1e-7, min: Number.MIN_SAFE_INTEGER },
+  createdAt: new Date('2026-01-02T03:04:05.678Z'),
+};
+
+function thrown(fn: () => unknown): unknown {
+  try {
+    fn();
+  } catch (error) {
+    return error;
+  }
+  return undefined;
+}
+
+describe('snapshot documents', () => {
+  it('round-trip every field exactly, tag-like and dotted keys included', () => {
+    const document = toSnapshotDocument(snapshot);
+    expect(document._id).toBe('account-1');
+    expect(typeof document.state).toBe('string');
+    expect(fromSnapshotDocument(stored(document))).toEqual(snapshot);
+  });
+
+  it('read versions of any integer width and a state stored as a BSON document', () => {
+    const read = fromSnapshotDocument(
+      stored({
+        _id: 's',
+        aggregateVersion: Long.fromNumber(9),
+        snapshotVersion: Decimal128.fromString('1'),
+        state: { balance: Decimal128.fromString('10.50') },
+        createdAt: new Date(0),
+      }),
+    );
+    expect(read).toEqual({
+      streamId: 's',
+      aggregateVersion: 9,
+      snapshotVersion: 1,
+      state: { balance: 10.5 },
+      createdAt: new Date(0),
+    });
+  });
+
+  it('refuse a corrupt stored state with EventSerializationError', () => {
+    const error = thrown(() =>
+      fromSnapshotDocument(
+        stored({
+          _id: 's',
+          aggregateVersion: 1,
+          snapshotVersion: 1,
+          state: '{not json',
+          createdAt: new Date(),
+        }),
+      ),
+    );
+    expect(isEventSerializationError(error)).toBe(true);
+  });
+
+  it('are checked before saving', () => {
+    const bad: Array<Partial<Snapshot>> = [
+      { streamId: { $gt: '' } as unknown as string },
+      { aggregateVersion: 0 },
+      { snapshotVersion: 1.5 },
+      { createdAt: new Date(Number.NaN) },
+      { state: undefined },
+    ];
+    for (const change of bad) {
+      expect(isInvalidArgumentError(thrown(() => assertSnapshot({ ...snapshot, ...change })))).toBe(true);
+    }
+    expect(isEventSerializationError(thrown(() => assertSnapshot({ ...snapshot, state: { n: 1n } })))).toBe(
+      true,
+    );
+    expect(thrown(() => assertSnapshot({ ...snapshot, state: null }))).toBeUndefined();
+  });
+});
