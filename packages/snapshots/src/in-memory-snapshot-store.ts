@@ -48,12 +48,14 @@ export class InMemorySnapshotStore implements SnapshotStore {
   }
 }
 
+// A JSON copy (the state is plain JSON): unlike structuredClone, it creates objects of the caller's
+// realm, which matters under jest's vm contexts.
 function copy(snapshot: Snapshot): Snapshot {
   return {
     streamId: snapshot.streamId,
     aggregateVersion: snapshot.aggregateVersion,
     snapshotVersion: snapshot.snapshotVersion,
-    state: structuredClone(snapshot.state),
+    state: JSON.parse(JSON.stringify(snapshot.state)),
     createdAt: new Date(snapshot.createdAt.getTime()),
   };
 }

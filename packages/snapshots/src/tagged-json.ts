@@ -1,3 +1,4 @@
+import { types } from 'node:util';
 import { EventSerializationError } from '@es/core';
 import type { SnapshotTypeCodec } from './snapshot-type-codec.js';
 
@@ -49,7 +50,8 @@ class Encoder {
       case 'boolean':
         return value;
       case 'number':
-        return Number.isFinite(value) && !Object.is(value, -0) ? value : tagged('number', String(value));
+        if (Object.is(value, -0)) return tagged('number', '-0');
+        return Number.isFinite(value) ? value : tagged('number', String(value));
       case 'bigint':
         return tagged('bigint', value.toString());
       case 'undefined':
@@ -77,10 +79,10 @@ class Encoder {
     }
     if (Array.isArray(value))
       return Array.from(value, (item, index) => this.encode(item, `${path}[${index}]`));
-    if (value instanceof Date) {
+    if (types.isDate(value)) {
       return tagged('Date', Number.isNaN(value.getTime()) ? null : value.toISOString());
     }
-    if (value instanceof Map) {
+    if (types.isMap(value)) {
       return tagged(
         'Map',
         Array.from(value, ([key, item], index) => [
@@ -89,14 +91,13 @@ class Encoder {
         ]),
       );
     }
-    if (value instanceof Set) {
+    if (types.isSet(value)) {
       return tagged(
         'Set',
         Array.from(value, (item, index) => this.encode(item, `${path}.<item ${index}>`)),
       );
     }
-    const proto = Object.getPrototypeOf(value);
-    if (proto !== Object.prototype && proto !== null) {
+    if (!isPlainObject(value)) {
       const name = (value as { constructor?: { name?: string } }).constructor?.name ?? 'non-plain object';
       throw failure(`${path} is a ${name}; register a SnapshotTypeCodec for it or store plain data`);
     }
@@ -147,7 +148,7 @@ function decodeTaggedValue(tag: unknown, payload: unknown, codecs: Codecs, path:
     case 'bigint':
       return parseBigInt(expectString(payload, tag, path), path);
     case 'number':
-      return Number(expectString(payload, tag, path));
+      return parseSpecialNumber(expectString(payload, tag, path), path);
     case 'undefined':
       return undefined;
     case 'Map':
@@ -167,6 +168,12 @@ function decodeTaggedValue(tag: unknown, payload: unknown, codecs: Codecs, path:
           'Register a SnapshotTypeCodec for it, or bump the snapshot version when the state changes shape.',
       );
   }
+}
+
+// Plain: created by a literal, JSON.parse or Object.create(null), in this realm or another (jest, vm).
+function isPlainObject(value: object): boolean {
+  const proto = Object.getPrototypeOf(value);
+  return proto === null || Object.getPrototypeOf(proto) === null;
 }
 
 // Defines `key` as an own property, so a "__proto__" key stays data and never replaces the prototype.
@@ -199,6 +206,12 @@ function expectObject(payload: unknown, tag: string, path: string): Record<strin
     throw malformed(tag, path, 'an object');
   }
   return payload as Record<string, unknown>;
+}
+
+function parseSpecialNumber(text: string, path: string): number {
+  if (text === '-0') return -0;
+  if (text === 'NaN' || text === 'Infinity' || text === '-Infinity') return Number(text);
+  throw malformed('number', path, '"NaN", "Infinity", "-Infinity" or "-0"');
 }
 
 function parseBigInt(text: string, path: string): bigint {

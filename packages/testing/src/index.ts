@@ -14,3 +14,7 @@ export type {
   EventStoreContractConfig,
 } from './event-store-contract/index.js';
 export { describeEventStoreContract } from './event-store-contract/index.js';
+export {
+  describeSnapshotStoreContract,
+  type SnapshotStoreContractConfig,
+} from './snapshot-store-contract.js';
