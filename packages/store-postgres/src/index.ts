@@ -17,7 +17,20 @@ export { defaultMigrationsDirectory, readMigrationFiles } from './migration-file
 export type { PgClientLike, PgPoolLike } from './pg-executor.js';
 export type { PGliteLike } from './pglite-executor.js';
 export { MAX_EVENTS_PER_APPEND, notificationChannel, POSITION_INDEX_BITS } from './position.js';
+// Checkpoints, exactly-once projections and the single-instance lock (used with @es/replay)
+export {
+  PostgresCheckpointStore,
+  type PostgresCheckpointStoreOptions,
+} from './postgres-checkpoint-store.js';
 // The event store
 export type { PostgresEventStoreOptions } from './postgres-event-store.js';
 export { PostgresEventStore } from './postgres-event-store.js';
+export { PostgresProjectionLock, type PostgresProjectionLockOptions } from './postgres-projection-lock.js';
+export { PostgresProjectionStore, type PostgresProjectionStoreOptions } from './postgres-projection-store.js';
+export type {
+  PostgresParkedEvent,
+  PostgresProjectionBatch,
+  PostgresProjectionContext,
+  PostgresProjectionLease,
+} from './postgres-projection-types.js';
 export type { SqlExecutor, SqlQuery, SqlSession, StopListening } from './sql-executor.js';
