@@ -1,6 +1,7 @@
 import {
   type AppendResult,
   ConcurrencyConflictError,
+  EventStoreUnavailableError,
   expectedVersionMismatch,
   isEventSourcingError,
   type PreparedAppend,
@@ -17,7 +18,12 @@ import {
 import { readDate, readPosition, readSafeInteger } from './bson-values.js';
 import { type EventDocument, RAW_READ, toEventDocuments } from './event-document.js';
 import { eventIdsFilter, wholeStreamFilter } from './filters.js';
-import { conflictFromDuplicateKey, isDuplicateKeyError, wrapDriverError } from './mongo-errors.js';
+import {
+  conflictFromDuplicateKey,
+  duplicateKeyIndex,
+  isDuplicateKeyError,
+  wrapDriverError,
+} from './mongo-errors.js';
 
 /** The counter document in the positions collection. */
 export interface PositionDocument {
@@ -65,6 +71,7 @@ export async function appendInTransaction(
     } catch (error) {
       if (isEventSourcingError(error)) throw error;
       if (!isDuplicateKeyError(error)) throw wrapDriverError(error, `append to stream "${append.streamId}"`);
+      if (duplicateKeyIndex(error) === '_id_') throw counterBehind(target, error);
       if (attempt >= DUPLICATE_KEY_ATTEMPTS) {
         const actual = await readHead(target.events, append.streamId).catch(() => -1);
         throw conflictFromDuplicateKey(error, append.streamId, append.expectedVersion, actual);
@@ -73,6 +80,17 @@ export async function appendInTransaction(
       await session.endSession().catch(() => undefined);
     }
   }
+}
+
+// A position already taken means the counter is behind the log (events inserted around this store,
+// or the counter document edited): no retry can fix that, and it is not a concurrency conflict.
+function counterBehind(target: AppendTarget, cause: unknown): EventStoreUnavailableError {
+  return new EventStoreUnavailableError(
+    `The position counter in "${target.positions.collectionName}" is behind the events in ` +
+      `"${target.events.collectionName}": a new event got a position that is already stored. ` +
+      'Set the counter document\'s "value" to the highest stored _id, then retry.',
+    { cause },
+  );
 }
 
 /** The stream's version: that of its last event, 0 when it has none. */
@@ -112,7 +130,8 @@ async function appendOnce(
     firstPosition: last - BigInt(events.length) + 1n,
     timestamp: at,
   });
-  await target.events.insertMany(documents, { session, ordered: true });
+  // ignoreUndefined: a property set to `undefined` is left out, as JSON leaves it out.
+  await target.events.insertMany(documents, { session, ordered: true, ignoreUndefined: true });
   return { nextVersion: actualVersion + events.length, lastPosition: last };
 }
 

@@ -30,6 +30,8 @@ import { onFirstUse } from './ready.js';
 import { applyMigrations, type MigrationOutcome } from './schema.js';
 import { assertTransactionSupport, type HelloReply } from './topology.js';
 
+const COMMAND_NOT_FOUND = 59;
+
 /** Options of {@link MongoEventStore}. Pass `client` or `uri`. */
 export interface MongoEventStoreOptions extends EventStoreOptions, MongoConnectionOptions {
   /**
@@ -203,7 +205,13 @@ export class MongoEventStore implements EventStore {
   async #prepare(): Promise<void> {
     let hello: HelloReply;
     try {
-      hello = await this.#connection.db.admin().command({ hello: 1 });
+      const admin = this.#connection.db.admin();
+      // `hello` exists from MongoDB 4.4.2; older servers answer the same fields to `isMaster`.
+      hello = await admin
+        .command({ hello: 1 })
+        .catch((error: { code?: unknown }) =>
+          error?.code === COMMAND_NOT_FOUND ? admin.command({ isMaster: 1 }) : Promise.reject(error),
+        );
     } catch (error) {
       throw wrapDriverError(error, 'connect');
     }

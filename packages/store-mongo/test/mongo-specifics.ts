@@ -1,0 +1,143 @@
+import { randomUUID } from 'node:crypto';
+import { ExpectedVersion, isEventStoreUnavailableError, type StoredEvent } from '@es/core';
+import { afterEach, describe, expect, it } from '@jest/globals';
+import { Decimal128, Double, Int32, Long } from 'mongodb';
+import { POSITION_COUNTER_ID } from '../src/append.js';
+import { byTypeFilter, globalLogFilter } from '../src/filters.js';
+import { MongoEventStore } from '../src/mongo-event-store.js';
+import { MIGRATIONS_COLLECTION } from '../src/schema.js';
+import type { MongoFixture } from './mongo-fixture.js';
+
+// What the contract cannot see: indexes and plans, the counter, documents written by other tools.
+export function mongoSpecifics(mongo: MongoFixture): void {
+  describe('MongoEventStore on the server', () => {
+    const opened: MongoEventStore[] = [];
+    const open = (collection = mongo.unique('events')) => {
+      const store = new MongoEventStore({ client: mongo.client(), database: mongo.database, collection });
+      opened.push(store);
+      return store;
+    };
+    afterEach(async () => {
+      for (const store of opened.splice(0)) {
+        await mongo.drop(store.collectionName, `${store.collectionName}_positions`);
+      }
+    });
+    const db = () => mongo.client().db(mongo.database);
+    const readAll = async (store: MongoEventStore) => {
+      const events: StoredEvent[] = [];
+      for await (const event of store.getAllEvents(0n, { batchSize: 3 })) events.push(event);
+      return events;
+    };
+
+    it('ensureSchema creates the indexes and the counter, records each migration, and is idempotent', async () => {
+      const store = open();
+      const first = await store.ensureSchema();
+      expect(first.map((outcome) => [outcome.version, outcome.applied])).toEqual([
+        [1, true],
+        [2, true],
+      ]);
+      const again = await Promise.all([store.ensureSchema(), store.ensureSchema()]);
+      for (const outcomes of again) expect(outcomes.every((outcome) => !outcome.applied)).toBe(true);
+      const indexes = await db().collection(store.collectionName).indexes();
+      expect(indexes.find((index) => index.name === 'stream_version')).toMatchObject({
+        key: { streamId: 1, version: 1 },
+        unique: true,
+      });
+      expect(indexes.find((index) => index.name === 'stream_event_id')?.unique).toBe(true);
+      expect(indexes.find((index) => index.name === 'type_position')?.key).toEqual({ type: 1, _id: 1 });
+      const counter = await db()
+        .collection(`${store.collectionName}_positions`)
+        .findOne({ _id: POSITION_COUNTER_ID as never }, { promoteLongs: false });
+      expect(counter?.value).toEqual(Long.fromNumber(0));
+      const records = await db()
+        .collection(MIGRATIONS_COLLECTION)
+        .countDocuments({ collection: { $in: [store.collectionName, `${store.collectionName}_positions`] } });
+      expect(records).toBe(2);
+    });
+
+    it('allocates positions 1..N without gaps, even after refused appends', async () => {
+      const store = open();
+      const a = `a-${randomUUID()}`;
+      await store.appendEvents(a, ExpectedVersion.NoStream, [{ type: 'A', data: {} }]);
+      await expect(
+        store.appendEvents(a, ExpectedVersion.NoStream, [{ type: 'A', data: {} }]),
+      ).rejects.toThrow();
+      await store.appendEvents(`b-${randomUUID()}`, 0, [
+        { type: 'B', data: {} },
+        { type: 'B', data: {} },
+      ]);
+      expect((await readAll(store)).map((event) => event.position)).toEqual([1n, 2n, 3n]);
+    });
+
+    it('getEventsByType and a filtered getAllEvents use the type_position index, getAllEvents the _id index', async () => {
+      const store = open();
+      await store.appendEvents(`s-${randomUUID()}`, ExpectedVersion.Any, [{ type: 'A', data: {} }]);
+      const events = db().collection(store.collectionName);
+      const plan = async (filter: object) =>
+        JSON.stringify((await events.find(filter).sort({ _id: 1 }).explain('queryPlanner')).queryPlanner);
+      const byType = await plan(byTypeFilter(['A', 'B'], new Date(0), 0n));
+      expect(byType).toContain('type_position');
+      expect(byType).not.toContain('COLLSCAN');
+      expect(await plan(globalLogFilter(0n, undefined, ['A']))).not.toContain('COLLSCAN');
+      expect(await plan(globalLogFilter(5n))).toContain('_id_');
+    });
+
+    it('reads documents whose numbers have other BSON widths, and appends after them', async () => {
+      const store = open();
+      await store.ensureSchema();
+      const streamId = `legacy-${randomUUID()}`;
+      const at = new Date('2020-01-01T00:00:00Z');
+      await db()
+        .collection(store.collectionName)
+        .insertMany([
+          {
+            _id: new Double(1) as never,
+            streamId,
+            version: new Int32(1),
+            eventId: randomUUID(),
+            type: 'Legacy',
+            schemaVersion: new Double(1),
+            data: { amount: Decimal128.fromString('12.50'), count: Long.fromNumber(3) },
+            metadata: {},
+            timestamp: at,
+          },
+          {
+            _id: Long.fromNumber(2) as never,
+            streamId,
+            version: Long.fromNumber(2),
+            eventId: randomUUID(),
+            type: 'Legacy',
+            schemaVersion: Decimal128.fromString('2'),
+            data: { wide: Long.fromBigInt(2n ** 60n) },
+            metadata: { correlationId: 'c' },
+            timestamp: at,
+          },
+        ]);
+      await db()
+        .collection(`${store.collectionName}_positions`)
+        .updateOne({ _id: POSITION_COUNTER_ID as never }, { $set: { value: Long.fromNumber(2) } });
+      const events = await store.getEvents(streamId);
+      expect(events.map((e) => [e.version, e.position, e.schemaVersion, e.data])).toEqual([
+        [1, 1n, 1, { amount: 12.5, count: 3 }],
+        [2, 2n, 2, { wide: 2n ** 60n }],
+      ]);
+      expect(await store.getStreamVersion(streamId)).toBe(2);
+      const result = await store.appendEvents(streamId, 2, [{ type: 'New', data: {} }]);
+      expect(result).toEqual({ nextVersion: 3, lastPosition: 3n });
+    });
+
+    it('a counter behind the log fails the append clearly instead of overwriting or skipping', async () => {
+      const store = open();
+      await store.appendEvents(`s-${randomUUID()}`, ExpectedVersion.Any, [{ type: 'A', data: {} }]);
+      await db()
+        .collection(`${store.collectionName}_positions`)
+        .updateOne({ _id: POSITION_COUNTER_ID as never }, { $set: { value: Long.fromNumber(0) } });
+      const error = await store
+        .appendEvents(`t-${randomUUID()}`, ExpectedVersion.Any, [{ type: 'A', data: {} }])
+        .catch((e: unknown) => e);
+      expect(isEventStoreUnavailableError(error)).toBe(true);
+      expect((error as Error).message).toContain('counter');
+      expect(await readAll(store)).toHaveLength(1);
+    });
+  });
+}
