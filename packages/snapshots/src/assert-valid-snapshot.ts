@@ -1,3 +1,4 @@
+import { types } from 'node:util';
 import {
   assertJsonSerializable,
   assertPositiveInteger,
@@ -18,7 +19,7 @@ export function assertValidSnapshot(snapshot: Snapshot): void {
   assertStreamId(snapshot.streamId, 'snapshot.streamId');
   assertPositiveInteger(snapshot.aggregateVersion, 'snapshot.aggregateVersion');
   assertPositiveInteger(snapshot.snapshotVersion, 'snapshot.snapshotVersion');
-  if (!(snapshot.createdAt instanceof Date) || Number.isNaN(snapshot.createdAt.getTime())) {
+  if (!types.isDate(snapshot.createdAt) || Number.isNaN(snapshot.createdAt.getTime())) {
     throw new InvalidArgumentError('snapshot.createdAt', 'expected a valid Date.');
   }
   if (snapshot.state === undefined) {

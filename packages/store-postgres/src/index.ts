@@ -33,4 +33,5 @@ export type {
   PostgresProjectionContext,
   PostgresProjectionLease,
 } from './postgres-projection-types.js';
+export { PostgresSnapshotStore, type PostgresSnapshotStoreOptions } from './postgres-snapshot-store.js';
 export type { SqlExecutor, SqlQuery, SqlSession, StopListening } from './sql-executor.js';

@@ -114,6 +114,15 @@ function savingAndLoading(open: Open): void {
       expect((await store.load(nullState))?.state).toBeNull();
     });
 
+    it('keeps the key order of objects, which iteration over the restored state depends on', async () => {
+      const store = await open();
+      const streamId = newStreamId();
+      const state = { zebra: 1, apple: { z: 1, a: 2, m: 3 }, '10': 'ten', mango: [{ b: 1, a: 2 }] };
+      await store.save(snapshotOf(streamId, 1, state));
+      const loaded = (await store.load(streamId))?.state as typeof state;
+      expect(JSON.stringify(loaded)).toBe(JSON.stringify(state));
+    });
+
     it('round-trips a large state (about 1 MB)', async () => {
       const store = await open();
       const items = Object.fromEntries(
