@@ -1,0 +1,170 @@
+import { createServer, type Server, type Socket } from 'node:net';
+import { BSON, type Document, Long, ObjectId } from 'mongodb';
+
+// A scripted stand-in that speaks MongoDB's wire protocol (OP_QUERY handshake, OP_MSG commands) on
+// loopback. It is NOT a database: it stores nothing and answers each command from a script. It lets
+// the unit tests run the real driver through the store's code paths (sessions, transactions, error
+// replies) on machines without MongoDB, and record exactly which commands the store sent.
+
+const OP_REPLY = 1;
+const OP_QUERY = 2004;
+const OP_MSG = 2013;
+
+/** One command the fake received, with its document sequences (e.g. insert's `documents`) merged in. */
+export interface ReceivedCommand {
+  readonly name: string;
+  readonly body: Document;
+}
+
+/** Answers a command; return `undefined` for the default `{ ok: 1 }` (and an empty cursor for `find`). */
+export type Responder = (command: ReceivedCommand) => Document | undefined;
+
+export interface FakeMongoServer {
+  readonly uri: string;
+  readonly commands: ReceivedCommand[];
+  /** The commands other than handshakes, pings and session bookkeeping, in order. */
+  readonly operations: () => ReceivedCommand[];
+  respond: Responder;
+  close(): Promise<void>;
+}
+
+const BOOKKEEPING = new Set(['hello', 'ismaster', 'isMaster', 'ping', 'endSessions', 'buildInfo']);
+
+/** Starts the fake. `replicaSet: false` makes it answer `hello` as a standalone server does. */
+export async function startFakeMongoServer(options: { replicaSet: boolean }): Promise<FakeMongoServer> {
+  const sockets = new Set<Socket>();
+  const commands: ReceivedCommand[] = [];
+  let port = 0;
+  const fake: FakeMongoServer = {
+    uri: '',
+    commands,
+    operations: () => commands.filter((command) => !BOOKKEEPING.has(command.name)),
+    respond: () => undefined,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const socket of sockets) socket.destroy();
+        server.close(() => resolve());
+      }),
+  };
+  const hello = (): Document => ({
+    ok: 1,
+    helloOk: true,
+    isWritablePrimary: true,
+    ismaster: true,
+    maxWireVersion: 21,
+    minWireVersion: 0,
+    maxBsonObjectSize: 16 * 1024 * 1024,
+    maxMessageSizeBytes: 48_000_000,
+    maxWriteBatchSize: 100_000,
+    logicalSessionTimeoutMinutes: 30,
+    localTime: new Date(),
+    connectionId: 1,
+    ...(options.replicaSet
+      ? {
+          setName: 'rs0',
+          setVersion: 1,
+          hosts: [`127.0.0.1:${port}`],
+          primary: `127.0.0.1:${port}`,
+          me: `127.0.0.1:${port}`,
+          electionId: new ObjectId('7fffffff0000000000000001'),
+        }
+      : {}),
+  });
+  const answer = (command: ReceivedCommand): Document => {
+    if (BOOKKEEPING.has(command.name))
+      return command.name === 'endSessions' || command.name === 'ping' ? { ok: 1 } : hello();
+    const scripted = fake.respond(command);
+    if (scripted) return scripted;
+    if (command.name === 'find' || command.name === 'aggregate') {
+      return {
+        ok: 1,
+        cursor: { id: Long.fromNumber(0), ns: `db.${command.body[command.name]}`, firstBatch: [] },
+      };
+    }
+    return { ok: 1 };
+  };
+  const server: Server = createServer((socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+    let buffered = Buffer.alloc(0);
+    socket.on('data', (chunk) => {
+      buffered = Buffer.concat([buffered, chunk]);
+      while (buffered.length >= 4 && buffered.length >= buffered.readInt32LE(0)) {
+        const length = buffered.readInt32LE(0);
+        const message = buffered.subarray(0, length);
+        buffered = buffered.subarray(length);
+        const reply = handle(message, (command) => {
+          commands.push(command);
+          return answer(command);
+        });
+        if (reply) socket.write(reply);
+      }
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  port = (server.address() as { port: number }).port;
+  (fake as { uri: string }).uri =
+    `mongodb://127.0.0.1:${port}/es?directConnection=true&serverSelectionTimeoutMS=2000`;
+  return fake;
+}
+
+function handle(message: Buffer, run: (command: ReceivedCommand) => Document): Buffer | undefined {
+  const requestId = message.readInt32LE(4);
+  const opCode = message.readInt32LE(12);
+  if (opCode === OP_QUERY) {
+    let offset = 20;
+    offset = message.indexOf(0, offset) + 1 + 8; // collection name, numberToSkip, numberToReturn
+    const body = BSON.deserialize(message.subarray(offset, offset + message.readInt32LE(offset)));
+    return reply(OP_REPLY, requestId, replyBody(run(toCommand(body, {}))));
+  }
+  if (opCode !== OP_MSG) return undefined;
+  const flags = message.readUInt32LE(16);
+  const end = message.length - (flags & 1 ? 4 : 0);
+  let offset = 20;
+  let body: Document = {};
+  const sequences: Record<string, Document[]> = {};
+  while (offset < end) {
+    const kind = message[offset++];
+    const size = message.readInt32LE(offset);
+    if (kind === 0) {
+      body = BSON.deserialize(message.subarray(offset, offset + size), { promoteValues: false });
+      offset += size;
+      continue;
+    }
+    const sectionEnd = offset + size;
+    const nameEnd = message.indexOf(0, offset + 4);
+    const identifier = message.toString('utf8', offset + 4, nameEnd);
+    let cursor = nameEnd + 1;
+    const documents: Document[] = [];
+    while (cursor < sectionEnd) {
+      const documentSize = message.readInt32LE(cursor);
+      documents.push(
+        BSON.deserialize(message.subarray(cursor, cursor + documentSize), { promoteValues: false }),
+      );
+      cursor += documentSize;
+    }
+    sequences[identifier] = documents;
+    offset = sectionEnd;
+  }
+  const payload = BSON.serialize(run(toCommand(body, sequences)));
+  return reply(OP_MSG, requestId, Buffer.concat([Buffer.alloc(4), Buffer.from([0]), payload]));
+}
+
+function toCommand(body: Document, sequences: Record<string, Document[]>): ReceivedCommand {
+  return { name: Object.keys(body)[0] ?? '', body: { ...body, ...sequences } };
+}
+
+function replyBody(document: Document): Buffer {
+  const header = Buffer.alloc(20);
+  header.writeInt32LE(1, 16); // numberReturned; responseFlags, cursorID and startingFrom stay 0
+  return Buffer.concat([header, BSON.serialize(document)]);
+}
+
+function reply(opCode: number, responseTo: number, payload: Buffer): Buffer {
+  const header = Buffer.alloc(16);
+  header.writeInt32LE(16 + payload.length, 0);
+  header.writeInt32LE(responseTo + 1_000_000, 4);
+  header.writeInt32LE(responseTo, 8);
+  header.writeInt32LE(opCode, 12);
+  return Buffer.concat([header, payload]);
+}
