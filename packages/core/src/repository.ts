@@ -31,7 +31,7 @@ export interface SnapshotProblem {
 /** How the repository uses snapshots. Only `store` and `strategy` are required. */
 export interface RepositorySnapshotOptions<T> {
   readonly store: SnapshotStore;
-  readonly strategy: SnapshotStrategy<T>;
+  readonly strategy: SnapshotStrategy<NoInfer<T>>; // T comes from `factory`, never from the strategy
   /** Turns snapshots off without removing the configuration. Defaults to true. */
   readonly enabled?: boolean;
   /**
