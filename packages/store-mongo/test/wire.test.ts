@@ -82,7 +82,7 @@ describe('MongoEventStore on the wire (scripted fake server, not MongoDB)', () =
       'insert:events',
       'commitTransaction:1',
     ]);
-    const [head, , counter, insert, commit] = operations as [
+    const [head, , counter, insert, commit] = operations as unknown as [
       Document,
       Document,
       Document,
