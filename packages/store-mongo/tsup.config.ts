@@ -1,3 +1,4 @@
+import { cpSync } from 'node:fs';
 import { defineConfig } from 'tsup';
 
 export default defineConfig({
@@ -7,4 +8,9 @@ export default defineConfig({
   sourcemap: true,
   clean: true,
   target: 'node20',
+  // The migration files are bundled into the code (imported as JSON); a copy ships beside it so
+  // that operators can read or apply them with their own tools.
+  onSuccess: async () => {
+    cpSync('../../migrations/mongo', 'dist/migrations/mongo', { recursive: true });
+  },
 });
