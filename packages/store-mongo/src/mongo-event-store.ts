@@ -1,5 +1,6 @@
 import {
   type AppendResult,
+  type AppendSubscription,
   assertStreamId,
   type DomainEvent,
   decodeStoredEvent,
@@ -21,6 +22,7 @@ import {
 } from '@es/core';
 import type { Collection, Document } from 'mongodb';
 import { appendInTransaction, type PositionDocument, readHead } from './append.js';
+import { watchAppends } from './append-notifications.js';
 import { type MongoConnection, type MongoConnectionOptions, openConnection } from './connection.js';
 import { EVENT_PROJECTION, type EventDocument, fromEventDocument, RAW_READ } from './event-document.js';
 import { byTypeFilter, globalLogFilter, streamFilter } from './filters.js';
@@ -50,9 +52,10 @@ export interface MongoEventStoreOptions extends EventStoreOptions, MongoConnecti
  * The event store on MongoDB: one document per event, `_id` = global position, a unique index on
  * (streamId, version). Appends run in a multi-document transaction that checks the expected
  * version, recognises retried event ids, and takes positions from one counter document, so
- * positions are gapless and commit-ordered and a follower never skips an event. Needs a replica
- * set (a single node is enough) or a sharded cluster; on a standalone server every operation fails
- * with `EventStoreUnavailableError` saying so.
+ * positions are gapless and commit-ordered and a follower never skips an event. Followers can be
+ * woken by `subscribeToAppends` (a change stream). Needs a replica set (a single node is enough)
+ * or a sharded cluster; on a standalone server every operation fails with
+ * `EventStoreUnavailableError` saying so.
  *
  * @example
  * const store = new MongoEventStore({ uri: 'mongodb://localhost:27017/shop?replicaSet=rs0' });
@@ -62,7 +65,7 @@ export class MongoEventStore implements EventStore {
   readonly capabilities: StoreCapabilities = {
     globalOrdering: true,
     transactions: true,
-    liveNotifications: false,
+    liveNotifications: true,
   };
   readonly #connection: MongoConnection;
   readonly #events: Collection<EventDocument>;
@@ -70,6 +73,7 @@ export class MongoEventStore implements EventStore {
   readonly #registry: EventRegistry<DomainEvent> | undefined;
   readonly #autoSchema: boolean;
   readonly #whenReady: () => Promise<void>;
+  readonly #subscriptions = new Set<AppendSubscription>();
 
   constructor(options: MongoEventStoreOptions) {
     const collection = options.collection ?? 'events';
@@ -159,8 +163,23 @@ export class MongoEventStore implements EventStore {
     return (await this.getStreamVersion(streamId)) > 0;
   }
 
-  /** Closes the client when the store opened it from `uri`; a client you passed stays open. */
+  /**
+   * Calls `listener` soon after any process appends to this store's collection (a change stream).
+   * Notifications are hints: a follower still reads from its checkpoint, so a lost one only delays it.
+   */
+  async subscribeToAppends(listener: () => void): Promise<AppendSubscription> {
+    await this.#whenReady();
+    const subscription = watchAppends(this.#events, listener, (closed) => this.#subscriptions.delete(closed));
+    this.#subscriptions.add(subscription);
+    return subscription;
+  }
+
+  /**
+   * Ends this store's append subscriptions, and closes the client when the store opened it from
+   * `uri`; a client you passed stays open.
+   */
   async close(): Promise<void> {
+    for (const subscription of [...this.#subscriptions]) await subscription.close();
     if (this.#connection.ownsClient) await this.#connection.client.close();
   }
 

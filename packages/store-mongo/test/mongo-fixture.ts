@@ -6,6 +6,7 @@ import { MIGRATIONS_COLLECTION } from '../src/schema.js';
 
 /** What the server suites share: one client per test file, a database, fresh collection names. */
 export interface MongoFixture {
+  readonly url: string;
   readonly client: () => MongoClient;
   readonly database: string;
   /** A collection name no other test (or package, or run) uses. */
@@ -26,6 +27,7 @@ export function mongoFixture(url: string): MongoFixture {
     await client?.close();
   });
   return {
+    url,
     client: connect,
     database,
     unique: (prefix) => `${prefix}_${randomUUID().replaceAll('-', '').slice(0, 16)}`,

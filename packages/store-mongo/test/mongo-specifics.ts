@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { ExpectedVersion, isEventStoreUnavailableError, type StoredEvent } from '@es/core';
 import { afterEach, describe, expect, it } from '@jest/globals';
-import { Decimal128, Double, Int32, Long } from 'mongodb';
+import { Decimal128, Double, Int32, Long, MongoClient } from 'mongodb';
 import { POSITION_COUNTER_ID } from '../src/append.js';
 import { byTypeFilter, globalLogFilter } from '../src/filters.js';
 import { MongoEventStore } from '../src/mongo-event-store.js';
@@ -124,6 +124,30 @@ export function mongoSpecifics(mongo: MongoFixture): void {
       expect(await store.getStreamVersion(streamId)).toBe(2);
       const result = await store.appendEvents(streamId, 2, [{ type: 'New', data: {} }]);
       expect(result).toEqual({ nextVersion: 3, lastPosition: 3n });
+    });
+
+    it('wakes a subscriber soon after another client appends (change stream)', async () => {
+      const reader = open();
+      await reader.ensureSchema();
+      let woken = 0;
+      const subscription = await reader.subscribeToAppends(() => woken++);
+      const otherClient = new MongoClient(mongo.url);
+      const writer = new MongoEventStore({
+        client: otherClient,
+        database: mongo.database,
+        collection: reader.collectionName,
+      });
+      try {
+        // The change stream opens lazily; keep appending (bounded) until the first wake-up.
+        for (let attempt = 0; attempt < 40 && woken === 0; attempt++) {
+          await writer.appendEvents(`w-${randomUUID()}`, ExpectedVersion.NoStream, [{ type: 'A', data: {} }]);
+          await new Promise((resolve) => setTimeout(resolve, 250));
+        }
+        expect(woken).toBeGreaterThan(0);
+      } finally {
+        await subscription.close();
+        await otherClient.close();
+      }
     });
 
     it('a counter behind the log fails the append clearly instead of overwriting or skipping', async () => {
