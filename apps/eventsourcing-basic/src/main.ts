@@ -10,7 +10,7 @@ import { openStorage } from './storage.js';
 const defaultDataDir = fileURLToPath(new URL('../.data/bank', import.meta.url));
 
 async function main(args: readonly string[]): Promise<number> {
-  const storage = await openStorage({ registry: accountEvents, dataDir: defaultDataDir });
+  const storage = await openStorage({ registry: accountEvents, schema: 'bank', dataDir: defaultDataDir });
   try {
     if (args[0] === 'demo') {
       await runDemo({ storage });

@@ -1,13 +1,24 @@
+import { mkdir } from 'node:fs/promises';
+import { relative } from 'node:path';
+import { PGlite } from '@electric-sql/pglite';
 import {
   type CheckpointStore,
   type DomainEvent,
   type EventRegistry,
   type EventStore,
   InMemoryEventStore,
+  InMemoryStorage,
   type SnapshotStore,
 } from '@es/core';
 import { InMemoryCheckpointStore } from '@es/replay';
 import { InMemorySnapshotStore } from '@es/snapshots';
+import {
+  PostgresCheckpointStore,
+  type PostgresConnection,
+  PostgresEventStore,
+  PostgresSnapshotStore,
+} from '@es/store-postgres';
+import pg from 'pg';
 import { chooseStorage, type StorageChoice, type StorageEnv } from './storage-choice.js';
 
 /** Where the app keeps its events, snapshots and checkpoints. */
@@ -16,9 +27,13 @@ export interface Storage {
   readonly kind: StorageChoice['kind'];
   /** A line for the user: what the app runs on and where the data is. */
   readonly description: string;
+  /** The event store, decoding with the registry given to `openStorage`. */
   readonly eventStore: EventStore;
   readonly snapshotStore: SnapshotStore;
   readonly checkpointStore: CheckpointStore;
+  /** Another event store over the same data, with another registry (older code) or none (raw data). */
+  eventStoreWith(registry: EventRegistry<DomainEvent> | undefined): EventStore;
+  /** Closes the stores and the connection. */
   close(): Promise<void>;
 }
 
@@ -27,28 +42,117 @@ export interface StorageOptions {
   readonly registry: EventRegistry<DomainEvent>;
   /** Where PGlite keeps its files unless `ES_DATA_DIR` says otherwise. */
   readonly dataDir: string;
+  /** The PostgreSQL schema or MongoDB database unless `ES_SCHEMA` says otherwise. */
+  readonly schema: string;
   /** The environment to choose from. Defaults to `process.env`. */
   readonly env?: StorageEnv;
 }
 
 /**
- * Opens the store the environment asks for (see `chooseStorage`), so the same code runs on
- * PGlite, a PostgreSQL server, MongoDB or in memory. The only file that knows which.
- * TEMPORARY: the in-memory store for every choice until @es/store-postgres lands.
+ * Opens the store the environment asks for (see `chooseStorage`): PGlite in a local folder by
+ * default, a PostgreSQL server with `DATABASE_URL`, MongoDB with `MONGO_URL`, or memory. This is the
+ * only file that knows which; the rest of the app sees an `EventStore` and a `SnapshotStore`.
  */
 export async function openStorage(options: StorageOptions): Promise<Storage> {
-  const choice = chooseStorage(options.env ?? process.env, { dataDir: options.dataDir, schema: 'bank' });
-  return openInMemory(options.registry, choice.kind === 'memory' ? '' : ` (${choice.kind} is not wired yet)`);
+  const choice = chooseStorage(options.env ?? process.env, options);
+  switch (choice.kind) {
+    case 'pglite': {
+      await mkdir(choice.dataDir, { recursive: true });
+      const db = await PGlite.create(choice.dataDir);
+      const where = relative(process.cwd(), choice.dataDir) || choice.dataDir;
+      return openPostgres(db, choice.schema, options.registry, {
+        kind: 'pglite',
+        description: `PGlite (embedded PostgreSQL), data in ${where}, schema "${choice.schema}"`,
+        closeConnection: () => db.close(),
+      });
+    }
+    case 'postgres': {
+      const pool = new pg.Pool({ connectionString: choice.url, max: 4 });
+      return openPostgres(pool, choice.schema, options.registry, {
+        kind: 'postgres',
+        description: `PostgreSQL at ${redact(choice.url)}, schema "${choice.schema}"`,
+        closeConnection: () => pool.end(),
+      });
+    }
+    case 'mongodb':
+      return openMongo(choice.url, choice.database, options.registry);
+    case 'memory':
+      return openInMemory(options.registry);
+  }
 }
 
-function openInMemory(registry: EventRegistry<DomainEvent>, note = ''): Storage {
-  const eventStore = new InMemoryEventStore({ registry });
+async function openPostgres(
+  connection: PostgresConnection,
+  schema: string,
+  registry: EventRegistry<DomainEvent>,
+  about: { kind: 'pglite' | 'postgres'; description: string; closeConnection: () => Promise<void> },
+): Promise<Storage> {
+  const eventStore = new PostgresEventStore({ connection, schema, registry });
+  try {
+    // Creates the schema and its tables on first use; later runs find them and do nothing.
+    await eventStore.migrate();
+  } catch (error) {
+    await about.closeConnection();
+    throw error;
+  }
+  const others: PostgresEventStore[] = [];
+  return {
+    kind: about.kind,
+    description: about.description,
+    eventStore,
+    snapshotStore: new PostgresSnapshotStore({ connection, schema }),
+    checkpointStore: new PostgresCheckpointStore(connection, { schema }),
+    eventStoreWith(otherRegistry) {
+      const store = new PostgresEventStore({ connection, schema, registry: otherRegistry });
+      others.push(store);
+      return store;
+    },
+    async close() {
+      for (const store of [eventStore, ...others]) await store.close();
+      await about.closeConnection();
+    },
+  };
+}
+
+async function openMongo(
+  url: string,
+  database: string,
+  registry: EventRegistry<DomainEvent>,
+): Promise<Storage> {
+  // Loaded only when asked for, so the default path never loads the MongoDB driver.
+  const { MongoClient } = await import('mongodb');
+  const { MongoCheckpointStore, MongoEventStore, MongoSnapshotStore } = await import('@es/store-mongo');
+  const client = new MongoClient(url);
+  const eventStore = new MongoEventStore({ client, database, registry });
+  return {
+    kind: 'mongodb',
+    description: `MongoDB at ${redact(url)}, database "${database}"`,
+    eventStore,
+    snapshotStore: new MongoSnapshotStore({ client, database }),
+    checkpointStore: new MongoCheckpointStore({ client, database }),
+    eventStoreWith: (otherRegistry) => new MongoEventStore({ client, database, registry: otherRegistry }),
+    async close() {
+      await eventStore.close();
+      await client.close();
+    },
+  };
+}
+
+function openInMemory(registry: EventRegistry<DomainEvent>): Storage {
+  const storage = new InMemoryStorage();
+  const eventStore = new InMemoryEventStore({ storage, registry });
   return {
     kind: 'memory',
-    description: `the in-memory store: nothing is kept after the process exits${note}`,
+    description: 'the in-memory store: nothing is kept after the process exits',
     eventStore,
     snapshotStore: new InMemorySnapshotStore(),
     checkpointStore: new InMemoryCheckpointStore(),
+    eventStoreWith: (otherRegistry) => new InMemoryEventStore({ storage, registry: otherRegistry }),
     close: () => eventStore.close(),
   };
+}
+
+// postgres://user:secret@host/db -> postgres://user:***@host/db
+function redact(url: string): string {
+  return url.replace(/\/\/([^:/@]+):[^@]*@/, '//$1:***@');
 }

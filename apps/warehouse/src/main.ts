@@ -17,7 +17,11 @@ const USAGE = `Usage: warehouse <command>
   history <sku>   every event of a product, in today's shape`;
 
 async function main(args: readonly string[]): Promise<number> {
-  const storage = await openStorage({ registry: productEvents, dataDir: defaultDataDir });
+  const storage = await openStorage({
+    registry: productEvents,
+    schema: 'warehouse',
+    dataDir: defaultDataDir,
+  });
   try {
     switch (args[0]) {
       case 'demo':

@@ -59,8 +59,8 @@ export class AdjustmentRefusedError extends WarehouseError {
     readonly delta: number,
   ) {
     super(
-      `Adjusting by ${delta} would leave ${onHand + delta} on hand with ${reserved} reserved: ` +
-        'ship or release reservations first.',
+      `Adjusting by ${delta} would leave ${onHand + delta} on hand, fewer than the ${reserved} reserved: ` +
+        'count again, or release reservations first.',
     );
   }
 }
