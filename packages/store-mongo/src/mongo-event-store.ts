@@ -46,6 +46,12 @@ export interface MongoEventStoreOptions extends EventStoreOptions, MongoConnecti
    * operation. Defaults to `true`; set `false` when a deployment step runs `ensureSchema()`.
    */
   readonly ensureSchema?: boolean;
+  /**
+   * Read concern of the position-ordered reads followers use (`getAllEvents`, `getEventsByType`).
+   * Defaults to `"majority"`: a follower never handles an event that a failover could roll back
+   * (and whose position a later event would then take). `"local"` reads a little fresher.
+   */
+  readonly logReadConcern?: 'majority' | 'local';
 }
 
 /**
@@ -72,6 +78,7 @@ export class MongoEventStore implements EventStore {
   readonly #positions: Collection<PositionDocument>;
   readonly #registry: EventRegistry<DomainEvent> | undefined;
   readonly #autoSchema: boolean;
+  readonly #logReadConcern: { level: 'majority' | 'local' };
   readonly #whenReady: () => Promise<void>;
   readonly #subscriptions = new Set<AppendSubscription>();
 
@@ -84,6 +91,7 @@ export class MongoEventStore implements EventStore {
     this.#positions = this.#connection.db.collection<PositionDocument>(`${collection}_positions`);
     this.#registry = options.registry;
     this.#autoSchema = options.ensureSchema ?? true;
+    this.#logReadConcern = { level: options.logReadConcern === 'local' ? 'local' : 'majority' };
     this.#whenReady = onFirstUse(() => this.#prepare());
   }
 
@@ -128,7 +136,7 @@ export class MongoEventStore implements EventStore {
   ): Promise<StoredEvent<E>[]> {
     const { toVersion, limit } = readStreamArguments(streamId, fromVersion, options);
     const filter = streamFilter(streamId, fromVersion, toVersion);
-    return this.#query('getEvents', filter, { version: 1 }, limit);
+    return this.#query('getEvents', filter, { version: 1 }, limit, undefined);
   }
 
   async getEventsByType<E extends DomainEvent = DomainEvent>(
@@ -138,7 +146,7 @@ export class MongoEventStore implements EventStore {
   ): Promise<StoredEvent<E>[]> {
     const { types, since, afterPosition, limit } = readByTypeArguments(eventType, fromTimestamp, options);
     const filter = byTypeFilter(types, since, afterPosition);
-    return this.#query('getEventsByType', filter, { _id: 1 }, limit);
+    return this.#query('getEventsByType', filter, { _id: 1 }, limit, this.#logReadConcern);
   }
 
   getAllEvents<E extends DomainEvent = DomainEvent>(
@@ -193,7 +201,13 @@ export class MongoEventStore implements EventStore {
     for (;;) {
       options.signal?.throwIfAborted();
       const filter = globalLogFilter(cursor, options.toPosition, options.eventTypes);
-      const batch = await this.#query<E>('getAllEvents', filter, { _id: 1 }, options.batchSize);
+      const batch = await this.#query<E>(
+        'getAllEvents',
+        filter,
+        { _id: 1 },
+        options.batchSize,
+        this.#logReadConcern,
+      );
       for (const event of batch) {
         cursor = event.position;
         yield event;
@@ -207,11 +221,17 @@ export class MongoEventStore implements EventStore {
     filter: Document,
     sort: Record<string, 1 | -1>,
     limit: number | undefined,
+    readConcern: { level: 'majority' | 'local' } | undefined,
   ): Promise<StoredEvent<E>[]> {
     await this.#whenReady();
     let documents: Document[];
     try {
-      const cursor = this.#events.find(filter, { sort, projection: EVENT_PROJECTION, ...RAW_READ });
+      const cursor = this.#events.find(filter, {
+        sort,
+        projection: EVENT_PROJECTION,
+        ...(readConcern ? { readConcern } : {}),
+        ...RAW_READ,
+      });
       if (limit !== undefined && limit < Number.MAX_SAFE_INTEGER) cursor.limit(limit);
       documents = await cursor.toArray();
     } catch (error) {

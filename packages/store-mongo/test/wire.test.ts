@@ -210,6 +210,7 @@ describe('MongoEventStore on the wire (scripted fake server, not MongoDB)', () =
     for await (const stored of store.getAllEvents(0n, { batchSize: 2 })) positions.push(stored.position);
     expect(positions).toEqual([1n, 2n, 3n]);
     const finds = fake.operations().filter((op) => op.name === 'find');
+    for (const find of finds) expect(find.body.readConcern).toEqual({ level: 'majority' });
     expect(finds.map((op) => [op.body.filter._id.$gt, op.body.limit, op.body.sort])).toEqual([
       [Long.fromNumber(0), new Int32(2), { _id: new Int32(1) }],
       [Long.fromNumber(2), new Int32(2), { _id: new Int32(1) }],
