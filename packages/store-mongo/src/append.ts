@@ -73,7 +73,8 @@ export async function appendInTransaction(
       if (!isDuplicateKeyError(error)) throw wrapDriverError(error, `append to stream "${append.streamId}"`);
       if (duplicateKeyIndex(error) === '_id_') throw counterBehind(target, error);
       if (attempt >= DUPLICATE_KEY_ATTEMPTS) {
-        const actual = await readHead(target.events, append.streamId).catch(() => -1);
+        const actual = await readHead(target.events, append.streamId).catch(() => undefined);
+        if (actual === undefined) throw wrapDriverError(error, `append to stream "${append.streamId}"`);
         throw conflictFromDuplicateKey(error, append.streamId, append.expectedVersion, actual);
       }
     } finally {

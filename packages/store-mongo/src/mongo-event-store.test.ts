@@ -35,6 +35,9 @@ describe('MongoEventStore without a server', () => {
     expect(() => new MongoEventStore({ uri: UNREACHABLE, database: 'a/b' })).toThrow(InvalidArgumentError);
     expect(() => new MongoEventStore({ uri: 'http://nope' })).toThrow(InvalidArgumentError);
     expect(() => new MongoEventStore({} as never)).toThrow(InvalidArgumentError);
+    expect(() => new MongoEventStore({ uri: UNREACHABLE, logReadConcern: 'linearizable' as never })).toThrow(
+      InvalidArgumentError,
+    );
     const client = new MongoClient(UNREACHABLE);
     expect(() => new MongoEventStore({ client, uri: UNREACHABLE })).toThrow(InvalidArgumentError);
   });

@@ -8,6 +8,7 @@ import {
   type EventStore,
   type EventStoreOptions,
   type ExpectedVersionValue,
+  InvalidArgumentError,
   type NewEvent,
   type Position,
   prepareAppend,
@@ -91,7 +92,14 @@ export class MongoEventStore implements EventStore {
     this.#positions = this.#connection.db.collection<PositionDocument>(`${collection}_positions`);
     this.#registry = options.registry;
     this.#autoSchema = options.ensureSchema ?? true;
-    this.#logReadConcern = { level: options.logReadConcern === 'local' ? 'local' : 'majority' };
+    const level = options.logReadConcern ?? 'majority';
+    if (level !== 'majority' && level !== 'local') {
+      throw new InvalidArgumentError(
+        'logReadConcern',
+        `expected "majority" or "local", got ${String(level)}.`,
+      );
+    }
+    this.#logReadConcern = { level };
     this.#whenReady = onFirstUse(() => this.#prepare());
   }
 
