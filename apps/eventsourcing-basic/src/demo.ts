@@ -1,4 +1,4 @@
-import type { Snapshot, SnapshotStore } from '@es/core';
+import type { EventStore, Snapshot, SnapshotStore } from '@es/core';
 import {
   type AccountRepository,
   accountHistory,
@@ -61,8 +61,8 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
 
   print('\n1. Opening accounts');
   const continuedEarlierRun = await accounts.exists('alice');
-  await openOrGreet(accounts, 'alice', 'Alice', print);
-  await openOrGreet(accounts, 'bob', 'Bob', print);
+  await openOrGreet(accounts, storage.eventStore, 'alice', 'Alice', print);
+  await openOrGreet(accounts, storage.eventStore, 'bob', 'Bob', print);
 
   print('\n2. Deposits and a withdrawal: each command is one event appended to the account stream');
   for (const [id, amount] of [
@@ -162,15 +162,17 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
 
 async function openOrGreet(
   accounts: AccountRepository,
+  eventStore: EventStore,
   id: string,
   owner: string,
   print: (line: string) => void,
 ): Promise<void> {
   const existing = await accounts.find(id);
   if (existing) {
+    const [opened] = await accountHistory(eventStore, id);
     print(
-      `   ${id} is already here from an earlier run: balance ${existing.balance}, ` +
-        `version ${existing.version}. Its history continues.`,
+      `   ${id} is already here from an earlier run (opened ${opened ? formatTime(opened.timestamp) : '?'}): ` +
+        `balance ${existing.balance}, version ${existing.version}. Its history continues.`,
     );
     return;
   }
