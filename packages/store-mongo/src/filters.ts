@@ -7,6 +7,9 @@ import type { EventDocument } from './event-document.js';
 // strings and compared with `$eq` / `$in`, so a value such as `{ $gt: '' }` can never act as a
 // query operator (DESIGN.md invariant 5), even if a caller bypasses TypeScript.
 
+/** The index (migration 001) that serves reads by event type in position order. */
+export const TYPE_POSITION_INDEX = 'type_position';
+
 /** Events of one stream with `fromVersion < version <= toVersion`. */
 export function streamFilter(
   streamId: string,

@@ -26,7 +26,7 @@ import { appendInTransaction, type PositionDocument, readHead } from './append.j
 import { watchAppends } from './append-notifications.js';
 import { type MongoConnection, type MongoConnectionOptions, openConnection } from './connection.js';
 import { EVENT_PROJECTION, type EventDocument, fromEventDocument, RAW_READ } from './event-document.js';
-import { byTypeFilter, globalLogFilter, streamFilter } from './filters.js';
+import { byTypeFilter, globalLogFilter, streamFilter, TYPE_POSITION_INDEX } from './filters.js';
 import { wrapDriverError } from './mongo-errors.js';
 import { assertCollectionName } from './names.js';
 import { onFirstUse } from './ready.js';
@@ -34,6 +34,16 @@ import { applyMigrations, type MigrationOutcome } from './schema.js';
 import { assertTransactionSupport, type HelloReply } from './topology.js';
 
 const COMMAND_NOT_FOUND = 59;
+
+/** One indexed read of the events collection. */
+interface ReadQuery {
+  readonly operation: string;
+  readonly filter: Document;
+  readonly sort: Record<string, 1 | -1>;
+  readonly limit: number | undefined;
+  readonly readConcern?: { level: 'majority' | 'local' };
+  readonly hint?: string;
+}
 
 /** Options of {@link MongoEventStore}. Pass `client` or `uri`. */
 export interface MongoEventStoreOptions extends EventStoreOptions, MongoConnectionOptions {
@@ -144,7 +154,7 @@ export class MongoEventStore implements EventStore {
   ): Promise<StoredEvent<E>[]> {
     const { toVersion, limit } = readStreamArguments(streamId, fromVersion, options);
     const filter = streamFilter(streamId, fromVersion, toVersion);
-    return this.#query('getEvents', filter, { version: 1 }, limit, undefined);
+    return this.#query({ operation: 'getEvents', filter, sort: { version: 1 }, limit });
   }
 
   async getEventsByType<E extends DomainEvent = DomainEvent>(
@@ -154,7 +164,14 @@ export class MongoEventStore implements EventStore {
   ): Promise<StoredEvent<E>[]> {
     const { types, since, afterPosition, limit } = readByTypeArguments(eventType, fromTimestamp, options);
     const filter = byTypeFilter(types, since, afterPosition);
-    return this.#query('getEventsByType', filter, { _id: 1 }, limit, this.#logReadConcern);
+    return this.#query({
+      operation: 'getEventsByType',
+      filter,
+      sort: { _id: 1 },
+      limit,
+      readConcern: this.#logReadConcern,
+      hint: TYPE_POSITION_INDEX,
+    });
   }
 
   getAllEvents<E extends DomainEvent = DomainEvent>(
@@ -209,13 +226,15 @@ export class MongoEventStore implements EventStore {
     for (;;) {
       options.signal?.throwIfAborted();
       const filter = globalLogFilter(cursor, options.toPosition, options.eventTypes);
-      const batch = await this.#query<E>(
-        'getAllEvents',
+      const batch = await this.#query<E>({
+        operation: 'getAllEvents',
         filter,
-        { _id: 1 },
-        options.batchSize,
-        this.#logReadConcern,
-      );
+        sort: { _id: 1 },
+        limit: options.batchSize,
+        readConcern: this.#logReadConcern,
+        // With a type filter, the type index keeps each batch an index range, however rare the types.
+        ...(options.eventTypes ? { hint: TYPE_POSITION_INDEX } : {}),
+      });
       for (const event of batch) {
         cursor = event.position;
         yield event;
@@ -224,26 +243,21 @@ export class MongoEventStore implements EventStore {
     }
   }
 
-  async #query<E extends DomainEvent>(
-    operation: string,
-    filter: Document,
-    sort: Record<string, 1 | -1>,
-    limit: number | undefined,
-    readConcern: { level: 'majority' | 'local' } | undefined,
-  ): Promise<StoredEvent<E>[]> {
+  async #query<E extends DomainEvent>(query: ReadQuery): Promise<StoredEvent<E>[]> {
     await this.#whenReady();
     let documents: Document[];
     try {
-      const cursor = this.#events.find(filter, {
-        sort,
+      const cursor = this.#events.find(query.filter, {
+        sort: query.sort,
         projection: EVENT_PROJECTION,
-        ...(readConcern ? { readConcern } : {}),
+        ...(query.readConcern ? { readConcern: query.readConcern } : {}),
+        ...(query.hint ? { hint: query.hint } : {}),
         ...RAW_READ,
       });
-      if (limit !== undefined && limit < Number.MAX_SAFE_INTEGER) cursor.limit(limit);
+      if (query.limit !== undefined && query.limit < Number.MAX_SAFE_INTEGER) cursor.limit(query.limit);
       documents = await cursor.toArray();
     } catch (error) {
-      throw wrapDriverError(error, operation);
+      throw wrapDriverError(error, query.operation);
     }
     return documents.map((document) => decodeStoredEvent<E>(fromEventDocument(document), this.#registry));
   }

@@ -3,7 +3,7 @@ import { ExpectedVersion, isEventStoreUnavailableError, type StoredEvent } from 
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { Decimal128, Double, Int32, Long, MongoClient } from 'mongodb';
 import { POSITION_COUNTER_ID } from '../src/append.js';
-import { byTypeFilter, globalLogFilter } from '../src/filters.js';
+import { byTypeFilter, globalLogFilter, TYPE_POSITION_INDEX } from '../src/filters.js';
 import { MongoEventStore } from '../src/mongo-event-store.js';
 import { MIGRATIONS_COLLECTION } from '../src/schema.js';
 import type { MongoFixture } from './mongo-fixture.js';
@@ -69,17 +69,32 @@ export function mongoSpecifics(mongo: MongoFixture): void {
       expect((await readAll(store)).map((event) => event.position)).toEqual([1n, 2n, 3n]);
     });
 
-    it('getEventsByType and a filtered getAllEvents use the type_position index, getAllEvents the _id index', async () => {
+    it('reads by type are index ranges on type_position, the global log on _id: no scan, no sort', async () => {
       const store = open();
-      await store.appendEvents(`s-${randomUUID()}`, ExpectedVersion.Any, [{ type: 'A', data: {} }]);
+      for (let i = 0; i < 20; i++) {
+        await store.appendEvents(`s-${randomUUID()}`, ExpectedVersion.Any, [
+          { type: i % 5 === 0 ? 'Rare' : 'Common', data: {} },
+        ]);
+      }
       const events = db().collection(store.collectionName);
-      const plan = async (filter: object) =>
-        JSON.stringify((await events.find(filter).sort({ _id: 1 }).explain('queryPlanner')).queryPlanner);
-      const byType = await plan(byTypeFilter(['A', 'B'], new Date(0), 0n));
-      expect(byType).toContain('type_position');
-      expect(byType).not.toContain('COLLSCAN');
-      expect(await plan(globalLogFilter(0n, undefined, ['A']))).not.toContain('COLLSCAN');
-      expect(await plan(globalLogFilter(5n))).toContain('_id_');
+      // The same filter, sort and hint as the store's queries.
+      const plan = async (filter: object, hint?: string) => {
+        const cursor = events.find(filter).sort({ _id: 1 }).limit(7);
+        if (hint) cursor.hint(hint);
+        return JSON.stringify((await cursor.explain('queryPlanner')).queryPlanner.winningPlan);
+      };
+      for (const winning of [
+        await plan(byTypeFilter(['Rare', 'Other'], new Date(0), 0n), TYPE_POSITION_INDEX),
+        await plan(globalLogFilter(0n, undefined, ['Rare']), TYPE_POSITION_INDEX),
+      ]) {
+        expect(winning).toContain('type_position');
+        expect(winning).not.toContain('COLLSCAN');
+        expect(winning).not.toContain('"stage":"SORT"');
+      }
+      const log = await plan(globalLogFilter(5n));
+      expect(log).toContain('_id_');
+      expect(log).not.toContain('"stage":"SORT"');
+      expect((await store.getEventsByType('Rare')).length).toBe(4);
     });
 
     it('reads documents whose numbers have other BSON widths, and appends after them', async () => {

@@ -186,6 +186,25 @@ describe('MongoEventStore on the wire (scripted fake server, not MongoDB)', () =
     expect((error as Error).message).toContain('counter');
   });
 
+  it('reads by type through the type_position index, in position order', async () => {
+    const { fake, store } = await open();
+    await store.getEventsByType(['A', 'B'], new Date(0), { afterPosition: 3n, limit: 10 });
+    await store
+      .getAllEvents(0n, { eventTypes: ['A'] })
+      [Symbol.asyncIterator]()
+      .next();
+    const [byType, filtered] = fake.operations().filter((op) => op.name === 'find');
+    expect(byType!.body.hint).toBe('type_position');
+    expect(byType!.body.filter).toEqual({
+      type: { $in: ['A', 'B'] },
+      _id: { $gt: Long.fromNumber(3) },
+      timestamp: { $gte: new Date(0) },
+    });
+    expect(byType!.body.sort).toEqual({ _id: new Int32(1) });
+    expect(byType!.body.limit).toEqual(new Int32(10));
+    expect(filtered!.body.hint).toBe('type_position');
+  });
+
   it('reads the global log in keyset batches on _id', async () => {
     const { fake, store } = await open();
     const event = (position: number) => ({
@@ -210,7 +229,10 @@ describe('MongoEventStore on the wire (scripted fake server, not MongoDB)', () =
     for await (const stored of store.getAllEvents(0n, { batchSize: 2 })) positions.push(stored.position);
     expect(positions).toEqual([1n, 2n, 3n]);
     const finds = fake.operations().filter((op) => op.name === 'find');
-    for (const find of finds) expect(find.body.readConcern).toEqual({ level: 'majority' });
+    for (const find of finds) {
+      expect(find.body.readConcern).toEqual({ level: 'majority' });
+      expect(find.body.hint).toBeUndefined();
+    }
     expect(finds.map((op) => [op.body.filter._id.$gt, op.body.limit, op.body.sort])).toEqual([
       [Long.fromNumber(0), new Int32(2), { _id: new Int32(1) }],
       [Long.fromNumber(2), new Int32(2), { _id: new Int32(1) }],
