@@ -187,6 +187,8 @@ export class Projection<E extends DomainEvent = DomainEvent, TContext = void> {
   async #follow(lease: ProjectionLease): Promise<void> {
     const { store, name, batchSize, eventTypes, pollIntervalMs } = this.#options;
     const idleUntil = AbortSignal.any([this.#halt.signal, lease.lost]);
+    // Re-read delay while settling after a notification (see SETTLE_FIRST_MS); undefined = poll.
+    let settle: number | undefined;
     let checkpoint = await store.load(name);
     this.#position = checkpoint;
     while (!this.#halted && !lease.lost.aborted) {
@@ -199,7 +201,9 @@ export class Projection<E extends DomainEvent = DomainEvent, TContext = void> {
       });
       if (batch.length === 0) {
         this.#resolveIdle(read);
-        await this.#wake.wait(generation, pollIntervalMs, idleUntil);
+        await this.#wake.wait(generation, settle ?? pollIntervalMs, idleUntil);
+        settle = settle !== undefined && settle * 2 < pollIntervalMs ? settle * 2 : undefined;
+        if (this.#wake.generation !== generation) settle = SETTLE_FIRST_MS;
         continue;
       }
       const last = batch[batch.length - 1]!.position;
@@ -273,6 +277,13 @@ export class Projection<E extends DomainEvent = DomainEvent, TContext = void> {
     for (const waiter of ready) waiter.resolve();
   }
 }
+
+/**
+ * After a notification, an empty read is retried after 10, 20, 40... ms (up to the poll interval):
+ * a store that keeps the global order gap-free hides a committed event while an older transaction
+ * is still running, and that transaction's end (if it was not an append) sends no notification.
+ */
+const SETTLE_FIRST_MS = 10;
 
 // Without a lock every instance is active; this lease is never lost.
 const alwaysHeld: ProjectionLease = { lost: new AbortController().signal, release: async () => {} };
