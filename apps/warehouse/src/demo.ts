@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import type { EventStore, Position, Snapshot, SnapshotStore } from '@es/core';
-import type { Projection } from '@es/replay';
 import { availableOf, type ProductCommand } from './domain/product.js';
 import { isWarehouseError } from './domain/product-errors.js';
 import {
@@ -10,7 +9,7 @@ import {
 } from './domain/product-events.js';
 import { formatEvent, formatSnapshot, formatStock } from './format.js';
 import { createProductRepository, handle, type ProductRepository, registerProduct } from './products.js';
-import { startStockProjection } from './stock-projection.js';
+import { type StockProjection, startStockProjection } from './stock-projection.js';
 import type { Storage } from './storage.js';
 
 /** What a demo run found and did; the end-to-end tests check it. */
@@ -23,6 +22,8 @@ export interface DemoResult {
   /** The stock read model's rows next to the aggregates' own state, after the run. */
   readonly stock: readonly { sku: string; viewOnHand: number; aggregateOnHand: number; available: number }[];
   readonly snapshotsTaken: number;
+  /** The stock projection's checkpoint at the start: set when it resumed from an earlier run. */
+  readonly resumedFrom: Position | undefined;
 }
 
 export interface DemoOptions {
@@ -64,10 +65,18 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
   }
 
   print('\n2. The stock projection starts: it catches up with the log, then follows it live');
-  const { view, projection } = startStockProjection({ eventStore: storage.eventStore });
+  const stock = await startStockProjection(storage);
+  const { projection } = stock;
+  const onHand = async (sku: string) => (await stock.rows()).find((row) => row.sku === sku)?.onHand;
   try {
+    print(`   the read model lives in ${stock.description}`);
+    print(
+      stock.resumedFrom === undefined
+        ? '   no checkpoint yet: the projection reads the log from the beginning'
+        : `   it resumes after its checkpoint, position ${stock.resumedFrom}: only newer events are read`,
+    );
     await projection.waitForIdle();
-    print(`   caught up at position ${projection.position}: ${LAMP} has ${view.get(LAMP)?.onHand} on hand`);
+    print(`   caught up at position ${projection.position}: ${LAMP} has ${await onHand(LAMP)} on hand`);
 
     print("\n3. Today's code reads the old event in the new shape (upcast on read, never rewritten)");
     const [stored, upcast] = await firstReceipt(storage);
@@ -79,7 +88,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     const appendedAt = Date.now();
     await caughtUp(projection, await lastPosition(storage, [LAMP]), print);
     print(
-      `     the live projection already shows it: ${LAMP} has ${view.get(LAMP)?.onHand} on hand in the ` +
+      `     the live projection already shows it: ${LAMP} has ${await onHand(LAMP)} on hand in the ` +
         `read model, ${Date.now() - appendedAt} ms after the command returned`,
     );
     if (!(await products.exists(DESK))) {
@@ -97,18 +106,19 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
 
     print('\n5. The stock read model, kept up to date by the live projection');
     await caughtUp(projection, await lastPosition(storage, [LAMP, DESK]), print);
-    for (const line of formatStock(view.rows())) print(`   ${line}`);
-    const stock = [];
-    for (const row of view.rows()) {
+    const rows = await stock.rows();
+    for (const line of formatStock(rows)) print(`   ${line}`);
+    const compared = [];
+    for (const row of rows) {
       const product = await products.getById(row.sku);
-      stock.push({
+      compared.push({
         sku: row.sku,
         viewOnHand: row.onHand,
         aggregateOnHand: product.state.onHand,
         available: availableOf(product.state),
       });
     }
-    const agrees = stock.every((row) => row.viewOnHand === row.aggregateOnHand);
+    const agrees = compared.every((row) => row.viewOnHand === row.aggregateOnHand);
     print(`   read model and aggregates agree: ${agrees ? 'yes' : 'NO'}`);
 
     print(`\n6. The history of ${LAMP}, as today's code reads it`);
@@ -124,9 +134,16 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
           ? '\nDone. The in-memory store forgets everything when the process exits.'
           : '\nDone. Run the demo again: the history continues.',
     );
-    return { continuedEarlierRun, storedV1: stored, upcast, stock, snapshotsTaken };
+    return {
+      continuedEarlierRun,
+      storedV1: stored,
+      upcast,
+      stock: compared,
+      snapshotsTaken,
+      resumedFrom: stock.resumedFrom,
+    };
   } finally {
-    await projection.stop();
+    await stock.stop();
   }
 }
 
@@ -145,7 +162,7 @@ async function lastPosition(storage: Storage, skus: readonly string[]): Promise<
 // event only once every older transaction in the database has ended (so it never skips one): an
 // open transaction elsewhere delays the read model, and the demo says so rather than wait forever.
 async function caughtUp(
-  projection: Projection<ProductEvent>,
+  projection: StockProjection['projection'],
   position: Position,
   print: (line: string) => void,
   timeoutMs = 30_000,

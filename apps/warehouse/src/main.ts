@@ -28,10 +28,11 @@ async function main(args: readonly string[]): Promise<number> {
         await runDemo({ storage });
         return 0;
       case 'stock': {
-        const { view, projection } = startStockProjection({ eventStore: storage.eventStore });
-        await projection.waitForIdle();
-        await projection.stop();
-        for (const line of formatStock(view.rows())) console.log(line);
+        const stock = await startStockProjection(storage);
+        await stock.projection.waitForIdle();
+        const rows = await stock.rows();
+        await stock.stop();
+        for (const line of formatStock(rows)) console.log(line);
         return 0;
       }
       case 'history': {

@@ -31,6 +31,8 @@ export interface Storage {
   readonly eventStore: EventStore;
   readonly snapshotStore: SnapshotStore;
   readonly checkpointStore: CheckpointStore;
+  /** The PostgreSQL connection and schema, on PGlite or a server: read models can live beside the events. */
+  readonly postgres?: { readonly connection: PostgresConnection; readonly schema: string };
   /** Another event store over the same data, with another registry (older code) or none (raw data). */
   eventStoreWith(registry: EventRegistry<DomainEvent> | undefined): EventStore;
   /** Closes the stores and the connection. */
@@ -99,6 +101,7 @@ async function openPostgres(
   return {
     kind: about.kind,
     description: about.description,
+    postgres: { connection, schema },
     eventStore,
     snapshotStore: new PostgresSnapshotStore({ connection, schema }),
     checkpointStore: new PostgresCheckpointStore(connection, { schema }),

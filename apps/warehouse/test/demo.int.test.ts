@@ -52,7 +52,8 @@ describeWithService('the warehouse app on a PostgreSQL server', 'DATABASE_URL', 
     });
   });
 
-  it('keeps the live read model equal to the aggregates', () => {
+  it('keeps the live read model, a table in the schema, equal to the aggregates', () => {
+    expect(results[1]!.resumedFrom).toBeDefined();
     expect(results[1]!.stock.map((row) => [row.sku, row.viewOnHand, row.aggregateOnHand])).toEqual([
       ['DESK-02', 22, 22],
       ['LAMP-01', 54, 54],

@@ -64,8 +64,41 @@ describe('the warehouse demo on PGlite, run twice', () => {
     }
   });
 
+  it('keeps the read model in a table whose projection resumes from its checkpoint on the second run', () => {
+    expect(runs[0]!.result.resumedFrom).toBeUndefined();
+    expect(typeof runs[1]!.result.resumedFrom).toBe('bigint');
+    expect(runs[1]!.output).toContain(
+      '   the read model lives in the table warehouse.stock, updated in the same transaction as its checkpoint',
+    );
+  });
+
   it('takes snapshots every 5 events', () => {
     expect(runs[0]!.result.snapshotsTaken).toBe(1);
     expect(runs[1]!.result.snapshotsTaken).toBeGreaterThanOrEqual(1);
+  });
+});
+
+describe('the warehouse demo in memory', () => {
+  it('keeps the read model in memory, caught up from the log, equal to the aggregates', async () => {
+    const storage = await openStorage({
+      registry: productEvents,
+      schema: 'warehouse',
+      dataDir: '/nonexistent',
+      env: { ES_STORE: 'memory' },
+    });
+    const output: string[] = [];
+    try {
+      const result = await runDemo({ storage, print: (line) => output.push(line) });
+      expect(result.resumedFrom).toBeUndefined();
+      expect(result.stock.map((row) => [row.sku, row.viewOnHand, row.aggregateOnHand])).toEqual([
+        ['DESK-02', 11, 11],
+        ['LAMP-01', 47, 47],
+      ]);
+      expect(output).toContain(
+        '   the read model lives in process memory, rebuilt from the log by every process',
+      );
+    } finally {
+      await storage.close();
+    }
   });
 });
