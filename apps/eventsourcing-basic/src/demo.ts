@@ -109,32 +109,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
   print(`   alice: balance ${alice.balance} at version ${alice.version}`);
 
   print('\n7. The balances projection, thrown away and rebuilt by replaying the log');
-  let replayedEvents = 0;
-  let lastQuarter = -1;
-  const lastWritten = await lastPosition(storage, ['alice', 'bob', 'carol']);
-  let waited = false;
-  const view = await rebuildBalances(storage.eventStore, {
-    batchSize: 10,
-    until: lastWritten,
-    onWait: () => {
-      if (!waited)
-        print(
-          '   (another transaction in the database is still open: the log shows no event past it yet; retrying)',
-        );
-      waited = true;
-      lastQuarter = -1;
-    },
-    onProgress: (progress) => {
-      replayedEvents = progress.processed;
-      // One line per quarter of the way, however long the history has grown.
-      const quarter = progress.total === 0 ? 4 : Math.floor((4 * progress.processed) / progress.total);
-      if (quarter === lastQuarter) return;
-      lastQuarter = quarter;
-      print(`   ${formatProgress(progress)}`);
-    },
-  });
-  for (const line of formatBalances(view.rows())) print(`   ${line}`);
-  print(`   money in the bank: ${view.total()}`);
+  const replayedEvents = await replayBalances(storage, print);
 
   print('\n8. The history of alice, as stored');
   const history = await accountHistory(storage.eventStore, 'alice');
@@ -218,6 +193,36 @@ async function twoTellers(accounts: AccountRepository, print: (line: string) => 
   const final = await accounts.getById('alice');
   print(`   both deposits are in: alice is at version ${last} with balance ${final.balance}`);
   return retries;
+}
+
+// Rebuilds the balances from the log with a progress bar, one line per quarter of the way.
+async function replayBalances(storage: Storage, print: (line: string) => void): Promise<number> {
+  let replayedEvents = 0;
+  let lastQuarter = -1;
+  let waited = false;
+  const view = await rebuildBalances(storage.eventStore, {
+    batchSize: 10,
+    // The view must include everything this run wrote (see `until` for why it may have to wait).
+    until: await lastPosition(storage, ['alice', 'bob', 'carol']),
+    onWait: () => {
+      if (!waited)
+        print(
+          '   (a transaction elsewhere in the database is still open; the log shows nothing past it yet)',
+        );
+      waited = true;
+      lastQuarter = -1;
+    },
+    onProgress: (progress) => {
+      replayedEvents = progress.processed;
+      const quarter = progress.total === 0 ? 4 : Math.floor((4 * progress.processed) / progress.total);
+      if (quarter === lastQuarter) return;
+      lastQuarter = quarter;
+      print(`   ${formatProgress(progress)}`);
+    },
+  });
+  for (const line of formatBalances(view.rows())) print(`   ${line}`);
+  print(`   money in the bank: ${view.total()}`);
+  return replayedEvents;
 }
 
 // The position of the last event of these accounts: the rebuilt view must include it.

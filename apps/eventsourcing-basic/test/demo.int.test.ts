@@ -26,7 +26,7 @@ describeWithService('the bank app on a PostgreSQL server', 'DATABASE_URL', (url)
         await storage.close();
       }
     }
-  }, 60_000);
+  }, 120_000);
 
   afterAll(async () => {
     const client = new pg.Client({ connectionString: url });

@@ -28,7 +28,7 @@ describeWithService('the warehouse app on a PostgreSQL server', 'DATABASE_URL', 
         await storage.close();
       }
     }
-  }, 90_000);
+  }, 120_000);
 
   afterAll(async () => {
     const client = new pg.Client({ connectionString: url });
