@@ -35,13 +35,14 @@ function encodeExpected(expected: ExpectedVersionValue): number {
 
 /**
  * Appends a prepared batch in one round trip: the database function checks the expected version
- * and the event ids under a per-stream lock, then inserts the batch, all in one transaction.
+ * and the event ids under a per-stream lock, then inserts the batch, all in one transaction. The
+ * function's own NOTIFY is left off (`false`): the store announces appends after commit instead
+ * (see `AppendAnnouncer`).
  */
 export async function appendPrepared(
   session: SqlSession,
   names: StoreNames,
   append: PreparedAppend,
-  notify: boolean,
 ): Promise<AppendResult> {
   if (append.events.length > MAX_EVENTS_PER_APPEND) {
     throw new InvalidArgumentError(
@@ -61,8 +62,8 @@ export async function appendPrepared(
   const query = {
     name: `es-append:${names.appendFunction}`,
     text: `SELECT o_kind, o_stream_version, o_event_id, o_version, o_position, o_stream_id
-           FROM ${names.appendFunction}($1, $2, $3, $4::jsonb, $5)`,
-    values: [append.streamId, encodeExpected(append.expectedVersion), append.mayBeRetry, payload, notify],
+           FROM ${names.appendFunction}($1, $2, $3, $4::jsonb, false)`,
+    values: [append.streamId, encodeExpected(append.expectedVersion), append.mayBeRetry, payload],
   };
   let rows: AppendRow[];
   try {

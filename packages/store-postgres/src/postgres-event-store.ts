@@ -21,6 +21,7 @@ import {
   type StoredEvent,
 } from '@es/core';
 import { appendPrepared, streamVersion } from './append.js';
+import { AppendAnnouncer } from './append-announcer.js';
 import { createSqlExecutor, type PostgresConnection } from './connection.js';
 import { wrapDriverError } from './driver-errors.js';
 import { EVENT_COLUMNS, type EventRow, toStoredEvent } from './event-rows.js';
@@ -42,8 +43,9 @@ export interface PostgresEventStoreOptions extends EventStoreOptions {
   /** Name of the event table, validated as an identifier. Defaults to `"events"`. */
   readonly table?: string;
   /**
-   * Send a NOTIFY with every append, so `subscribeToAppends` wakes followers in any process.
-   * Costs one notification per committed append. Defaults to `true`.
+   * Send a NOTIFY after appends commit, so `subscribeToAppends` wakes followers in any process.
+   * Notifications are coalesced (at most one in flight per store) and sent after the commit, so
+   * they do not serialise appends. Defaults to `true`.
    */
   readonly notify?: boolean;
 }
@@ -66,7 +68,7 @@ export class PostgresEventStore implements EventStore {
   readonly #executor: SqlExecutor;
   readonly #names: StoreNames;
   readonly #registry: EventRegistry<DomainEvent> | undefined;
-  readonly #notify: boolean;
+  readonly #announcer: AppendAnnouncer | undefined;
   readonly #subscriptions = new Set<StopListening>();
 
   constructor(options: PostgresEventStoreOptions) {
@@ -74,8 +76,11 @@ export class PostgresEventStore implements EventStore {
     this.#names = storeNames(options.schema ?? 'public', options.table ?? 'events');
     this.#executor = createSqlExecutor(options.connection);
     this.#registry = options.registry;
-    this.#notify = options.notify ?? true;
-    this.capabilities = { globalOrdering: true, transactions: true, liveNotifications: this.#notify };
+    const notify = options.notify ?? true;
+    this.#announcer = notify
+      ? new AppendAnnouncer(this.#executor, notificationChannel(this.#names.schema, this.#names.table))
+      : undefined;
+    this.capabilities = { globalOrdering: true, transactions: true, liveNotifications: notify };
   }
 
   /** The schema and table this store reads and writes. */
@@ -94,9 +99,11 @@ export class PostgresEventStore implements EventStore {
     events: readonly NewEvent<E>[],
   ): Promise<AppendResult> {
     const append = prepareAppend(streamId, expectedVersion, events, this.#registry);
-    return this.#guard(`append to stream "${streamId}"`, () =>
-      appendPrepared(this.#executor, this.#names, append, this.#notify),
+    const result = await this.#guard(`append to stream "${streamId}"`, () =>
+      appendPrepared(this.#executor, this.#names, append),
     );
+    this.#announcer?.announce();
+    return result;
   }
 
   async getEvents<E extends DomainEvent = DomainEvent>(
@@ -183,6 +190,7 @@ export class PostgresEventStore implements EventStore {
     const stops = [...this.#subscriptions];
     this.#subscriptions.clear();
     await Promise.allSettled(stops.map((stop) => stop()));
+    await this.#announcer?.settled();
     await this.#executor.close();
   }
 
