@@ -50,9 +50,38 @@ async function poller({ pool, schema, head }, intervalMs, onEvent) {
   };
 }
 
-/** Appends `count` events one by one (a few ms apart) and returns the latencies in ms. */
+/**
+ * Samples, every 50 ms, the age of the oldest transaction in the cluster that holds a transaction
+ * id (it holds back the visible bound of a gap-free reader). Returns a function that stops it and
+ * returns the largest age seen, in ms.
+ */
+function watchOldestWriter(pool) {
+  let worst = 0;
+  let stopped = false;
+  const loop = (async () => {
+    while (!stopped) {
+      const { rows } = await pool.query(
+        `SELECT coalesce(extract(epoch FROM max(clock_timestamp() - xact_start)) * 1000, 0) AS ms
+         FROM pg_stat_activity WHERE backend_xid IS NOT NULL AND pid <> pg_backend_pid()`,
+      );
+      worst = Math.max(worst, Number(rows[0].ms));
+      await sleep(50);
+    }
+  })();
+  return async () => {
+    stopped = true;
+    await loop;
+    return worst;
+  };
+}
+
+/**
+ * Appends `count` events one by one (a few ms apart); returns the latencies in ms and the age of
+ * the oldest writing transaction seen meanwhile.
+ */
 export async function measureLatency(contender, context, count, streamId) {
   const latencies = [];
+  const stopWatching = watchOldestWriter(context.pool);
   const stop = await LATENCY_CONTENDERS[contender](context, (data) => {
     if (data.streamId === streamId) latencies.push(now() - data.sentAt);
   });
@@ -66,5 +95,5 @@ export async function measureLatency(contender, context, count, streamId) {
   const deadline = Date.now() + 10_000;
   while (latencies.length < count && Date.now() < deadline) await sleep(5);
   await stop();
-  return latencies;
+  return { latencies, oldestWriterMs: await stopWatching() };
 }
