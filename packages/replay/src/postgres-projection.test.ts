@@ -20,9 +20,15 @@ describe('PostgresProjectionStore on PGlite: exactly-once', () => {
     await eventStore.migrate();
     await db.exec(readModelDdl(schema) + readModelDdl(schema, '_clean'));
     for (let s = 0; s < 10; s++) {
-      await eventStore.appendEvents(`acc-${s}`, ExpectedVersion.NoStream, [opened(), deposited(s), deposited(2)]);
+      await eventStore.appendEvents(`acc-${s}`, ExpectedVersion.NoStream, [
+        opened(),
+        deposited(s),
+        deposited(2),
+      ]);
     }
-    const rows = await db.query<{ position: number | bigint }>('SELECT position FROM events ORDER BY position');
+    const rows = await db.query<{ position: number | bigint }>(
+      'SELECT position FROM events ORDER BY position',
+    );
     positions = rows.rows.map((row) => BigInt(row.position));
   });
 
@@ -32,9 +38,9 @@ describe('PostgresProjectionStore on PGlite: exactly-once', () => {
   });
 
   const handled = async (suffix = '') =>
-    (await db.query<{ position: number | bigint }>(`SELECT position FROM handled${suffix} ORDER BY seq`)).rows.map(
-      (row) => BigInt(row.position),
-    );
+    (
+      await db.query<{ position: number | bigint }>(`SELECT position FROM handled${suffix} ORDER BY seq`)
+    ).rows.map((row) => BigInt(row.position));
 
   it('a crash rolls the batch in progress back; the restart builds the clean run’s read model', async () => {
     const store = new PostgresProjectionStore(db);
@@ -103,7 +109,9 @@ describe('PostgresProjectionStore on PGlite: exactly-once', () => {
     await projection.stop();
     expect(await handled('_poison')).toEqual(positions.filter((p) => p !== positions[4]));
     const parked = await store.listParked('poison');
-    expect(parked.map((p) => [p.position, p.error, p.attempts])).toEqual([[positions[4], 'Error: bad event', 2]]);
+    expect(parked.map((p) => [p.position, p.error, p.attempts])).toEqual([
+      [positions[4], 'Error: bad event', 2],
+    ]);
     await store.removeParked('poison', positions[4]!);
     expect(await store.listParked('poison')).toEqual([]);
   });
