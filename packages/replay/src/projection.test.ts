@@ -381,3 +381,33 @@ describe('Projection: one active instance', () => {
     await b.stop();
   });
 });
+
+describe('Projection: a stale instance', () => {
+  it('does not move a checkpoint another instance moved; it reloads and goes on from there', async () => {
+    const store = new InMemoryEventStore();
+    await seed(store, 1, 6);
+    const checkpoints = new InMemoryCheckpointStore();
+    const seen: bigint[] = [];
+    let jumped = false;
+    const projection = new Projection({
+      name: 'stale',
+      eventStore: store,
+      checkpoints,
+      batchSize: 2,
+      handler: async (event) => {
+        seen.push(event.position);
+        // Meanwhile another instance has handled up to position 4.
+        if (!jumped) {
+          jumped = true;
+          await checkpoints.save('stale', 4n);
+        }
+      },
+    });
+    projection.start();
+    await projection.waitForPosition(6n);
+    await projection.stop();
+    // Batch 1..2 was refused at commit (the checkpoint was no longer where it started).
+    expect(seen).toEqual([1n, 2n, 5n, 6n]);
+    expect(await checkpoints.load('stale')).toBe(6n);
+  });
+});
