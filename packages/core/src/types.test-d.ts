@@ -60,10 +60,9 @@ expectType<
 async function storeReads() {
   const events = await eventStore.getEvents<BankAccountEvent>('a');
   expectType<Equal<(typeof events)[number], StoredEvent<BankAccountEvent>>>(true);
+  const wrongAmount = { type: 'account.deposited' as const, data: { amount: '1' } };
   // @ts-expect-error: appends are checked against the named union
-  await eventStore.appendEvents<BankAccountEvent>('a', 0, [
-    { type: 'account.deposited', data: { amount: '1' } },
-  ]);
+  await eventStore.appendEvents<BankAccountEvent>('a', 0, [wrongAmount]);
 }
 
 export { deciderInference, narrowing, repositoryInference, storeReads };

@@ -1,3 +1,4 @@
+import { runInNewContext } from 'node:vm';
 import { describe, expect, it } from '@jest/globals';
 import { EventSerializationError, InvalidArgumentError } from './errors.js';
 import { assertExpectedVersion, assertJsonSerializable, assertStreamId } from './validation.js';
@@ -15,6 +16,11 @@ describe('assertJsonSerializable', () => {
       /\$\.items\[0\]\.at is a Date.*"Shipped"|"Shipped".*\$\.items\[0\]\.at is a Date/,
     );
     expect(() => assertJsonSerializable({ list: [undefined] }, 'data')).toThrow(EventSerializationError);
+  });
+
+  it('accepts plain objects from another realm (vm, jest), still refusing class instances there', () => {
+    expect(() => assertJsonSerializable(runInNewContext('({ a: { b: [1] } })'), 'data')).not.toThrow();
+    expect(() => assertJsonSerializable(runInNewContext('({ at: new Date() })'), 'data')).toThrow(/Date/);
   });
 
   it('allows the same object twice when it is not a cycle', () => {

@@ -104,8 +104,7 @@ function findObjectProblem(value: object, path: string, ancestors: Set<object>):
   ancestors.add(value);
   try {
     if (Array.isArray(value)) return findArrayProblem(value, path, ancestors);
-    const proto = Object.getPrototypeOf(value);
-    if (proto !== Object.prototype && proto !== null) {
+    if (!isPlainObject(value)) {
       return `${path} is a ${value.constructor?.name ?? 'non-plain object'}, not a plain object`;
     }
     for (const [key, child] of Object.entries(value)) {
@@ -118,6 +117,12 @@ function findObjectProblem(value: object, path: string, ancestors: Set<object>):
   } finally {
     ancestors.delete(value);
   }
+}
+
+// Plain: made by a literal, JSON.parse or Object.create(null), in this realm or another (vm, jest).
+function isPlainObject(value: object): boolean {
+  const proto = Object.getPrototypeOf(value);
+  return proto === null || Object.getPrototypeOf(proto) === null;
 }
 
 function findArrayProblem(value: unknown[], path: string, ancestors: Set<object>): string | undefined {
