@@ -1,11 +1,14 @@
 import type { SqlSession } from './sql-executor.js';
 
+/** How long appends are gathered before one NOTIFY announces them all. */
+export const ANNOUNCE_DELAY_MS = 5;
+
 /**
- * Sends the NOTIFY that wakes followers, coalesced: however many appends of this process commit
- * meanwhile, at most one notification is in flight, plus one more for appends that completed
- * while it was. It is sent after the append's commit, in its own statement with
- * `synchronous_commit` off, because a NOTIFY inside the append transaction holds PostgreSQL's
- * notification-queue lock through the commit's WAL flush and so serialises every append.
+ * Sends the NOTIFY that wakes followers, coalesced: the appends that commit within
+ * {@link ANNOUNCE_DELAY_MS} of each other share one notification, and at most one is in flight.
+ * It is sent after the appends' commits, in its own statement with `synchronous_commit` off,
+ * because a NOTIFY inside the append transaction holds PostgreSQL's notification-queue lock
+ * through the commit's WAL flush and so serialises every append.
  */
 export class AppendAnnouncer {
   readonly #session: SqlSession;
@@ -24,7 +27,7 @@ export class AppendAnnouncer {
       this.#again = true;
       return;
     }
-    this.#running = this.#send();
+    this.#running = new Promise((resolve) => setTimeout(resolve, ANNOUNCE_DELAY_MS)).then(() => this.#send());
   }
 
   /** Resolves when no notification is in flight (used by `close()`). */

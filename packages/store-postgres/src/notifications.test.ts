@@ -8,22 +8,31 @@ import { dropSchema, uniqueSchema } from './test-support.js';
 
 const opened = { type: 'Opened', data: {} };
 
-/** Resolves after `listener` has been called `count` times, or rejects after `ms`. */
-function calls(count: number, ms = 5_000): { listener: () => void; done: Promise<void> } {
-  let seen = 0;
-  let resolve!: () => void;
-  const done = new Promise<void>((ok, fail) => {
-    resolve = ok;
-    setTimeout(() => fail(new Error(`listener called ${seen} of ${count} times`)), ms).unref();
-  });
+/** Counts calls; `next()` resolves at the next call, or rejects after `ms`. */
+function counter(ms = 5_000) {
+  let count = 0;
+  let wake: (() => void) | undefined;
   return {
     listener: () => {
-      seen += 1;
-      if (seen === count) resolve();
+      count += 1;
+      wake?.();
     },
-    done,
+    get count() {
+      return count;
+    },
+    next: () =>
+      new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`no notification within ${ms} ms`)), ms);
+        wake = () => {
+          clearTimeout(timer);
+          wake = undefined;
+          resolve();
+        };
+      }),
   };
 }
+
+const settle = () => new Promise((resolve) => setTimeout(resolve, 100));
 
 describe('subscribeToAppends on PGlite', () => {
   let db: PGlite;
@@ -42,22 +51,43 @@ describe('subscribeToAppends on PGlite', () => {
 
   it('wakes a subscriber after each committed append, not after a refused one', async () => {
     const store = new PostgresEventStore({ connection: db, schema });
-    const { listener, done } = calls(2);
-    let count = 0;
-    const subscription = await store.subscribeToAppends(() => {
-      count += 1;
-      listener();
-    });
+    const calls = counter();
+    const subscription = await store.subscribeToAppends(calls.listener);
+    let woken = calls.next();
     await store.appendEvents('s-1', ExpectedVersion.NoStream, [opened]);
+    await woken;
+    await settle();
+    const afterFirst = calls.count;
     await expect(store.appendEvents('s-1', ExpectedVersion.NoStream, [opened])).rejects.toThrow(/conflict/i);
+    await settle();
+    expect(calls.count).toBe(afterFirst);
+    woken = calls.next();
     await store.appendEvents('s-2', ExpectedVersion.NoStream, [opened]);
-    await done;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    expect(count).toBe(2);
+    await woken;
     await subscription.close();
+    await settle();
+    const afterClose = calls.count;
     await store.appendEvents('s-3', ExpectedVersion.NoStream, [opened]);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    expect(count).toBe(2);
+    await settle();
+    expect(calls.count).toBe(afterClose);
+    await store.close();
+  });
+
+  it('coalesces a burst of appends into few notifications', async () => {
+    const store = new PostgresEventStore({ connection: db, schema });
+    const calls = counter();
+    const subscription = await store.subscribeToAppends(calls.listener);
+    const woken = calls.next();
+    await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        store.appendEvents(`burst-${i}`, ExpectedVersion.NoStream, [opened]),
+      ),
+    );
+    await woken;
+    await settle();
+    expect(calls.count).toBeGreaterThanOrEqual(1);
+    expect(calls.count).toBeLessThan(20);
+    await subscription.close();
     await store.close();
   });
 
@@ -65,13 +95,11 @@ describe('subscribeToAppends on PGlite', () => {
     const quiet = new PostgresEventStore({ connection: db, schema, notify: false });
     const store = new PostgresEventStore({ connection: db, schema });
     expect(quiet.capabilities.liveNotifications).toBe(false);
-    let count = 0;
-    const subscription = await store.subscribeToAppends(() => {
-      count += 1;
-    });
+    const calls = counter();
+    const subscription = await store.subscribeToAppends(calls.listener);
     await quiet.appendEvents('quiet-1', ExpectedVersion.NoStream, [opened]);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    expect(count).toBe(0);
+    await settle();
+    expect(calls.count).toBe(0);
     await subscription.close();
     await store.close();
     await quiet.close();

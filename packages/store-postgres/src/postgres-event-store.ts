@@ -132,10 +132,11 @@ export class PostgresEventStore implements EventStore {
     const rows = await this.#guard('read events by type', () =>
       this.#executor.query<EventRow>({
         name: `es-by-type:${this.#names.qualifiedTable}`,
-        text: `SELECT ${EVENT_COLUMNS} FROM ${this.#names.qualifiedTable}
-               WHERE type = ANY($1::text[]) AND created_at >= $2 AND position > $3
-                 AND position < ${VISIBLE_BOUND_SQL}
-               ORDER BY position LIMIT $4`,
+        text: `SELECT ${EVENT_COLUMNS} FROM (
+                 SELECT ${EVENT_COLUMNS} FROM ${this.#names.qualifiedTable}
+                 WHERE type = ANY($1::text[]) AND created_at >= $2 AND position > $3
+                 ORDER BY position LIMIT $4) page
+               WHERE position < ${VISIBLE_BOUND_SQL} ORDER BY position`,
         values: [
           [...types],
           since,

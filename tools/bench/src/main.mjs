@@ -1,0 +1,52 @@
+// The PostgreSQL event store benchmark: W1-W4 for each contender, interleaved and repeated, each
+// run in a fresh process and a fresh schema (or database); prints medians, ratios to the raw
+// baseline, and the exactly-once check of every contender's global-log read.
+//
+//   node tools/bench/src/main.mjs [--rounds 5] [--url postgres://postgres@127.0.0.1:5432/es_bench]
+//
+// The database in --url must exist; the benchmark creates and drops its schemas there.
+import { execFile } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { renderTable } from './table.mjs';
+
+const run = promisify(execFile);
+const here = dirname(fileURLToPath(import.meta.url));
+
+function option(name, fallback) {
+  const index = process.argv.indexOf(`--${name}`);
+  return index === -1 ? fallback : process.argv[index + 1];
+}
+
+const rounds = Number(option('rounds', '5'));
+const url = option('url', process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/es_bench');
+const contenders = (option('contenders', 'raw,es,emmett') ?? '').split(',');
+
+async function runOnce(contender) {
+  const { stdout } = await run(process.execPath, [join(here, 'run-contender.mjs'), contender, url], {
+    maxBuffer: 1 << 20,
+    timeout: 15 * 60_000,
+  });
+  return JSON.parse(stdout.trim().split('\n').pop());
+}
+
+const results = new Map(contenders.map((name) => [name, []]));
+console.log(
+  `PostgreSQL event store benchmark: ${rounds} rounds, contenders ${contenders.join(', ')}, ${url}`,
+);
+for (let round = 0; round < rounds; round++) {
+  // Rotate the order every round, so no contender always runs first (or last) on a warm server.
+  const order = contenders.map((_, i) => contenders[(i + round) % contenders.length]);
+  for (const name of order) {
+    const result = await runOnce(name);
+    results.get(name).push(result);
+    console.log(
+      `round ${round + 1}/${rounds} ${result.name.padEnd(20)} W1 ${result.w1EventsPerSec.toFixed(0)} ev/s  ` +
+        `W2 ${result.w2EventsPerSec.toFixed(0)} ev/s  W3 ${result.w3Ms.toFixed(1)} ms  ` +
+        `W4 ${result.w4EventsPerSec.toFixed(0)} ev/s  log: ${result.check.duplicates} dup, ${result.check.missing} missing`,
+    );
+  }
+}
+console.log('');
+console.log(renderTable(results, 'raw'));

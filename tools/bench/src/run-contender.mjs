@@ -1,0 +1,23 @@
+// Runs W1-W4 for one contender in this process and prints the result as one JSON line. Each
+// contender runs in its own process: Emmett's driver layer changes pg's global type parsers.
+import { randomBytes } from 'node:crypto';
+import { createEmmett } from './contenders/emmett.mjs';
+import { createEsStore } from './contenders/es-store.mjs';
+import { createRawPg } from './contenders/raw-pg.mjs';
+import { DEFAULT_SIZES, runWorkloads } from './workloads.mjs';
+
+const factories = { es: createEsStore, raw: createRawPg, emmett: createEmmett };
+const [name, url] = process.argv.slice(2);
+const factory = factories[name];
+if (!factory || !url) {
+  console.error('usage: node run-contender.mjs <es|raw|emmett> <postgres-url>');
+  process.exit(2);
+}
+const schema = `bench_${name}_${randomBytes(4).toString('hex')}`;
+const contender = await factory({ url, schema, poolSize: 10 });
+try {
+  const result = await runWorkloads(contender, DEFAULT_SIZES);
+  process.stdout.write(`${JSON.stringify({ name: contender.name, ...result })}\n`);
+} finally {
+  await contender.close();
+}

@@ -1,0 +1,149 @@
+// The four workloads of the issue, run against one contender in a fresh schema.
+
+/** Sizes of one run. W4's log is topped up to `logSize` events after W1-W3. */
+export const DEFAULT_SIZES = {
+  w1Writers: 8,
+  w1Streams: 1_000,
+  w1Events: 4_000,
+  w2Writers: 4,
+  w2BatchSize: 100,
+  w2Events: 10_000,
+  w3StreamSize: 10_000,
+  logSize: 100_000,
+  readBatchSize: 1_000,
+};
+
+const event = (i) => ({ type: 'Deposited', data: { amount: i, currency: 'EUR', note: `deposit ${i}` } });
+const batchOf = (size, offset) => Array.from({ length: size }, (_, i) => event(offset + i));
+
+/**
+ * Everything a contender wrote, by stream: the versions 1..n it acknowledged, so the global-log
+ * check knows exactly which events must appear once.
+ */
+class Ledger {
+  streams = new Map();
+  add(streamId, count) {
+    this.streams.set(streamId, (this.streams.get(streamId) ?? 0) + count);
+  }
+  get total() {
+    let total = 0;
+    for (const count of this.streams.values()) total += count;
+    return total;
+  }
+}
+
+/** W1: 8 writers, single-event appends at exact expected versions, over 1,000 streams. */
+async function w1(contender, sizes, ledger) {
+  const perWriter = sizes.w1Events / sizes.w1Writers;
+  const writer = async (w) => {
+    // Writer w owns streams w, w + writers, ...: it knows each stream's version without reading.
+    const own = Array.from(
+      { length: sizes.w1Streams / sizes.w1Writers },
+      (_, k) => `w1-${w + k * sizes.w1Writers}`,
+    );
+    for (let i = 0; i < perWriter; i++) {
+      const streamId = own[i % own.length];
+      const expected = Math.floor(i / own.length);
+      await contender.append(streamId, expected, [event(i)]);
+      ledger.add(streamId, 1);
+    }
+  };
+  const started = performance.now();
+  await Promise.all(Array.from({ length: sizes.w1Writers }, (_, w) => writer(w)));
+  return sizes.w1Events / ((performance.now() - started) / 1000);
+}
+
+/** W2: 4 writers, appends of 100 events, each writer on its own 10 streams at exact versions. */
+async function w2(contender, sizes, ledger) {
+  const appendsPerWriter = sizes.w2Events / sizes.w2Writers / sizes.w2BatchSize;
+  const writer = async (w) => {
+    for (let i = 0; i < appendsPerWriter; i++) {
+      const streamId = `w2-${w}-${i % 10}`;
+      const expected = Math.floor(i / 10) * sizes.w2BatchSize;
+      await contender.append(streamId, expected, batchOf(sizes.w2BatchSize, i * sizes.w2BatchSize));
+      ledger.add(streamId, sizes.w2BatchSize);
+    }
+  };
+  const started = performance.now();
+  await Promise.all(Array.from({ length: sizes.w2Writers }, (_, w) => writer(w)));
+  return sizes.w2Events / ((performance.now() - started) / 1000);
+}
+
+/** W3: load one 10,000-event stream (written untimed in appends of 1,000). */
+async function w3(contender, sizes, ledger) {
+  const streamId = 'w3-long';
+  for (let version = 0; version < sizes.w3StreamSize; version += 1_000) {
+    await contender.append(streamId, version, batchOf(1_000, version));
+    ledger.add(streamId, 1_000);
+  }
+  await contender.readStream(streamId); // warm the connection and caches
+  const started = performance.now();
+  const count = await contender.readStream(streamId);
+  const ms = performance.now() - started;
+  if (count !== sizes.w3StreamSize) throw new Error(`W3 loaded ${count} of ${sizes.w3StreamSize} events`);
+  return ms;
+}
+
+/** Tops the log up to `logSize` with 4 concurrent writers of 1,000-event appends (untimed). */
+async function topUp(contender, sizes, ledger) {
+  let missing = sizes.logSize - ledger.total;
+  let next = 0;
+  const writer = async () => {
+    while (missing > 0) {
+      const size = Math.min(1_000, missing);
+      missing -= size;
+      const streamId = `w4-${next++}`;
+      await contender.append(streamId, 0, batchOf(size, 0));
+      ledger.add(streamId, size);
+    }
+  };
+  await Promise.all(Array.from({ length: 4 }, writer));
+}
+
+/** W4: read the whole global log from position 0 in batches. */
+async function w4(contender, sizes) {
+  let count = 0;
+  const started = performance.now();
+  await contender.readAll(sizes.readBatchSize, () => {
+    count += 1;
+  });
+  const seconds = (performance.now() - started) / 1000;
+  return { eventsPerSec: count / seconds, count };
+}
+
+/** Reads the log again (untimed) and checks that every acknowledged event appears exactly once. */
+async function exactlyOnce(contender, sizes, ledger) {
+  const seen = new Map();
+  let duplicates = 0;
+  await contender.readAll(sizes.readBatchSize, (streamId, version) => {
+    const key = `${streamId}\u0000${version}`;
+    if (seen.has(key)) duplicates += 1;
+    seen.set(key, true);
+  });
+  let missing = 0;
+  for (const [streamId, count] of ledger.streams) {
+    for (let version = 1; version <= count; version++) {
+      if (!seen.has(`${streamId}\u0000${version}`)) missing += 1;
+    }
+  }
+  return { expected: ledger.total, duplicates, missing };
+}
+
+/** Runs W1-W4 and the exactly-once check against one contender. */
+export async function runWorkloads(contender, sizes = DEFAULT_SIZES) {
+  const ledger = new Ledger();
+  const w1EventsPerSec = await w1(contender, sizes, ledger);
+  const w2EventsPerSec = await w2(contender, sizes, ledger);
+  const w3Ms = await w3(contender, sizes, ledger);
+  await topUp(contender, sizes, ledger);
+  const read = await w4(contender, sizes);
+  const check = await exactlyOnce(contender, sizes, ledger);
+  return {
+    w1EventsPerSec,
+    w2EventsPerSec,
+    w3Ms,
+    w4EventsPerSec: read.eventsPerSec,
+    w4Count: read.count,
+    check,
+  };
+}
