@@ -14,7 +14,7 @@ describe('the bank CLI on PGlite', () => {
   beforeAll(async () => {
     dataDir = await temporaryDataDir();
     storage = await openStorage({ registry: accountEvents, schema: 'bank', dataDir: dataDir.path, env: {} });
-  }, 60_000);
+  }, 180_000);
 
   afterAll(async () => {
     await storage.close();

@@ -27,7 +27,7 @@ describe('the bank demo on PGlite, run twice', () => {
         await storage.close();
       }
     }
-  }, 120_000);
+  }, 300_000);
 
   afterAll(() => dataDir.remove());
 

@@ -26,7 +26,7 @@ describe('the warehouse demo on PGlite, run twice', () => {
         await storage.close();
       }
     }
-  }, 120_000);
+  }, 300_000);
 
   afterAll(() => dataDir.remove());
 
@@ -100,5 +100,5 @@ describe('the warehouse demo in memory', () => {
     } finally {
       await storage.close();
     }
-  });
+  }, 60_000);
 });
