@@ -30,6 +30,9 @@ export interface PreparedAppend {
   readonly mayBeRetry: boolean;
 }
 
+/** The most events one append takes; every adapter refuses a larger batch the same way. */
+export const MAX_BATCH_SIZE = 65_536;
+
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
@@ -50,6 +53,12 @@ export function prepareAppend(
   }
   if (events.length === 0) {
     throw new InvalidArgumentError('events', 'the batch is empty; append at least one event.');
+  }
+  if (events.length > MAX_BATCH_SIZE) {
+    throw new InvalidArgumentError(
+      'events',
+      `the batch holds ${events.length} events; one append takes at most ${MAX_BATCH_SIZE}. Split it into several appends.`,
+    );
   }
   const seenIds = new Set<string>();
   let mayBeRetry = false;

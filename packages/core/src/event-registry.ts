@@ -50,7 +50,10 @@ export interface EncodedEvent {
  * @example
  * const registry = new EventRegistry()
  *   .register('AccountOpened', typed<{ owner: string }>())
- *   .register('MoneyDeposited', { schema: depositSchema, upcasters: [(v1) => ({ amount: Number(v1.amt) })] });
+ *   .register('MoneyDeposited', {
+ *     schema: depositSchema, // any Standard Schema: zod, valibot, arktype...
+ *     upcasters: [(v1) => ({ amount: Number((v1 as { amt: string }).amt) })],
+ *   });
  * type AccountEvent = EventOf<typeof registry>;
  */
 export class EventRegistry<E extends DomainEvent = never> {

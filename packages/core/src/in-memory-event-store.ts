@@ -98,7 +98,7 @@ export class InMemoryEventStore implements EventStore {
         timestamp,
       }),
     );
-    this.#log.push(...stored);
+    for (const event of stored) this.#log.push(event);
     this.#streams.set(streamId, stream.concat(stored));
     this.#notify();
     const last = stored[stored.length - 1]!;
@@ -186,11 +186,20 @@ export class InMemoryEventStore implements EventStore {
 
   #notify(): void {
     // After the append's promise settles, as a database would notify after commit.
-    for (const listener of this.#storage.listeners) queueMicrotask(listener);
+    for (const listener of this.#storage.listeners) queueMicrotask(() => callSafely(listener));
   }
 
   #decode<E extends DomainEvent>(event: StoredEvent): StoredEvent<E> {
     return decodeStoredEvent<E>(event, this.#registry);
+  }
+}
+
+// A subscriber's bug must not crash the process: the append has committed already.
+function callSafely(listener: () => void): void {
+  try {
+    listener();
+  } catch (error) {
+    console.error('[@es/core] an append subscriber threw:', error);
   }
 }
 

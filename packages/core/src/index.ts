@@ -5,7 +5,7 @@ export type { EventOfAggregate, HistoryEvent } from './aggregate.js';
 export { EventSourcedAggregate, isSnapshotCapable } from './aggregate.js';
 export type { PreparedAppend, PreparedEvent, StoredEventLocation } from './append.js';
 // Building blocks for adapters: every store validates and decodes the same way
-export { prepareAppend, resolveRetriedAppend } from './append.js';
+export { MAX_BATCH_SIZE, prepareAppend, resolveRetriedAppend } from './append.js';
 export { EventSourcingBuilder } from './builder.js';
 // Checkpoints for subscriptions and projections
 export type { CheckpointStore } from './checkpoint.js';

@@ -26,6 +26,12 @@ function assertIdentifierString(value: unknown, argument: string): asserts value
     );
   }
   if (value.includes('\u0000')) throw new InvalidArgumentError(argument, 'must not contain NUL characters.');
+  if (!isWellFormed(value)) {
+    throw new InvalidArgumentError(
+      argument,
+      'contains a lone UTF-16 surrogate, which databases store as U+FFFD (two different ids would collide).',
+    );
+  }
 }
 
 /** Checks an expected version: a non-negative safe integer or an `ExpectedVersion` marker. */
@@ -87,7 +93,7 @@ export function assertJsonSerializable(value: unknown, what: string, eventType?:
 function findJsonProblem(value: unknown, path: string, ancestors: Set<object>): string | undefined {
   switch (typeof value) {
     case 'string':
-      return value.includes('\u0000') ? `${path} contains a NUL character` : undefined;
+      return stringProblem(value, path);
     case 'boolean':
       return undefined;
     case 'number':
@@ -95,7 +101,7 @@ function findJsonProblem(value: unknown, path: string, ancestors: Set<object>): 
     case 'object':
       return value === null ? undefined : findObjectProblem(value, path, ancestors);
     default:
-      return `${path} is a ${typeof value}`;
+      return `${path} is ${typeof value === 'undefined' ? 'undefined' : `a ${typeof value}`}`;
   }
 }
 
@@ -108,7 +114,8 @@ function findObjectProblem(value: object, path: string, ancestors: Set<object>):
       return `${path} is a ${value.constructor?.name ?? 'non-plain object'}, not a plain object`;
     }
     for (const [key, child] of Object.entries(value)) {
-      if (key.includes('\u0000')) return `${path} has a key with a NUL character`;
+      const keyProblem = stringProblem(key, `${path} key "${key.slice(0, 20)}"`);
+      if (keyProblem) return keyProblem;
       if (child === undefined) continue;
       const problem = findJsonProblem(child, `${path}.${key}`, ancestors);
       if (problem) return problem;
@@ -118,6 +125,17 @@ function findObjectProblem(value: object, path: string, ancestors: Set<object>):
     ancestors.delete(value);
   }
 }
+
+// Strings survive UTF-8 storage unchanged only without NUL and without lone surrogates.
+function stringProblem(value: string, path: string): string | undefined {
+  if (value.includes('\u0000')) return `${path} contains a NUL character`;
+  if (!isWellFormed(value))
+    return `${path} contains a lone UTF-16 surrogate, which UTF-8 storage would replace`;
+  return undefined;
+}
+
+const isWellFormed = (value: string): boolean =>
+  (value as string & { isWellFormed(): boolean }).isWellFormed();
 
 // Plain: made by a literal, JSON.parse or Object.create(null), in this realm or another (vm, jest).
 function isPlainObject(value: object): boolean {
@@ -139,5 +157,6 @@ export function describe(value: unknown): string {
   if (typeof value === 'string') return `"${value.length > 40 ? `${value.slice(0, 40)}…` : value}"`;
   if (typeof value === 'bigint') return `${value}n`;
   if (typeof value === 'object') return Array.isArray(value) ? 'an array' : 'an object';
+  if (value === undefined) return 'undefined';
   return `${typeof value} ${String(value)}`;
 }

@@ -28,22 +28,55 @@ export interface AggregateGiven<T extends AnyAggregate> {
  *   .when((account) => account.withdraw(30))
  *   .thenEvents([{ type: 'MoneyWithdrawn', data: { amount: 30 } }]);
  */
-export function aggregateFixture<T extends AnyAggregate>(factory: (id: string) => T, id = 'fixture-1') {
+export function aggregateFixture<T extends AnyAggregate>(
+  factory: (id: string) => T,
+  options: string | AggregateFixtureOptions<T> = {},
+) {
+  const { id = 'fixture-1', stateOf = defaultStateOf } =
+    typeof options === 'string' ? { id: options } : options;
+  const context: FixtureContext<T> = { factory, id, stateOf };
   return {
     given(...history: EventOfAggregate<T>[]): AggregateGiven<T> {
-      return { when: (command) => aggregateOutcome(factory, id, history, command) };
+      return { when: (command) => aggregateOutcome(context, history, command) };
     },
   };
 }
 
+export interface AggregateFixtureOptions<T> {
+  /** The aggregate id. Defaults to "fixture-1". */
+  readonly id?: string;
+  /**
+   * The state to compare in the replay check. Defaults to `createSnapshot()` when the aggregate has
+   * it, else its own enumerable fields; give it for aggregates that keep state in #private fields.
+   */
+  readonly stateOf?: (aggregate: T) => unknown;
+}
+
+interface FixtureContext<T> {
+  readonly factory: (id: string) => T;
+  readonly id: string;
+  readonly stateOf: (aggregate: T) => unknown;
+}
+
+function defaultStateOf(aggregate: object): unknown {
+  const state = stateOf(aggregate);
+  if (typeof state === 'object' && state !== null && Object.keys(state).length === 0) {
+    throw new Error(
+      "aggregateFixture cannot see this aggregate's state (no createSnapshot() and no public fields), so it " +
+        'cannot check that replaying its events reproduces it. Implement createSnapshot(), or pass ' +
+        "{ stateOf: (aggregate) => ... } as the fixture's second argument.",
+    );
+  }
+  return state;
+}
+
 function aggregateOutcome<T extends AnyAggregate>(
-  factory: (id: string) => T,
-  id: string,
+  context: FixtureContext<T>,
   history: readonly EventOfAggregate<T>[],
   command: (aggregate: T) => unknown,
 ): AggregateOutcome<T> {
   const run = async () => {
-    const aggregate = factory(id);
+    const aggregate = context.factory(context.id);
     aggregate.loadFromHistory(history);
     try {
       await command(aggregate);
@@ -57,7 +90,7 @@ function aggregateOutcome<T extends AnyAggregate>(
     const { aggregate, error } = await run();
     if (error !== undefined)
       throw new Error(`Expected the command to succeed, but it threw: ${String(error)}`);
-    checkReplay(factory, id, history, aggregate);
+    checkReplay(context, history, aggregate);
     return aggregate;
   };
 
@@ -81,16 +114,15 @@ function aggregateOutcome<T extends AnyAggregate>(
 }
 
 function checkReplay<T extends AnyAggregate>(
-  factory: (id: string) => T,
-  id: string,
+  context: FixtureContext<T>,
   history: readonly EventOfAggregate<T>[],
   aggregate: T,
 ): void {
-  const replayed = factory(id);
+  const replayed = context.factory(context.id);
   replayed.loadFromHistory([...history, ...(aggregate.getUncommittedEvents() as EventOfAggregate<T>[])]);
   explain(
     'Replaying the given and raised events does not reproduce the state the command left: ' +
       'the command changes state outside apply(), or apply() depends on something besides the event.',
-    () => expect(stateOf(replayed)).toEqual(stateOf(aggregate)),
+    () => expect(context.stateOf(replayed)).toEqual(context.stateOf(aggregate)),
   );
 }

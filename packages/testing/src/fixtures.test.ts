@@ -25,7 +25,35 @@ class LeakyWallet extends Wallet {
 
 const funded = (amount: number): WalletEvent => ({ type: 'Funded', data: { amount } });
 
+// State only in a #private field: invisible to a field-by-field comparison.
+class PrivateWallet extends EventSourcedAggregate<WalletEvent> {
+  #balance = 0;
+  get balance() {
+    return this.#balance;
+  }
+  spend(amount: number) {
+    this.raiseEvent({ type: 'Spent', data: { amount } });
+    this.#balance -= 1; // state changed outside apply()
+  }
+  protected apply(event: WalletEvent) {
+    this.#balance += event.type === 'Funded' ? event.data.amount : -event.data.amount;
+  }
+}
+
 describe('aggregateFixture', () => {
+  it('refuses to skip the replay check when it cannot see the state, and uses stateOf when given', async () => {
+    const blind = aggregateFixture((id) => new PrivateWallet(id))
+      .given(funded(10))
+      .when((wallet) => wallet.spend(4));
+    await expect(blind.thenEvents([{ type: 'Spent', data: { amount: 4 } }])).rejects.toThrow(/stateOf/);
+    const seeing = aggregateFixture((id) => new PrivateWallet(id), { stateOf: (wallet) => wallet.balance })
+      .given(funded(10))
+      .when((wallet) => wallet.spend(4));
+    await expect(seeing.thenEvents([{ type: 'Spent', data: { amount: 4 } }])).rejects.toThrow(
+      /outside apply/,
+    );
+  });
+
   it('passes for the events a command raises', async () => {
     await aggregateFixture((id) => new Wallet(id))
       .given(funded(10))

@@ -1,4 +1,4 @@
-export type { AggregateGiven, AggregateOutcome } from './aggregate-fixture.js';
+export type { AggregateFixtureOptions, AggregateGiven, AggregateOutcome } from './aggregate-fixture.js';
 export { aggregateFixture } from './aggregate-fixture.js';
 export {
   type CheckpointStoreContractConfig,

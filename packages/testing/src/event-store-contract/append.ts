@@ -85,10 +85,16 @@ export function appendContract(config: EventStoreContractConfig): void {
         nested: { list: [1, 'two', { three: [true, false, null] }], empty: {}, emptyList: [] },
         big: Number.MAX_SAFE_INTEGER,
         negative: -0.5,
+        // Keys that mean something to some databases or drivers must come back as plain data.
+        reference: { $ref: 'users', $id: 7, note: 'kept' },
+        operators: { $set: { a: 1 }, $where: 'x', 'dotted.key': true, _bsontype: 'Long', _id: 'mine' },
+        ...JSON.parse('{"__proto__": {"polluted": true}}'),
       };
       await store.appendEvents(streamId, ExpectedVersion.Any, [{ type: 'Payload', data }]);
       const [event] = await store.getEvents(streamId);
       expect(event!.data).toEqual(data);
+      expect(Object.getOwnPropertyNames(event!.data)).toContain('__proto__');
+      expect(({} as Record<string, unknown>).polluted).toBeUndefined();
     });
 
     it('appends with an exact expected version and refuses a stale one, writing nothing', async () => {

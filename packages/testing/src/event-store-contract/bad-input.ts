@@ -6,6 +6,7 @@ import {
   InvalidArgumentError,
   isEventSerializationError,
   isInvalidArgumentError,
+  MAX_BATCH_SIZE,
   type NewEvent,
 } from '@es/core';
 import { describe, expect, it } from '@jest/globals';
@@ -40,6 +41,39 @@ const invalidArguments: ReadonlyArray<[string, Call]> = [
   ['an event id that is not a UUID', append('s', ExpectedVersion.Any, [{ ...opened(), eventId: 'abc' }])],
   ['metadata that is not an object', append('s', ExpectedVersion.Any, [{ ...opened(), metadata: 'x' }])],
   ['a zero schema version', append('s', ExpectedVersion.Any, [{ ...opened(), schemaVersion: 0 }])],
+  ['a stream id with a lone UTF-16 surrogate', append('acct-\ud800', ExpectedVersion.Any, [opened()])],
+  [
+    'an event type with a lone UTF-16 surrogate',
+    append('s', ExpectedVersion.Any, [{ type: 'T\udc00', data: {} }]),
+  ],
+  [
+    'a batch over MAX_BATCH_SIZE',
+    append(
+      's',
+      ExpectedVersion.Any,
+      Array.from({ length: MAX_BATCH_SIZE + 1 }, () => opened()),
+    ),
+  ],
+  [
+    'an operator object as stream id on getEvents',
+    (store) => store.getEvents({ $gt: '' } as unknown as string),
+  ],
+  [
+    'an operator object as stream id on getStreamVersion',
+    (store) => store.getStreamVersion({ $gt: '' } as unknown as string),
+  ],
+  [
+    'an operator object as stream id on streamExists',
+    (store) => store.streamExists({ $ne: null } as unknown as string),
+  ],
+  [
+    'an operator object as event type on getEventsByType',
+    (store) => store.getEventsByType({ $ne: null } as never),
+  ],
+  [
+    'an operator object among getAllEvents eventTypes',
+    (store) => store.getAllEvents(0n, { eventTypes: [{ $ne: null } as unknown as string] }),
+  ],
   ['a negative fromVersion', (store) => store.getEvents('s', -1)],
   ['a fractional fromVersion', (store) => store.getEvents('s', 0.5)],
   ['an empty stream id on read', (store) => store.getEvents('')],
@@ -59,6 +93,8 @@ const unserialisable: ReadonlyArray<[string, unknown]> = [
   ['NaN', { amount: Number.NaN }],
   ['Infinity', { amount: Number.POSITIVE_INFINITY }],
   ['a string with a NUL character', { text: 'a\u0000b' }],
+  ['a string with a lone surrogate', { text: 'x\ud800y' }],
+  ['a key with a lone surrogate', { 'k\udfff': 1 }],
   ['a class instance', { when: new URL('http://localhost/') }],
 ];
 

@@ -6,6 +6,7 @@ import {
   type EventStoreContractConfig,
   newStreamId,
   opened,
+  readAll,
   storeOpener,
   versionsOf,
 } from './context.js';
@@ -84,6 +85,41 @@ export function concurrencyContract(config: EventStoreContractConfig): void {
       );
       expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
       expect(versionsOf(await store.getEvents(streamId))).toEqual([1, 2, 3, 4]);
+      // The losers left nothing in the global log either.
+      expect((await readAll(store)).map((e) => e.version)).toEqual([1, 2, 3, 4]);
+    });
+
+    it('concurrent Any and StreamExists appends all succeed, as versions 1..N without duplicates', async () => {
+      const store = await open();
+      const streamId = newStreamId();
+      await store.appendEvents(streamId, ExpectedVersion.NoStream, [opened()]);
+      const results = await Promise.all(
+        Array.from({ length: 12 }, (_, i) =>
+          store.appendEvents(streamId, i % 2 === 0 ? ExpectedVersion.Any : ExpectedVersion.StreamExists, [
+            deposited(i),
+            deposited(i),
+          ]),
+        ),
+      );
+      expect(new Set(results.map((r) => r.nextVersion)).size).toBe(12);
+      expect(versionsOf(await store.getEvents(streamId))).toEqual(
+        Array.from({ length: 25 }, (_, i) => i + 1),
+      );
+    });
+
+    it('the same batch retried concurrently is stored once, and every attempt reports the same result', async () => {
+      const store = await open();
+      const streamId = newStreamId();
+      const batch = [
+        { ...opened(), eventId: randomUUID() },
+        { ...deposited(1), eventId: randomUUID() },
+      ];
+      const results = await Promise.all(
+        Array.from({ length: 6 }, () => store.appendEvents(streamId, ExpectedVersion.NoStream, batch)),
+      );
+      for (const result of results) expect(result).toEqual(results[0]);
+      expect(versionsOf(await store.getEvents(streamId))).toEqual([1, 2]);
+      expect(await readAll(store)).toHaveLength(2);
     });
   });
 }

@@ -1,4 +1,4 @@
-import { ExpectedVersion, type StoredEvent } from '@es/core';
+import { EventRegistry, ExpectedVersion, type StandardSchemaV1, type StoredEvent } from '@es/core';
 import { describe, expect, it } from '@jest/globals';
 import {
   deposited,
@@ -7,6 +7,7 @@ import {
   opened,
   readAll,
   storeOpener,
+  withdrawn,
 } from './context.js';
 
 function expectStrictlyIncreasing(events: readonly StoredEvent[]): void {
@@ -99,6 +100,50 @@ export function globalLogContract(config: EventStoreContractConfig): void {
       expect(bounded.map((e) => e.version)).toEqual([1, 2, 3]);
       const none = await readAll(store, 0n, { eventTypes: ['Nothing'] });
       expect(none).toEqual([]);
+    });
+
+    it('fetches (and decodes) one batch at a time: batchSize bounds the events materialised (invariant 4)', async () => {
+      let decoded = 0;
+      const counting: StandardSchemaV1<unknown, { n: number }> = {
+        '~standard': {
+          version: 1,
+          vendor: 'contract',
+          validate: (value) => {
+            decoded++;
+            return { value: value as { n: number } };
+          },
+        },
+      };
+      const store = await open({ registry: new EventRegistry().register('Counted', { schema: counting }) });
+      const events = Array.from({ length: 200 }, (_, n) => ({ type: 'Counted', data: { n } }));
+      await store.appendEvents(newStreamId(), ExpectedVersion.NoStream, events);
+      decoded = 0;
+      for await (const event of store.getAllEvents(0n, { batchSize: 10 })) {
+        expect(event.data).toEqual({ n: 0 });
+        break;
+      }
+      expect(decoded).toBeGreaterThan(0);
+      expect(decoded).toBeLessThanOrEqual(10);
+    });
+
+    it('combines fromPosition, eventTypes and toPosition', async () => {
+      const store = await open();
+      const streamId = newStreamId();
+      await store.appendEvents(streamId, ExpectedVersion.NoStream, [
+        opened(),
+        deposited(1),
+        withdrawn(1),
+        deposited(2),
+        withdrawn(2),
+        deposited(3),
+      ]);
+      const all = await readAll(store);
+      const window = await readAll(store, all[1]!.position, {
+        eventTypes: ['Deposited'],
+        toPosition: all[4]!.position,
+        batchSize: 1,
+      });
+      expect(window.map((e) => e.version)).toEqual([4]);
     });
 
     it('stops between batches when its AbortSignal fires', async () => {
