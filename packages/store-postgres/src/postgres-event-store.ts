@@ -24,6 +24,7 @@ import { appendPrepared, streamVersion } from './append.js';
 import { AppendAnnouncer } from './append-announcer.js';
 import { createSqlExecutor, type PostgresConnection } from './connection.js';
 import { wrapDriverError } from './driver-errors.js';
+import { withTimeOrderedIds } from './event-ids.js';
 import { EVENT_COLUMNS, type EventRow, toStoredEvent } from './event-rows.js';
 import { type StoreNames, storeNames } from './identifiers.js';
 import { type MigrateResult, migrate } from './migrate.js';
@@ -98,7 +99,10 @@ export class PostgresEventStore implements EventStore {
     expectedVersion: ExpectedVersionValue,
     events: readonly NewEvent<E>[],
   ): Promise<AppendResult> {
-    const append = prepareAppend(streamId, expectedVersion, events, this.#registry);
+    const append = withTimeOrderedIds(
+      prepareAppend(streamId, expectedVersion, events, this.#registry),
+      events,
+    );
     const result = await this.#guard(`append to stream "${streamId}"`, () =>
       appendPrepared(this.#executor, this.#names, append),
     );

@@ -1,0 +1,92 @@
+// Prints the query plans of the statements @es/store-postgres issues for getAllEvents,
+// getEventsByType and getEvents, captured from the store itself, on a 200,000-event table:
+//   node tools/bench/src/explain.mjs [--url postgres://postgres@127.0.0.1:5432/es_bench]
+// Each statement is shown twice: as a generic plan (what a named prepared statement ends up using)
+// and as a custom plan for the captured parameter values, both with EXPLAIN (ANALYZE, BUFFERS).
+import { ExpectedVersion } from '@es/core';
+import { migrate, PostgresEventStore } from '@es/store-postgres';
+import pg from 'pg';
+
+const index = process.argv.indexOf('--url');
+const url = index === -1 ? 'postgres://postgres@127.0.0.1:5432/es_bench' : process.argv[index + 1];
+const schema = `explain_${Date.now().toString(36)}`;
+const STREAMS = 2_000;
+const PER_STREAM = 100;
+const TYPES = ['Opened', 'Deposited', 'Withdrawn', 'Renamed', 'Closed'];
+
+const pool = new pg.Pool({ connectionString: url, max: 4 });
+const captured = [];
+const spy = {
+  query: (config) => {
+    captured.push(config);
+    return pool.query(config);
+  },
+  connect: () => pool.connect(),
+  end: async () => undefined,
+};
+
+function literal(value) {
+  if (value === null) return 'NULL';
+  if (Array.isArray(value)) return `ARRAY[${value.map(literal).join(', ')}]::text[]`;
+  if (value instanceof Date) return `${pg.escapeLiteral(value.toISOString())}::timestamptz`;
+  return pg.escapeLiteral(String(value));
+}
+
+async function explain(title, call) {
+  captured.length = 0;
+  await call();
+  const { text, values = [] } = captured[0];
+  const client = await pool.connect();
+  try {
+    await client.query('SET plan_cache_mode = force_generic_plan');
+    await client.query(`PREPARE shown AS ${text}`);
+    const execute = `EXECUTE shown(${values.map(literal).join(', ')})`;
+    const generic = await client.query(`EXPLAIN (ANALYZE, BUFFERS, SUMMARY OFF) ${execute}`);
+    await client.query('SET plan_cache_mode = force_custom_plan');
+    const custom = await client.query(`EXPLAIN (ANALYZE, BUFFERS, SUMMARY OFF) ${execute}`);
+    await client.query('DEALLOCATE shown');
+    const plan = (result) => result.rows.map((row) => row['QUERY PLAN']).join('\n');
+    console.log(`## ${title}\n\n\`\`\`sql\n${text.replace(/\n\s+/g, '\n  ')}\n-- parameters: ${values.map(literal).join(', ')}\n\`\`\`\n`);
+    console.log(`Generic plan (prepared statement):\n\n\`\`\`\n${plan(generic)}\n\`\`\`\n`);
+    console.log(`Custom plan:\n\n\`\`\`\n${plan(custom)}\n\`\`\`\n`);
+  } finally {
+    client.release();
+  }
+}
+
+try {
+  await migrate(url, { schema });
+  const store = new PostgresEventStore({ connection: spy, schema, notify: false });
+  const writer = async (w) => {
+    for (let s = w; s < STREAMS; s += 4) {
+      const events = Array.from({ length: PER_STREAM }, (_, i) => ({ type: TYPES[(s + i) % TYPES.length], data: { i } }));
+      await store.appendEvents(`stream-${s}`, ExpectedVersion.NoStream, events);
+    }
+  };
+  await Promise.all([0, 1, 2, 3].map(writer));
+  await pool.query(`ANALYZE "${schema}".events`);
+  const { rows } = await pool.query(`SELECT position FROM "${schema}".events ORDER BY position OFFSET 150000 LIMIT 1`);
+  const middle = BigInt(rows[0].position);
+  console.log(`# Query plans on PostgreSQL (${(await pool.query('SHOW server_version')).rows[0].server_version})\n`);
+  console.log(`Table "${schema}".events: ${STREAMS * PER_STREAM} events, ${STREAMS} streams, ${TYPES.length} types, analyzed.\n`);
+  await explain('getAllEvents(0n, { batchSize: 500 }): first batch', async () => {
+    for await (const _ of store.getAllEvents(0n, { batchSize: 500 })) break;
+  });
+  await explain('getAllEvents(p, { batchSize: 500 }): a batch in the middle of the log', async () => {
+    for await (const _ of store.getAllEvents(middle, { batchSize: 500 })) break;
+  });
+  await explain("getAllEvents(0n, { eventTypes: ['Closed'] })", async () => {
+    for await (const _ of store.getAllEvents(0n, { batchSize: 500, eventTypes: ['Closed'] })) break;
+  });
+  await explain("getEventsByType('Renamed', since, { afterPosition: p, limit: 100 })", () =>
+    store.getEventsByType('Renamed', new Date(0), { afterPosition: middle, limit: 100 }),
+  );
+  await explain("getEventsByType(['Opened', 'Closed'], since, { limit: 100 })", () =>
+    store.getEventsByType(['Opened', 'Closed'], new Date(0), { limit: 100 }),
+  );
+  await explain("getEvents('stream-42')", () => store.getEvents('stream-42'));
+  await explain("getEvents('stream-42', 50, { limit: 10 })", () => store.getEvents('stream-42', 50, { limit: 10 }));
+} finally {
+  await pool.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+  await pool.end();
+}
