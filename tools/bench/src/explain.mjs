@@ -46,7 +46,9 @@ async function explain(title, call) {
     const custom = await client.query(`EXPLAIN (ANALYZE, BUFFERS, SUMMARY OFF) ${execute}`);
     await client.query('DEALLOCATE shown');
     const plan = (result) => result.rows.map((row) => row['QUERY PLAN']).join('\n');
-    console.log(`## ${title}\n\n\`\`\`sql\n${text.replace(/\n\s+/g, '\n  ')}\n-- parameters: ${values.map(literal).join(', ')}\n\`\`\`\n`);
+    console.log(
+      `## ${title}\n\n\`\`\`sql\n${text.replace(/\n\s+/g, '\n  ')}\n-- parameters: ${values.map(literal).join(', ')}\n\`\`\`\n`,
+    );
     console.log(`Generic plan (prepared statement):\n\n\`\`\`\n${plan(generic)}\n\`\`\`\n`);
     console.log(`Custom plan:\n\n\`\`\`\n${plan(custom)}\n\`\`\`\n`);
   } finally {
@@ -59,16 +61,25 @@ try {
   const store = new PostgresEventStore({ connection: spy, schema, notify: false });
   const writer = async (w) => {
     for (let s = w; s < STREAMS; s += 4) {
-      const events = Array.from({ length: PER_STREAM }, (_, i) => ({ type: TYPES[(s + i) % TYPES.length], data: { i } }));
+      const events = Array.from({ length: PER_STREAM }, (_, i) => ({
+        type: TYPES[(s + i) % TYPES.length],
+        data: { i },
+      }));
       await store.appendEvents(`stream-${s}`, ExpectedVersion.NoStream, events);
     }
   };
   await Promise.all([0, 1, 2, 3].map(writer));
   await pool.query(`ANALYZE "${schema}".events`);
-  const { rows } = await pool.query(`SELECT position FROM "${schema}".events ORDER BY position OFFSET 150000 LIMIT 1`);
+  const { rows } = await pool.query(
+    `SELECT position FROM "${schema}".events ORDER BY position OFFSET 150000 LIMIT 1`,
+  );
   const middle = BigInt(rows[0].position);
-  console.log(`# Query plans on PostgreSQL (${(await pool.query('SHOW server_version')).rows[0].server_version})\n`);
-  console.log(`Table "${schema}".events: ${STREAMS * PER_STREAM} events, ${STREAMS} streams, ${TYPES.length} types, analyzed.\n`);
+  console.log(
+    `# Query plans on PostgreSQL (${(await pool.query('SHOW server_version')).rows[0].server_version})\n`,
+  );
+  console.log(
+    `Table "${schema}".events: ${STREAMS * PER_STREAM} events, ${STREAMS} streams, ${TYPES.length} types, analyzed.\n`,
+  );
   await explain('getAllEvents(0n, { batchSize: 500 }): first batch', async () => {
     for await (const _ of store.getAllEvents(0n, { batchSize: 500 })) break;
   });
@@ -85,7 +96,9 @@ try {
     store.getEventsByType(['Opened', 'Closed'], new Date(0), { limit: 100 }),
   );
   await explain("getEvents('stream-42')", () => store.getEvents('stream-42'));
-  await explain("getEvents('stream-42', 50, { limit: 10 })", () => store.getEvents('stream-42', 50, { limit: 10 }));
+  await explain("getEvents('stream-42', 50, { limit: 10 })", () =>
+    store.getEvents('stream-42', 50, { limit: 10 }),
+  );
 } finally {
   await pool.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
   await pool.end();
