@@ -171,3 +171,15 @@ describe('fromBson (event data and metadata)', () => {
     expect((error as Error).message).toContain('$.a[0]');
   });
 });
+
+describe('fromBson on documents written by other tools', () => {
+  it('keeps every key of an object the BSON parser turned into a DBRef, at any depth', () => {
+    const value = {
+      reference: { $ref: 'users', $id: 7, note: 'kept' },
+      nested: { list: [{ $ref: 'orders', $id: 'o-1', $db: 'shop', extra: { deep: true } }] },
+    };
+    const raw = roundTrip(value) as Record<string, unknown>;
+    expect((raw.reference as { _bsontype?: string })._bsontype).toBe('DBRef');
+    expect(fromBson(raw)).toEqual(value);
+  });
+});

@@ -203,12 +203,23 @@ function fromTagged(value: Tagged, tag: string, path: string): unknown {
       return `/${regexp.pattern}/${regexp.options}`;
     }
     case 'DBRef': {
-      const ref = value as unknown as { collection: string; oid: unknown; db?: string };
-      return {
-        $ref: ref.collection,
-        $id: fromBson(ref.oid, `${path}.$id`),
-        ...(ref.db ? { $db: ref.db } : {}),
+      // The BSON parser turns any document starting with $ref and $id into a DBRef and keeps the
+      // other keys in `fields`: rebuild all of them, in order, so nothing is lost.
+      const ref = value as unknown as {
+        collection: string;
+        oid: unknown;
+        db?: string;
+        fields?: Record<string, unknown>;
       };
+      const entries: [string, unknown][] = [
+        ['$ref', ref.collection],
+        ['$id', fromBson(ref.oid, `${path}.$id`)],
+      ];
+      if (ref.db) entries.push(['$db', ref.db]);
+      for (const [key, child] of Object.entries(ref.fields ?? {})) {
+        entries.push([key, fromBson(child, `${path}.${key}`)]);
+      }
+      return Object.fromEntries(entries);
     }
     default:
       throw new EventSerializationError(

@@ -103,3 +103,70 @@ describe('undefined properties', () => {
     expect(Object.keys(event.data as object)).toEqual(['kept']);
   });
 });
+
+// The contract suite's hostile payload ("round-trips JSON data exactly"), plus the same shapes nested.
+const hostileData = (): Record<string, unknown> => ({
+  reference: { $ref: 'users', $id: 7, note: 'kept' },
+  operators: { $set: { a: 1 }, $where: 'x', 'dotted.key': true, _bsontype: 'Long', _id: 'mine' },
+  nested: { deeper: [{ $ref: 'orders', $id: 'o-1', $db: 'shop', extra: [1, 2] }] },
+  bare: { $ref: 'users', $id: 7 },
+  tagged: { _bsontype: 'ObjectId', id: 'not really' },
+  ...JSON.parse('{"__proto__": {"polluted": true}}'),
+});
+
+// Exactly what the adapter does: toEventDocuments, the driver's insert serialization (checkKeys off,
+// ignoreUndefined as the insert passes it), and a read with RAW_READ (promoteValues: false, ...).
+function throughBson(data: unknown, metadata: Record<string, unknown> = {}) {
+  const append = prepareAppend('s', 'any', [{ type: 'T', data, metadata }]);
+  const [document] = toEventDocuments(append.events, {
+    streamId: 's',
+    versionBefore: 0,
+    firstPosition: 1n,
+    timestamp: new Date(0),
+  });
+  const bytes = BSON.serialize(document!, { checkKeys: false, ignoreUndefined: true });
+  return fromEventDocument(BSON.deserialize(bytes, RAW_READ));
+}
+
+describe('event data and metadata that look like MongoDB or BSON syntax', () => {
+  it('round-trip exactly: $ref/$id objects keep every key, operators, dotted keys, _bsontype, __proto__', () => {
+    const data = hostileData();
+    const metadata = { correlationId: 'c', ...hostileData() };
+    const event = throughBson(data, metadata);
+    expect(event.data).toEqual(data);
+    expect(event.metadata).toEqual(metadata);
+    expect(Object.getOwnPropertyNames(event.data)).toContain('__proto__');
+    expect(Object.getPrototypeOf(event.data)).toBe(Object.prototype);
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
+
+  it('round-trips top-level arrays, strings, numbers and null as data', () => {
+    for (const data of [[{ $ref: 'x', $id: 1, more: true }], 'text', '{"looks":"like json"}', 12.5, null]) {
+      expect(throughBson(data).data).toEqual(data);
+    }
+  });
+});
+
+describe('stored JSON text', () => {
+  it('that does not parse is refused with EventSerializationError naming the field', () => {
+    const document = {
+      _id: Long.fromNumber(1),
+      streamId: 's',
+      version: 1,
+      eventId: 'e',
+      type: 'T',
+      data: '{"cut',
+      metadata: '{}',
+      timestamp: new Date(0),
+    };
+    let error: unknown;
+    try {
+      fromEventDocument(stored(document));
+    } catch (e) {
+      error = e;
+    }
+    expect(isEventSerializationError(error)).toBe(true);
+    expect((error as Error).message).toContain('"data"');
+    expect((error as Error).cause).toBeInstanceOf(SyntaxError);
+  });
+});

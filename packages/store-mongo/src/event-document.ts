@@ -1,4 +1,4 @@
-import type { EventMetadata, PreparedEvent, StoredEvent } from '@es/core';
+import { type EventMetadata, EventSerializationError, type PreparedEvent, type StoredEvent } from '@es/core';
 import type { Int32, Long } from 'mongodb';
 import {
   fromBson,
@@ -12,7 +12,9 @@ import {
 
 /**
  * How one event is stored: one document per event (so no stream ever meets the 16 MB document
- * limit), with `_id` holding its global position as an Int64.
+ * limit), with `_id` holding its global position as an Int64. `data` and `metadata` are JSON text:
+ * they are read whole, never queried by the store, and text round-trips every JSON value exactly,
+ * including keys BSON or MongoDB would interpret (`$ref`/`$id`, `$set`, `a.b`, `_bsontype`).
  */
 export interface EventDocument {
   /** The global position. */
@@ -22,8 +24,10 @@ export interface EventDocument {
   eventId: string;
   type: string;
   schemaVersion: Int32 | Long;
-  data: unknown;
-  metadata: EventMetadata;
+  /** `JSON.stringify(data)`; absent when the data is `undefined`. */
+  data: string | undefined;
+  /** `JSON.stringify(metadata)`. */
+  metadata: string;
   /** Commit time from the server's clock ($$NOW when the position was allocated). */
   timestamp: Date;
 }
@@ -48,8 +52,8 @@ export function toEventDocuments(
     eventId: event.eventId,
     type: event.type,
     schemaVersion: toBsonInteger(event.schemaVersion),
-    data: event.data,
-    metadata: event.metadata,
+    data: JSON.stringify(event.data) as string | undefined,
+    metadata: JSON.stringify(event.metadata),
     timestamp: placement.timestamp,
   }));
 }
@@ -60,7 +64,7 @@ export function toEventDocuments(
  * naming the field when the envelope is not what this store writes.
  */
 export function fromEventDocument(document: Record<string, unknown>): StoredEvent {
-  const metadata = fromBson(document.metadata ?? {}, '$metadata');
+  const metadata = readJsonField(document.metadata ?? {}, 'metadata');
   return {
     eventId: readString(document.eventId, 'eventId'),
     streamId: readString(document.streamId, 'streamId'),
@@ -69,12 +73,28 @@ export function fromEventDocument(document: Record<string, unknown>): StoredEven
     type: readString(document.type, 'type'),
     schemaVersion:
       document.schemaVersion === undefined ? 1 : readSafeInteger(document.schemaVersion, 'schemaVersion'),
-    data: fromBson(document.data, '$data'),
+    data: readJsonField(document.data, 'data'),
     metadata: (typeof metadata === 'object' && metadata !== null && !Array.isArray(metadata)
       ? metadata
       : {}) as EventMetadata,
     timestamp: readDate(document.timestamp, 'timestamp'),
   };
+}
+
+// This store writes JSON text. A BSON value in its place (a document written by another tool, or
+// by version 0.1 of this store) is converted as fromBson does; a string is always JSON text.
+function readJsonField(value: unknown, field: 'data' | 'metadata'): unknown {
+  if (typeof value !== 'string') return fromBson(value, `$${field}`);
+  try {
+    return JSON.parse(value);
+  } catch (error) {
+    throw new EventSerializationError(
+      `Stored field "${field}" should hold JSON text, but it does not parse. ` +
+        'The document was not written by this store, or was edited by hand.',
+      undefined,
+      { cause: error },
+    );
+  }
 }
 
 /** The projection of the fields {@link fromEventDocument} reads. */

@@ -114,7 +114,36 @@ describe('MongoEventStore on the wire (scripted fake server, not MongoDB)', () =
     ]);
     expect(documents[0]!.eventId).toBe(eventId);
     expect(documents[1]!.timestamp).toEqual(AT);
-    expect(Object.keys(documents[1]!.data)).toEqual([]);
+    // Data and metadata travel as JSON text; the undefined property is left out, as JSON does.
+    expect(documents[0]!.data).toBe('{"total":5}');
+    expect(documents[1]!.data).toBe('{}');
+    expect(documents[1]!.metadata).toBe('{}');
+  });
+
+  it('round-trips data shaped like MongoDB syntax exactly, through the driver both ways', async () => {
+    const { fake, store } = await open();
+    const data = {
+      reference: { $ref: 'users', $id: 7, note: 'kept' },
+      operators: { $set: { a: 1 }, $where: 'x', 'dotted.key': true, _bsontype: 'Long', _id: 'mine' },
+      ...JSON.parse('{"__proto__": {"polluted": true}}'),
+    };
+    const metadata = { correlationId: 'c', ref: { $ref: 'users', $id: 7, note: 'kept' } };
+    let inserted: Document[] = [];
+    fake.respond = ({ name, body }) => {
+      if (name === 'findAndModify') return counterReply(1);
+      if (name === 'insert') inserted = body.documents as Document[];
+      if (name === 'find' && body.filter?.version) {
+        return { ok: 1, cursor: { id: Long.fromNumber(0), ns: 'es.events', firstBatch: inserted } };
+      }
+      return undefined;
+    };
+    await store.appendEvents('s', ExpectedVersion.NoStream, [{ type: 'Payload', data, metadata }]);
+    expect(inserted).toHaveLength(1);
+    const [event] = await store.getEvents('s', 0);
+    expect(event!.data).toEqual(data);
+    expect(Object.getOwnPropertyNames(event!.data)).toContain('__proto__');
+    expect(event!.metadata).toEqual(metadata);
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
   });
 
   it('refuses a stale expected version inside the transaction and aborts it', async () => {
