@@ -16,7 +16,14 @@ import {
   type TransactionOptions,
 } from 'mongodb';
 import { readDate, readPosition, readSafeInteger } from './bson-values.js';
-import { type EventDocument, RAW_READ, toEventDocuments } from './event-document.js';
+import {
+  assertEventsFit,
+  type EncodedEvent,
+  type EventDocument,
+  encodeEvents,
+  placeEvents,
+  RAW_READ,
+} from './event-document.js';
 import { eventIdsFilter, wholeStreamFilter } from './filters.js';
 import {
   conflictFromDuplicateKey,
@@ -64,10 +71,13 @@ export async function appendInTransaction(
   target: AppendTarget,
   append: PreparedAppend,
 ): Promise<AppendResult> {
+  // Encoded once, and refused before any request when a document could not fit.
+  const encoded = encodeEvents(append.events);
+  assertEventsFit(encoded, append.streamId);
   for (let attempt = 1; ; attempt++) {
     const session = target.client.startSession();
     try {
-      return await session.withTransaction((s) => appendOnce(target, append, s), APPEND_TRANSACTION);
+      return await session.withTransaction((s) => appendOnce(target, append, encoded, s), APPEND_TRANSACTION);
     } catch (error) {
       if (isEventSourcingError(error)) throw error;
       if (!isDuplicateKeyError(error)) throw wrapDriverError(error, `append to stream "${append.streamId}"`);
@@ -112,6 +122,7 @@ export async function readHead(
 async function appendOnce(
   target: AppendTarget,
   append: PreparedAppend,
+  encoded: readonly EncodedEvent[],
   session: ClientSession,
 ): Promise<AppendResult> {
   const { streamId, expectedVersion, events } = append;
@@ -125,7 +136,7 @@ async function appendOnce(
   if (mismatch) throw new ConcurrencyConflictError(streamId, expectedVersion, actualVersion, mismatch);
 
   const { last, at } = await allocatePositions(target.positions, events.length, session);
-  const documents = toEventDocuments(events, {
+  const documents = placeEvents(encoded, {
     streamId,
     versionBefore: actualVersion,
     firstPosition: last - BigInt(events.length) + 1n,

@@ -1,7 +1,14 @@
 import { isEventSerializationError, prepareAppend } from '@es/core';
 import { describe, expect, it } from '@jest/globals';
 import { BSON, Decimal128, Double, Int32, Long } from 'mongodb';
-import { fromEventDocument, RAW_READ, toEventDocuments } from './event-document.js';
+import {
+  assertEventsFit,
+  encodeEvents,
+  fromEventDocument,
+  MAX_DOCUMENT_BYTES,
+  RAW_READ,
+  toEventDocuments,
+} from './event-document.js';
 
 const stored = (document: object) => BSON.deserialize(BSON.serialize(document), RAW_READ);
 
@@ -168,5 +175,33 @@ describe('stored JSON text', () => {
     expect(isEventSerializationError(error)).toBe(true);
     expect((error as Error).message).toContain('"data"');
     expect((error as Error).cause).toBeInstanceOf(SyntaxError);
+  });
+});
+
+describe('assertEventsFit (the 16 MB document limit, checked before sending)', () => {
+  const withPayload = (bytes: number, where: 'data' | 'metadata') =>
+    encodeEvents(
+      prepareAppend('s', 'any', [
+        {
+          type: 'Big',
+          data: where === 'data' ? { blob: 'x'.repeat(bytes) } : {},
+          metadata: where === 'metadata' ? { blob: 'x'.repeat(bytes) } : {},
+        },
+      ]).events,
+    );
+
+  it('accepts a document just under the limit and refuses one over it, data or metadata', () => {
+    expect(() => assertEventsFit(withPayload(MAX_DOCUMENT_BYTES - 1024, 'data'), 's')).not.toThrow();
+    for (const where of ['data', 'metadata'] as const) {
+      let error: unknown;
+      try {
+        assertEventsFit(withPayload(MAX_DOCUMENT_BYTES, where), 's');
+      } catch (e) {
+        error = e;
+      }
+      expect(isEventSerializationError(error)).toBe(true);
+      expect((error as Error).message).toContain('16 MB');
+      expect((error as { eventType?: string }).eventType).toBe('Big');
+    }
   });
 });

@@ -1,5 +1,5 @@
 import { type EventMetadata, EventSerializationError, type PreparedEvent, type StoredEvent } from '@es/core';
-import type { Int32, Long } from 'mongodb';
+import { BSON, type Int32, type Long } from 'mongodb';
 import {
   fromBson,
   readDate,
@@ -40,22 +40,79 @@ export interface BatchPlacement {
   readonly timestamp: Date;
 }
 
-/** Turns a prepared batch into the documents to insert, versions and positions consecutive. */
-export function toEventDocuments(
-  events: readonly PreparedEvent[],
-  placement: BatchPlacement,
-): EventDocument[] {
-  return events.map((event, index) => ({
-    _id: toBsonPosition(placement.firstPosition + BigInt(index)),
-    streamId: placement.streamId,
-    version: toBsonInteger(placement.versionBefore + index + 1),
+/** The stored fields of one event that do not depend on where it lands, its JSON text encoded once. */
+export interface EncodedEvent {
+  readonly eventId: string;
+  readonly type: string;
+  readonly schemaVersion: Int32 | Long;
+  readonly data: string | undefined;
+  readonly metadata: string;
+}
+
+/** MongoDB's limit on one document, 16 MiB, on every server version. */
+export const MAX_DOCUMENT_BYTES = 16 * 1024 * 1024;
+
+/** Encodes a prepared batch: `data` and `metadata` become JSON text, once per append. */
+export function encodeEvents(events: readonly PreparedEvent[]): EncodedEvent[] {
+  return events.map((event) => ({
     eventId: event.eventId,
     type: event.type,
     schemaVersion: toBsonInteger(event.schemaVersion),
     data: JSON.stringify(event.data) as string | undefined,
     metadata: JSON.stringify(event.metadata),
+  }));
+}
+
+/** Gives encoded events consecutive versions and positions: the documents to insert. */
+export function placeEvents(encoded: readonly EncodedEvent[], placement: BatchPlacement): EventDocument[] {
+  return encoded.map((event, index) => ({
+    _id: toBsonPosition(placement.firstPosition + BigInt(index)),
+    streamId: placement.streamId,
+    version: toBsonInteger(placement.versionBefore + index + 1),
+    eventId: event.eventId,
+    type: event.type,
+    schemaVersion: event.schemaVersion,
+    data: event.data,
+    metadata: event.metadata,
     timestamp: placement.timestamp,
   }));
+}
+
+/** Turns a prepared batch into the documents to insert, versions and positions consecutive. */
+export function toEventDocuments(
+  events: readonly PreparedEvent[],
+  placement: BatchPlacement,
+): EventDocument[] {
+  return placeEvents(encodeEvents(events), placement);
+}
+
+/**
+ * Refuses, before anything is sent, an event whose document would exceed MongoDB's 16 MiB limit
+ * (measured with the widest envelope any placement can give it). Throws `EventSerializationError`
+ * naming the event type; the driver would otherwise fail mid-transaction with a RangeError or a
+ * `MongoInvalidArgumentError`.
+ */
+export function assertEventsFit(encoded: readonly EncodedEvent[], streamId: string): void {
+  const [widest] = placeEvents([encoded[0]!], {
+    streamId,
+    versionBefore: 2 ** 40, // an Int64 version: the widest encoding
+    firstPosition: 0n,
+    timestamp: new Date(0),
+  });
+  for (const event of encoded) {
+    const bytes = BSON.calculateObjectSize(
+      { ...widest, eventId: event.eventId, type: event.type, data: event.data, metadata: event.metadata },
+      { ignoreUndefined: true },
+    );
+    if (bytes > MAX_DOCUMENT_BYTES) {
+      throw new EventSerializationError(
+        `Event "${event.type}" (id ${event.eventId}) is too large for MongoDB: its document would be ` +
+          `${bytes} bytes of BSON, over the 16 MB (${MAX_DOCUMENT_BYTES} bytes) document limit. ` +
+          'Nothing was written; store large payloads elsewhere and keep a reference in the event.',
+        event.type,
+      );
+    }
+  }
 }
 
 /**

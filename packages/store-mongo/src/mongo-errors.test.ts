@@ -7,7 +7,7 @@ import {
   isEventStoreUnavailableError,
 } from '@es/core';
 import { describe, expect, it } from '@jest/globals';
-import { MongoNetworkError, MongoServerError } from 'mongodb';
+import { BSON, MongoInvalidArgumentError, MongoNetworkError, MongoServerError } from 'mongodb';
 import {
   conflictFromDuplicateKey,
   duplicateKeyIndex,
@@ -65,6 +65,37 @@ describe('wrapDriverError', () => {
   it('turns an oversized document into EventSerializationError', () => {
     const cause = new MongoServerError({ ok: 0, code: 10334, errmsg: 'BSONObj size: 17000000 is too large' });
     expect(isEventSerializationError(wrapDriverError(cause, 'append'))).toBe(true);
+  });
+
+  it('turns every BSON serialization error into EventSerializationError, never a retryable one', () => {
+    const failures = [
+      () => BSON.serialize({ data: { _bsontype: 'Long' } }), // BSONVersionError
+      () => BSON.serialize({ 'nul\u0000key': 1 }), // BSONError
+    ];
+    for (const fail of failures) {
+      let cause: unknown;
+      try {
+        fail();
+      } catch (error) {
+        cause = error;
+      }
+      expect(BSON.BSONError.isBSONError(cause)).toBe(true);
+      const error = wrapDriverError(cause, 'append');
+      expect(isEventSerializationError(error)).toBe(true);
+      expect(isEventStoreUnavailableError(error)).toBe(false);
+      expect(error.cause).toBe(cause);
+    }
+  });
+
+  it('turns the driver’s client-side "document is larger than the maximum size" into EventSerializationError', () => {
+    // Raised by the driver inside insertMany before anything is sent; it carries no server code.
+    const cause = new MongoInvalidArgumentError('Document is larger than the maximum size 16777216');
+    const error = wrapDriverError(cause, 'append to stream "s"');
+    expect(isEventSerializationError(error)).toBe(true);
+    expect(isEventStoreUnavailableError(error)).toBe(false);
+    expect(error.message).toMatch(/too large/i);
+    expect(error.message).toContain('16 MB');
+    expect(error.cause).toBe(cause);
   });
 
   it('passes the toolkit’s own errors through', () => {

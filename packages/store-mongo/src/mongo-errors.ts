@@ -5,6 +5,7 @@ import {
   type ExpectedVersionValue,
   isEventSourcingError,
 } from '@es/core';
+import { BSON, MongoInvalidArgumentError } from 'mongodb';
 
 // Server error codes this package reacts to (https://www.mongodb.com/docs/manual/reference/error-codes/).
 const DUPLICATE_KEY = new Set([11000, 11001]);
@@ -74,23 +75,36 @@ export function conflictFromDuplicateKey(
 }
 
 /**
- * Wraps a driver error in the toolkit's typed errors, keeping it as `cause`: a document too large
- * for BSON becomes `EventSerializationError`, anything else `EventStoreUnavailableError`. Errors
- * of the toolkit itself pass through unchanged.
+ * Wraps a driver error in the toolkit's typed errors, keeping it as `cause`. Input that can never
+ * be stored (a document over 16 MB, refused by the server or by the driver before sending; a value
+ * BSON cannot serialize) becomes `EventSerializationError`, so retry loops stop; anything else
+ * becomes `EventStoreUnavailableError`. Errors of the toolkit itself pass through unchanged.
  */
 export function wrapDriverError(error: unknown, operation: string): Error {
   if (isEventSourcingError(error)) return error;
-  const { code, message, name } = shape(error);
+  const { code, message } = shape(error);
   const text = typeof message === 'string' ? message : String(error);
-  if (
-    (typeof code === 'number' && TOO_LARGE.has(code) && /too large|size/i.test(text)) ||
-    name === 'BSONError'
-  ) {
+  const serverTooLarge = typeof code === 'number' && TOO_LARGE.has(code) && /too large|size/i.test(text);
+  if (serverTooLarge || isClientTooLarge(error)) {
     return new EventSerializationError(
-      `MongoDB refused the document during ${operation}: ${text}. An event (data plus metadata) must fit in 16 MB of BSON.`,
+      `MongoDB refused the document during ${operation} as too large: ${text}. ` +
+        'An event (data plus metadata) must fit in the 16 MB BSON document limit; nothing was written.',
+      undefined,
+      { cause: error },
+    );
+  }
+  if (BSON.BSONError.isBSONError(error)) {
+    return new EventSerializationError(
+      `The document could not be converted to BSON during ${operation}: ${text}. Nothing was written.`,
       undefined,
       { cause: error },
     );
   }
   return new EventStoreUnavailableError(`MongoDB ${operation} failed: ${text}`, { cause: error });
+}
+
+// The driver checks each document against the server's maxBsonObjectSize before sending an insert
+// and throws this (no server code); inside a transaction the transaction is then aborted.
+function isClientTooLarge(error: unknown): boolean {
+  return error instanceof MongoInvalidArgumentError && /larger than the maximum size/i.test(error.message);
 }

@@ -4,6 +4,8 @@ import {
   EventStoreUnavailableError,
   ExpectedVersion,
   isConcurrencyConflictError,
+  isEventSerializationError,
+  isEventStoreUnavailableError,
 } from '@es/core';
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { type Document, Int32, Long } from 'mongodb';
@@ -213,6 +215,20 @@ describe('MongoEventStore on the wire (scripted fake server, not MongoDB)', () =
       .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(EventStoreUnavailableError);
     expect((error as Error).message).toContain('counter');
+  });
+
+  it('refuses an event over the 16 MB document limit as EventSerializationError, sending no insert', async () => {
+    const { fake, store } = await open();
+    fake.respond = ({ name }) => (name === 'findAndModify' ? counterReply(1) : undefined);
+    const data = { blob: 'x'.repeat(17 * 1024 * 1024) };
+    const error = await store
+      .appendEvents('s', ExpectedVersion.Any, [{ type: 'Huge', data }])
+      .catch((e: unknown) => e);
+    expect(isEventSerializationError(error)).toBe(true);
+    expect(isEventStoreUnavailableError(error)).toBe(false);
+    expect((error as Error).message).toContain('16 MB');
+    // Refused before the transaction starts: no command at all.
+    expect(fake.operations()).toEqual([]);
   });
 
   it('reads by type through the type_position index, in position order', async () => {
