@@ -1,6 +1,7 @@
 import { InvalidArgumentError, type SnapshotSerializer } from '@es/core';
+import type { SnapshotSerializationError } from './snapshot-serialization-error.js';
 import type { SnapshotTypeCodec } from './snapshot-type-codec.js';
-import { BUILT_IN_TAGS, decodeTagged, encodeTagged } from './tagged-json.js';
+import { BUILT_IN_TAGS, decodeTagged, encodeTagged, type MAX_CODEC_NESTING } from './tagged-json.js';
 
 /** Options of {@link JsonSnapshotSerializer}. */
 export interface JsonSnapshotSerializerOptions {
@@ -23,11 +24,26 @@ export interface JsonSnapshotSerializerOptions {
  * - A plain object that has a `"$es"` key of its own is wrapped as `{ "$es": "Object", "v": {…} }`,
  *   so user data can never be mistaken for a tag.
  *
+ * Only exact built-ins are encoded as such: a subclass (`class Inventory extends Map`, an Array or
+ * Date subclass) would come back as the plain base type without its methods, so it needs a codec
+ * like any other class instance (codecs are tried first). Objects of another realm (a vm context,
+ * jest's sandbox) are accepted.
+ *
  * Not kept: object identity (a value referenced twice comes back as two equal copies), prototypes
  * of plain objects created with `Object.create(null)`, and array holes (they become `undefined`).
- * Circular references, functions, symbols and class instances without a codec are refused with an
- * `EventSerializationError` naming the path (`$.accounts.get("a1").opened`), so nothing is silently
- * lost. The output shares nothing with the input.
+ * Circular references, functions, symbols, class instances without a codec and a codec whose
+ * `encode` keeps producing values it must encode again (more than {@link MAX_CODEC_NESTING} deep)
+ * are refused with a {@link SnapshotSerializationError} naming the path
+ * (`$.accounts.get("a1").opened`), so nothing is silently lost. The output shares nothing with the
+ * input.
+ *
+ * Decoding is strict: it accepts exactly what `serialize` writes and refuses anything else with a
+ * {@link SnapshotSerializationError} (`operation: 'deserialize'`) naming the path: unknown tags,
+ * extra keys or a missing payload in a tagged value, a Map entry that is not a `[key, value]` pair,
+ * duplicate Map keys or Set items, a Date string other than `toISOString()`'s, a bigint string other
+ * than `toString()`'s (no `""`, `"0x1f"`, `" 7"`, `"007"`), a codec whose `decode` throws (the
+ * `cause`) or returns a value its `matches` refuses. The repository then rebuilds the aggregate from
+ * its events and replaces the snapshot on the next save.
  *
  * @example
  * const repository = new EventSourcingBuilder()
@@ -49,12 +65,15 @@ export class JsonSnapshotSerializer implements SnapshotSerializer {
     this.#codecs = codecs;
   }
 
-  /** The state as a JSON-safe value. Throws `EventSerializationError` for what it cannot encode. */
+  /** The state as a JSON-safe value. Throws {@link SnapshotSerializationError} for what it cannot encode. */
   serialize(state: unknown): unknown {
     return encodeTagged(state, this.#codecs);
   }
 
-  /** The state back from {@link serialize}'s output. Throws `EventSerializationError` on an unknown tag. */
+  /**
+   * The state back from {@link serialize}'s output. Throws {@link SnapshotSerializationError} for
+   * anything `serialize` would not have written (corrupted or hand-edited data).
+   */
   deserialize(value: unknown): unknown {
     return decodeTagged(value, this.#codecs);
   }

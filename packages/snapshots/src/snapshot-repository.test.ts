@@ -11,6 +11,7 @@ import { FrequencySnapshotStrategy } from './frequency-snapshot-strategy.js';
 import { HybridSnapshotStrategy } from './hybrid-snapshot-strategy.js';
 import { InMemorySnapshotStore } from './in-memory-snapshot-store.js';
 import { JsonSnapshotSerializer } from './json-snapshot-serializer.js';
+import { isSnapshotSerializationError } from './snapshot-serialization-error.js';
 
 // The pieces of this package together with the core repository: a warehouse whose state holds a
 // Map of Sets, Dates and bigints, snapshotted and restored through the JSON serializer.
@@ -125,6 +126,43 @@ describe('snapshots with the core repository', () => {
     await repository.save(loaded); // 1 event since: the strategy alone would not snapshot
     expect(await snapshots.load('w-2')).toMatchObject({ aggregateVersion: 81, snapshotVersion: 2 });
     expect(problems).toEqual([]);
+  });
+
+  it('rebuilds from events when the stored snapshot is corrupted, reports it and replaces it', async () => {
+    type Entry = [unknown, { quantity: unknown; lastReceived: unknown }];
+    const corruptions: [string, (entries: Entry[]) => void][] = [
+      ['a Map entry without its value', (entries) => entries[0]!.splice(1, 1)],
+      ['a garbage Date', (entries) => (entries[0]![1].lastReceived = { $es: 'Date', v: 'garbage' })],
+      ['a hex bigint', (entries) => (entries[0]![1].quantity = { $es: 'bigint', v: '0x10' })],
+      ['a padded bigint', (entries) => (entries[0]![1].quantity = { $es: 'bigint', v: ' 7' })],
+    ];
+    for (const [index, [name, corrupt]] of corruptions.entries()) {
+      const events = new CountingEventStore();
+      const snapshots = new InMemorySnapshotStore();
+      const { repository, problems } = build(events, snapshots);
+      const id = `w-corrupt-${index}`;
+      const written = await fill(repository, id, 60); // 80 events, a snapshot at 50
+      const stored = (await snapshots.load(id))!;
+      const state = structuredClone(stored.state) as { stock: { v: Entry[] } };
+      corrupt(state.stock.v);
+      await snapshots.save({ ...stored, state });
+
+      events.reads.length = 0;
+      const loaded = await repository.getById(id);
+      expect({ name, reads: events.reads }).toEqual({ name, reads: [{ fromVersion: 0, returned: 80 }] });
+      expect(loaded.state).toEqual(written.state);
+      expect(problems).toHaveLength(1);
+      expect(problems[0]).toMatchObject({ operation: 'restore', streamId: id });
+      expect(isSnapshotSerializationError(problems[0]!.error)).toBe(true);
+      expect((problems[0]!.error as Error).message).toMatch(/\$\.stock\[0\]/);
+
+      loaded.reserve('sku-1', 'order-after'); // one event: the strategy alone would not snapshot
+      await repository.save(loaded);
+      expect((await snapshots.load(id))?.aggregateVersion).toBe(81);
+      events.reads.length = 0;
+      expect((await repository.getById(id)).state).toEqual(loaded.state);
+      expect(events.reads).toEqual([{ fromVersion: 81, returned: 0 }]);
+    }
   });
 
   it('works with the hybrid strategy in the background', async () => {

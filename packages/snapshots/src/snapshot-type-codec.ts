@@ -1,7 +1,9 @@
 /**
  * Teaches {@link JsonSnapshotSerializer} one more type, e.g. a value object class. `encode` returns
  * a payload that is itself encoded (so it may hold Dates, Maps, other codec types…); `decode`
- * receives that payload already decoded and returns the instance.
+ * receives that payload already decoded and returns the instance. `encode` must not return a value
+ * that this codec matches again (that would never end); `decode` must return a value it matches.
+ * A subclass of Map, Set, Array or Date needs a codec too, or it would come back as the base type.
  *
  * @example
  * const moneyCodec: SnapshotTypeCodec<Money> = {
