@@ -14,7 +14,9 @@ function fakeCollection() {
 const nextTurn = () => new Promise<void>((resolve) => setImmediate(() => setImmediate(resolve)));
 
 describe('watchAppends', () => {
-  afterEach(() => jest.restoreAllMocks());
+  afterEach(() => {
+    jest.restoreAllMocks();
+  });
 
   it('coalesces the inserts of one append into one wake-up', async () => {
     const { stream, events } = fakeCollection();

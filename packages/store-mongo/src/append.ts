@@ -27,6 +27,7 @@ import {
 import { eventIdsFilter, wholeStreamFilter } from './filters.js';
 import {
   conflictFromDuplicateKey,
+  duplicateKeyCollection,
   duplicateKeyIndex,
   isDuplicateKeyError,
   wrapDriverError,
@@ -81,6 +82,13 @@ export async function appendInTransaction(
     } catch (error) {
       if (isEventSourcingError(error)) throw error;
       if (!isDuplicateKeyError(error)) throw wrapDriverError(error, `append to stream "${append.streamId}"`);
+      // On the counter's collection: two first upserts of the counter document raced; the next
+      // attempt finds it. Never a stream conflict, never "the counter is behind".
+      const onCounter = duplicateKeyCollection(error) === target.positions.collectionName;
+      if (onCounter) {
+        if (attempt >= DUPLICATE_KEY_ATTEMPTS) throw wrapDriverError(error, 'position counter update');
+        continue;
+      }
       if (duplicateKeyIndex(error) === '_id_') throw counterBehind(target, error);
       if (attempt >= DUPLICATE_KEY_ATTEMPTS) {
         const actual = await readHead(target.events, append.streamId).catch(() => undefined);

@@ -7,9 +7,10 @@ import {
   isEventStoreUnavailableError,
 } from '@es/core';
 import { describe, expect, it } from '@jest/globals';
-import { BSON, MongoInvalidArgumentError, MongoNetworkError, MongoServerError } from 'mongodb';
+import { BSON, Int32, MongoInvalidArgumentError, MongoNetworkError, MongoServerError } from 'mongodb';
 import {
   conflictFromDuplicateKey,
+  duplicateKeyCollection,
   duplicateKeyIndex,
   isDuplicateKeyError,
   isTransientTransactionError,
@@ -36,6 +37,37 @@ describe('duplicate-key errors', () => {
       false,
     );
     expect(isDuplicateKeyError({ writeErrors: [{ code: 11000 }] })).toBe(true);
+  });
+
+  it('name the collection they were raised on, so a counter duplicate is not taken for an event one', () => {
+    expect(duplicateKeyCollection(duplicate('_id_'))).toBe('events');
+    const counter = new MongoServerError({
+      ok: 0,
+      code: 11000,
+      errmsg:
+        'E11000 duplicate key error collection: shop.events_positions index: _id_ dup key: { _id: "position" }',
+    });
+    expect(duplicateKeyCollection(counter)).toBe('events_positions');
+    expect(duplicateKeyCollection(new MongoServerError({ ok: 0, code: 11000, errmsg: 'E11000' }))).toBe(
+      undefined,
+    );
+  });
+
+  it('are recognised when the reply was read with promoteValues: false (the code is an Int32)', () => {
+    // The store reads with RAW_READ; the driver builds the error from the reply with those options.
+    const raw = new MongoServerError({
+      ok: new Int32(0),
+      code: new Int32(11000),
+      errmsg:
+        'E11000 duplicate key error collection: es.events_positions index: _id_ dup key: { _id: "position" }',
+    } as unknown as ConstructorParameters<typeof MongoServerError>[0]);
+    expect(isDuplicateKeyError(raw)).toBe(true);
+    const tooLarge = new MongoServerError({
+      ok: new Int32(0),
+      code: new Int32(10334),
+      errmsg: 'BSONObj size: 17000000 is too large',
+    } as unknown as ConstructorParameters<typeof MongoServerError>[0]);
+    expect(isEventSerializationError(wrapDriverError(tooLarge, 'append'))).toBe(true);
   });
 
   it('become a ConcurrencyConflictError with the actual version and the driver error as cause', () => {

@@ -6,6 +6,7 @@ import {
   isEventSourcingError,
 } from '@es/core';
 import { BSON, MongoInvalidArgumentError } from 'mongodb';
+import { integerOf } from './bson-values.js';
 
 // Server error codes this package reacts to (https://www.mongodb.com/docs/manual/reference/error-codes/).
 const DUPLICATE_KEY = new Set([11000, 11001]);
@@ -24,12 +25,19 @@ interface DriverErrorShape {
 const shape = (error: unknown): DriverErrorShape =>
   typeof error === 'object' && error !== null ? (error as DriverErrorShape) : {};
 
+// The server's error code as a number. A reply read with promoteValues: false (as every query of
+// this store is) gives the driver's error an Int32 `code`, not a number.
+function codeOf(error: unknown): number | undefined {
+  const integer = integerOf(shape(error).code);
+  return integer === undefined ? undefined : Number(integer);
+}
+
 /** True for a unique-index violation (E11000), from a single write or a bulk write. */
 export function isDuplicateKeyError(error: unknown): boolean {
-  const { code, writeErrors } = shape(error);
-  if (typeof code === 'number' && DUPLICATE_KEY.has(code)) return true;
+  const { writeErrors } = shape(error);
+  if (DUPLICATE_KEY.has(codeOf(error) ?? 0)) return true;
   const list = Array.isArray(writeErrors) ? writeErrors : writeErrors ? [writeErrors] : [];
-  return list.some((item) => DUPLICATE_KEY.has(shape(item).code as number));
+  return list.some((item) => DUPLICATE_KEY.has(codeOf(item) ?? 0));
 }
 
 /**
@@ -37,11 +45,24 @@ export function isDuplicateKeyError(error: unknown): boolean {
  * the server's message, or `undefined` when the error does not say.
  */
 export function duplicateKeyIndex(error: unknown): string | undefined {
-  const { message, errorResponse } = shape(error);
-  const text = [errorResponse?.errmsg, message].find((part) => typeof part === 'string') as
-    | string
-    | undefined;
+  const text = errorText(error);
   return text ? /index: (\S+) dup key/.exec(text)?.[1] : undefined;
+}
+
+/**
+ * The collection (without the database) a duplicate-key error was raised on, read from the
+ * server's message (`E11000 duplicate key error collection: shop.events index: ...`), or
+ * `undefined` when the error does not say.
+ */
+export function duplicateKeyCollection(error: unknown): string | undefined {
+  const namespace = /collection: (\S+) index:/.exec(errorText(error) ?? '')?.[1];
+  const dot = namespace?.indexOf('.') ?? -1;
+  return namespace && dot > 0 ? namespace.slice(dot + 1) : undefined;
+}
+
+function errorText(error: unknown): string | undefined {
+  const { message, errorResponse } = shape(error);
+  return [errorResponse?.errmsg, message].find((part) => typeof part === 'string') as string | undefined;
 }
 
 /** True when the driver labels the error as safe to retry the whole transaction. */
@@ -82,9 +103,9 @@ export function conflictFromDuplicateKey(
  */
 export function wrapDriverError(error: unknown, operation: string): Error {
   if (isEventSourcingError(error)) return error;
-  const { code, message } = shape(error);
+  const { message } = shape(error);
   const text = typeof message === 'string' ? message : String(error);
-  const serverTooLarge = typeof code === 'number' && TOO_LARGE.has(code) && /too large|size/i.test(text);
+  const serverTooLarge = TOO_LARGE.has(codeOf(error) ?? 0) && /too large|size/i.test(text);
   if (serverTooLarge || isClientTooLarge(error)) {
     return new EventSerializationError(
       `MongoDB refused the document during ${operation} as too large: ${text}. ` +

@@ -217,6 +217,50 @@ describe('MongoEventStore on the wire (scripted fake server, not MongoDB)', () =
     expect((error as Error).message).toContain('counter');
   });
 
+  it('retries a duplicate key on the position counter (two first upserts) instead of blaming the log', async () => {
+    const { fake, store } = await open();
+    let counterCalls = 0;
+    fake.respond = ({ name }) => {
+      if (name !== 'findAndModify') return undefined;
+      counterCalls++;
+      return counterCalls === 1
+        ? {
+            ok: 0,
+            code: 11000,
+            codeName: 'DuplicateKey',
+            errmsg:
+              'E11000 duplicate key error collection: es.events_positions index: _id_ dup key: { _id: "position" }',
+            keyPattern: { _id: 1 },
+            keyValue: { _id: 'position' },
+          }
+        : counterReply(1);
+    };
+    const result = await store.appendEvents('s', ExpectedVersion.Any, [{ type: 'A', data: {} }]);
+    expect(result).toEqual({ nextVersion: 1, lastPosition: 1n });
+    expect(counterCalls).toBe(2);
+  });
+
+  it('reports a persistent counter duplicate as unavailable, neither a conflict nor a counter behind the log', async () => {
+    const { fake, store } = await open();
+    fake.respond = ({ name }) =>
+      name === 'findAndModify'
+        ? {
+            ok: 0,
+            code: 11000,
+            errmsg:
+              'E11000 duplicate key error collection: es.events_positions index: _id_ dup key: { _id: "position" }',
+          }
+        : undefined;
+    const error = await store
+      .appendEvents('s', ExpectedVersion.Any, [{ type: 'A', data: {} }])
+      .catch((e: unknown) => e);
+    expect(isEventStoreUnavailableError(error)).toBe(true);
+    expect(isConcurrencyConflictError(error)).toBe(false);
+    expect((error as Error).message).not.toContain('behind');
+    expect(fake.operations().filter((op) => op.name === 'findAndModify')).toHaveLength(3);
+    expect(fake.operations().map((op) => op.name)).not.toContain('insert');
+  });
+
   it('refuses an event over the 16 MB document limit as EventSerializationError, sending no insert', async () => {
     const { fake, store } = await open();
     fake.respond = ({ name }) => (name === 'findAndModify' ? counterReply(1) : undefined);
