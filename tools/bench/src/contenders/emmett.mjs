@@ -36,6 +36,7 @@ export async function createEmmett({ url, schema, poolSize }) {
     },
     close: async () => {
       await store.close();
+      await pool.close();
       await admin.query(`DROP DATABASE IF EXISTS "${schema}" WITH (FORCE)`);
       await admin.end();
     },
