@@ -11,6 +11,12 @@ import type { SnapshotSerializer, SnapshotStore, SnapshotStrategy } from './snap
  * Snapshots are used when a snapshot store is set, unless `withSnapshotsEnabled(false)` turns them
  * off; they then need a strategy too.
  *
+ * `TStrategyAggregate` is the aggregate type the snapshot strategy was written for (`unknown` until
+ * `withSnapshotStrategy` sets it, and for strategies that read no aggregate field, such as
+ * `FrequencySnapshotStrategy`). `build` only accepts a factory of that type, so
+ * `.withSnapshotStrategy(new PredicateSnapshotStrategy<Warehouse>(…)).build((id) => new Account(id))`
+ * does not compile.
+ *
  * @example
  * const accounts = new EventSourcingBuilder()
  *   .withEventStore(store)
@@ -19,9 +25,10 @@ import type { SnapshotSerializer, SnapshotStore, SnapshotStrategy } from './snap
  *   .withSnapshotsEnabled(true)
  *   .build((id) => new BankAccount(id));
  */
-export class EventSourcingBuilder {
+export class EventSourcingBuilder<TStrategyAggregate = unknown> {
   #eventStore?: EventStore;
   #snapshotStore?: SnapshotStore;
+  // Stored without its type: `build` only accepts factories of `TStrategyAggregate`.
   #strategy?: SnapshotStrategy<never>;
   #enabled?: boolean;
   #serializer?: SnapshotSerializer;
@@ -48,16 +55,21 @@ export class EventSourcingBuilder {
     return this;
   }
 
-  /** When to take a snapshot, e.g. `new FrequencySnapshotStrategy(100)` from `@es/snapshots`. */
-  withSnapshotStrategy(strategy: SnapshotStrategy<never>): this {
+  /**
+   * When to take a snapshot, e.g. `new FrequencySnapshotStrategy(100)` from `@es/snapshots`. The
+   * builder remembers the aggregate type the strategy was written for: `build` then requires a
+   * factory of that type (or a subtype).
+   */
+  withSnapshotStrategy<TAggregate>(strategy: SnapshotStrategy<TAggregate>): EventSourcingBuilder<TAggregate> {
     if (typeof strategy?.shouldSnapshot !== 'function') {
       throw new InvalidArgumentError(
         'snapshot strategy',
         'expected an object with shouldSnapshot(decision).',
       );
     }
-    this.#strategy = strategy;
-    return this;
+    this.#strategy = strategy as SnapshotStrategy<never>;
+    // The same builder, now typed by the strategy's aggregate (only the type parameter changes).
+    return this as unknown as EventSourcingBuilder<TAggregate>;
   }
 
   /**
@@ -117,8 +129,11 @@ export class EventSourcingBuilder {
     return this;
   }
 
-  /** Builds the repository; `factory` creates an empty aggregate for an id. */
-  build<T extends AnyAggregate>(factory: (id: string) => T): EventSourcedRepository<T> {
+  /**
+   * Builds the repository; `factory` creates an empty aggregate for an id. With a strategy written
+   * for one aggregate type, a factory of another type is a compile error.
+   */
+  build<T extends AnyAggregate & TStrategyAggregate>(factory: (id: string) => T): EventSourcedRepository<T> {
     if (!this.#eventStore) {
       throw new InvalidArgumentError('event store', 'call withEventStore(store) before build().');
     }
