@@ -1,17 +1,18 @@
 import { type EventOfAggregate, type EventSourcedAggregate, isSnapshotCapable } from './aggregate.js';
-import { AggregateNotFoundError, EventSerializationError, InvalidArgumentError } from './errors.js';
+import { AggregateNotFoundError, InvalidArgumentError } from './errors.js';
 import type { AppendResult, EventStore } from './event-store.js';
 import type { DomainEvent, EventMetadata } from './events.js';
 import { type RetryOptions, retryOnConcurrencyConflict } from './retry.js';
-import type {
-  Snapshot,
-  SnapshotCapable,
-  SnapshotDecision,
-  SnapshotSerializer,
-  SnapshotStore,
-  SnapshotStrategy,
+import {
+  plainJsonSnapshotSerializer,
+  type Snapshot,
+  type SnapshotCapable,
+  type SnapshotDecision,
+  type SnapshotSerializer,
+  type SnapshotStore,
+  type SnapshotStrategy,
 } from './snapshot.js';
-import { assertJsonSerializable, assertStreamId } from './validation.js';
+import { assertStreamId } from './validation.js';
 
 /** Any aggregate; the repository's type parameter is bounded by this. */
 export type AnyAggregate = EventSourcedAggregate<DomainEvent>;
@@ -88,22 +89,6 @@ type SnapshotStart<T> =
   | { readonly restored: false; readonly stale: boolean }
   | { readonly restored: true; readonly aggregate: T; readonly snapshot: Snapshot };
 
-const plainJsonCopy: SnapshotSerializer = {
-  serialize(state) {
-    try {
-      assertJsonSerializable(state, 'the snapshot state');
-    } catch (error) {
-      throw new EventSerializationError(
-        `${(error as Error).message} For Date, bigint, Map and Set, configure JsonSnapshotSerializer from @es/snapshots.`,
-        undefined,
-        { cause: error },
-      );
-    }
-    return JSON.parse(JSON.stringify(state ?? null));
-  },
-  deserialize: (value) => value,
-};
-
 const warnOnConsole = (problem: SnapshotProblem) =>
   console.warn(`[@es/core] snapshot ${problem.operation} failed for "${problem.streamId}":`, problem.error);
 
@@ -174,6 +159,10 @@ export class EventSourcedRepository<T extends AnyAggregate> {
    * Appends the aggregate's uncommitted events, expecting the stream at the version it was loaded
    * at. Throws `ConcurrencyConflictError` when someone else wrote first. Then takes a snapshot if
    * the strategy asks for one; a snapshot failure is reported to `onError`, never thrown.
+   *
+   * After `EventStoreUnavailableError` the outcome is unknown (the events may be committed). Calling
+   * `save` again on the same instance (same options) is safe: its events carry ids fixed when they
+   * were raised, so the store recognises a retried append and writes nothing twice.
    */
   async save(aggregate: T, options: SaveOptions = {}): Promise<AppendResult | undefined> {
     const pending = aggregate.getUncommittedEvents();
@@ -191,6 +180,11 @@ export class EventSourcedRepository<T extends AnyAggregate> {
   /**
    * Loads the aggregate, runs `change` on it and saves, retrying the whole cycle on a concurrency
    * conflict. Returns the saved aggregate.
+   *
+   * Other errors are thrown as is. After `EventStoreUnavailableError` the outcome is unknown, and
+   * calling `update` again is not a safe retry: it re-executes `change` on a fresh load (which may
+   * include the committed events), so the command may take effect twice. For a command that must
+   * not repeat, call `getById`, run the command, `save`, and retry only `save` on that instance.
    */
   async update(id: string, change: (aggregate: T) => void | Promise<void>, retry?: RetryOptions): Promise<T> {
     return retryOnConcurrencyConflict(async () => {
@@ -392,7 +386,7 @@ function resolveSnapshotOptions<T>(
     strategy,
     enabled: true,
     snapshotVersion,
-    serializer: serializer ?? plainJsonCopy,
+    serializer: serializer ?? plainJsonSnapshotSerializer,
     background: options.background ?? false,
     onError: onError ?? warnOnConsole,
   };

@@ -1,3 +1,6 @@
+import { EventSerializationError } from './errors.js';
+import { assertJsonSerializable } from './validation.js';
+
 /**
  * A stored copy of an aggregate's state, so loading reads only the events after it.
  * `state` is what the repository's `SnapshotSerializer` produced: a JSON-safe value.
@@ -75,3 +78,23 @@ export interface SnapshotCapable<TState = unknown> {
   createSnapshot(): TState;
   restoreSnapshot(state: TState): void;
 }
+
+/**
+ * The repository's default serializer (internal, not exported from the package): requires the state
+ * to be plain JSON and copies it, so the snapshot shares nothing with the live aggregate.
+ */
+export const plainJsonSnapshotSerializer: SnapshotSerializer = {
+  serialize(state) {
+    try {
+      assertJsonSerializable(state, 'the snapshot state');
+    } catch (error) {
+      throw new EventSerializationError(
+        `${(error as Error).message} For Date, bigint, Map and Set, configure JsonSnapshotSerializer from @es/snapshots.`,
+        undefined,
+        { cause: error },
+      );
+    }
+    return JSON.parse(JSON.stringify(state ?? null));
+  },
+  deserialize: (value) => value,
+};
