@@ -1,4 +1,12 @@
-import { type CheckpointStore, ExpectedVersion, InMemoryEventStore, type StoredEvent } from '@es/core';
+import {
+  type CheckpointStore,
+  type DomainEvent,
+  type EventStore,
+  ExpectedVersion,
+  InMemoryEventStore,
+  type ReadAllOptions,
+  type StoredEvent,
+} from '@es/core';
 import { describe, expect, it, jest } from '@jest/globals';
 import {
   InMemoryCheckpointStore,
@@ -99,6 +107,40 @@ describe('Projection: catch-up then live', () => {
     expect(all).toHaveLength(8 * 10 * 6);
     expect(positionsOf(seen)).toEqual(positionsOf(all));
     expect(new Set(seen.map((e) => e.eventId)).size).toBe(all.length);
+  });
+});
+
+describe('Projection: events announced before they are readable', () => {
+  it('re-reads shortly after a notification, so an event hidden for a moment is not left to the next poll', async () => {
+    const inner = new InMemoryEventStore();
+    // Like a gap-free store: events stay unreadable until an older transaction ends, whose end
+    // sends no notification.
+    let visibleUpTo = 0n;
+    const store = withoutNotifications(inner);
+    const hiding: EventStore = {
+      ...store,
+      capabilities: inner.capabilities,
+      subscribeToAppends: (listener: () => void) => inner.subscribeToAppends(listener),
+      getAllEvents: <E extends DomainEvent>(from?: bigint, options: ReadAllOptions = {}) =>
+        inner.getAllEvents<E>(from, { ...options, toPosition: visibleUpTo }),
+    };
+    const seen: bigint[] = [];
+    const projection = new Projection({
+      name: 'hidden',
+      eventStore: hiding,
+      pollIntervalMs: 600_000,
+      handler: (event) => void seen.push(event.position),
+    });
+    projection.start();
+    await projection.waitForIdle();
+    await inner.appendEvents('s', ExpectedVersion.NoStream, [opened()]);
+    await sleep(30);
+    const released = Date.now();
+    visibleUpTo = 1n;
+    await projection.waitForPosition(1n);
+    expect(Date.now() - released).toBeLessThan(1000);
+    await projection.stop();
+    expect(seen).toEqual([1n]);
   });
 });
 

@@ -189,10 +189,16 @@ export class Projection<E extends DomainEvent = DomainEvent, TContext = void> {
     const idleUntil = AbortSignal.any([this.#halt.signal, lease.lost]);
     // Re-read delay while settling after a notification (see SETTLE_FIRST_MS); undefined = poll.
     let settle: number | undefined;
+    let notified = this.#wake.generation;
     let checkpoint = await store.load(name);
     this.#position = checkpoint;
     while (!this.#halted && !lease.lost.aborted) {
       const generation = this.#wake.generation;
+      // A notification arrived since the last read began (maybe while a batch was handled).
+      if (generation !== notified) {
+        notified = generation;
+        settle = SETTLE_FIRST_MS;
+      }
       const read = ++this.#reads;
       const batch = await readOneBatch<E>(this.#eventStore, checkpoint ?? 0n, {
         batchSize,
@@ -203,7 +209,6 @@ export class Projection<E extends DomainEvent = DomainEvent, TContext = void> {
         this.#resolveIdle(read);
         await this.#wake.wait(generation, settle ?? pollIntervalMs, idleUntil);
         settle = settle !== undefined && settle * 2 < pollIntervalMs ? settle * 2 : undefined;
-        if (this.#wake.generation !== generation) settle = SETTLE_FIRST_MS;
         continue;
       }
       const last = batch[batch.length - 1]!.position;
