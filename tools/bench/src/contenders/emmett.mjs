@@ -2,7 +2,7 @@
 // database of its own: its migrations find their functions by name in any schema, so two copies
 // cannot live in one database. Its global log is read with its own batch reader,
 // readMessagesBatch, paging with `after` = the last global position it returned.
-import { dumbo } from '@event-driven-io/dumbo';
+import { dumbo, endAllPools } from '@event-driven-io/dumbo';
 import { getPostgreSQLEventStore, readMessagesBatch } from '@event-driven-io/emmett-postgresql';
 import pg from 'pg';
 
@@ -37,6 +37,8 @@ export async function createEmmett({ url, schema, poolSize }) {
     close: async () => {
       await store.close();
       await pool.close();
+      // Emmett keeps pools per connection string; end them all before dropping the database.
+      await endAllPools();
       await admin.query(`DROP DATABASE IF EXISTS "${schema}" WITH (FORCE)`);
       await admin.end();
     },
