@@ -44,7 +44,8 @@ for (let round = 0; round < rounds; round++) {
     console.log(
       `round ${round + 1}/${rounds} ${result.name.padEnd(20)} W1 ${result.w1EventsPerSec.toFixed(0)} ev/s  ` +
         `W2 ${result.w2EventsPerSec.toFixed(0)} ev/s  W3 ${result.w3Ms.toFixed(1)} ms  ` +
-        `W4 ${result.w4EventsPerSec.toFixed(0)} ev/s  log: ${result.check.duplicates} dup, ${result.check.missing} missing`,
+        `W4 ${result.w4EventsPerSec.toFixed(0)} ev/s (${result.w4Count} read, waited ${result.visibilityWaitMs.toFixed(0)} ms)  ` +
+        `log: ${result.check.duplicates} dup, ${result.check.missing} missing`,
     );
   }
 }

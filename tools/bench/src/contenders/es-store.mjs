@@ -7,11 +7,27 @@ export async function createEsStore({ url, schema, poolSize }) {
   await migrate(url, { schema });
   const pool = new pg.Pool({ connectionString: url, max: poolSize });
   const store = new PostgresEventStore({ connection: pool, schema });
+  let lastAcknowledged = 0n;
   return {
     name: '@es/store-postgres',
     /** Appends `events` ({ type, data }[]) at exactly `expected` (0 = new stream). */
     append: async (streamId, expected, events) => {
-      await store.appendEvents(streamId, expected, events);
+      const { lastPosition } = await store.appendEvents(streamId, expected, events);
+      if (lastPosition > lastAcknowledged) lastAcknowledged = lastPosition;
+    },
+    /**
+     * Waits until the last acknowledged append is visible in the global log: events stay hidden
+     * while any older transaction of the cluster is running (see the store's README).
+     */
+    settle: async () => {
+      const deadline = Date.now() + 120_000;
+      for (;;) {
+        for await (const event of store.getAllEvents(lastAcknowledged - 1n, { batchSize: 1 })) {
+          if (event.position === lastAcknowledged) return;
+        }
+        if (Date.now() > deadline) throw new Error('the last append did not become visible within 120 s');
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
     },
     /** Loads a stream; returns how many events it holds. */
     readStream: async (streamId) => (await store.getEvents(streamId)).length,
