@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import pg from 'pg';
 import { quoteIdentifier } from './identifiers.js';
 import type { SqlExecutor, SqlQuery, SqlSession, StopListening } from './sql-executor.js';
@@ -22,7 +23,21 @@ const RECONNECT_MIN_MS = 500;
 const RECONNECT_MAX_MS = 30_000;
 
 function toConfig(query: SqlQuery): { text: string; values?: unknown[]; name?: string } {
-  return { text: query.text, values: query.values as unknown[] | undefined, name: query.name };
+  return {
+    text: query.text,
+    values: query.values as unknown[] | undefined,
+    name: query.name === undefined ? undefined : statementName(query.name),
+  };
+}
+
+// PostgreSQL truncates statement names to 63 bytes, so two long names that share a prefix (the same
+// schema-qualified table, ":save" vs ":load") would collide with "already exists" (42P05). A long
+// name is replaced by a digest of itself: still unique per statement.
+const MAX_STATEMENT_NAME_BYTES = 63;
+
+export function statementName(name: string): string {
+  if (Buffer.byteLength(name) <= MAX_STATEMENT_NAME_BYTES) return name;
+  return `es_${createHash('sha256').update(name).digest('hex').slice(0, 40)}`;
 }
 
 function session(target: Pick<PgPoolLike, 'query'>): SqlSession {

@@ -98,6 +98,28 @@ export function postgresSnapshotStoreSuite(
       }
     });
 
+    it('works with names long enough to push prepared statement names past 63 bytes', async () => {
+      // Regression: PostgreSQL truncates statement names, so ":save" and ":load" of one long table
+      // name collided ("prepared statement ... already exists", 42P05).
+      const schema = `${uniqueSchema('es_snap')}_${'x'.repeat(20)}`;
+      try {
+        await migrate(executor(), { schema, table: 'events_with_a_long_name' });
+        const store = new PostgresSnapshotStore({
+          connection: executor(),
+          schema,
+          table: 'events_with_a_long_name',
+        });
+        for (let version = 1; version <= 3; version++) {
+          await store.save(snapshotAt('acc-1', version, `v${version}`));
+          expect((await store.load('acc-1'))?.state).toBe(`v${version}`);
+        }
+        await store.delete('acc-1');
+        expect(await store.load('acc-1')).toBeUndefined();
+      } finally {
+        await dropSchema(executor(), schema);
+      }
+    });
+
     it('refuses a hostile schema or table name before any SQL', () => {
       const recorder = recordingExecutor();
       for (const names of [
