@@ -5,7 +5,9 @@ import type { SqlExecutor, SqlQuery, SqlSession, StopListening } from './sql-exe
 
 /** The part of a `pg` client the store uses. */
 export interface PgClientLike {
-  query(config: { text: string; values?: unknown[]; name?: string }): Promise<{ rows: unknown[] }>;
+  query(config: { text: string; values?: unknown[]; name?: string; rowMode?: 'array' }): Promise<{
+    rows: unknown[];
+  }>;
   release(destroy?: Error | boolean): void;
   on(event: 'notification', listener: (message: { channel: string }) => void): unknown;
   on(event: 'error', listener: (error: Error) => void): unknown;
@@ -14,7 +16,9 @@ export interface PgClientLike {
 
 /** The part of a `pg.Pool` the store uses; any `pg.Pool` fits. */
 export interface PgPoolLike {
-  query(config: { text: string; values?: unknown[]; name?: string }): Promise<{ rows: unknown[] }>;
+  query(config: { text: string; values?: unknown[]; name?: string; rowMode?: 'array' }): Promise<{
+    rows: unknown[];
+  }>;
   connect(): Promise<PgClientLike>;
   end(): Promise<void>;
 }
@@ -22,11 +26,12 @@ export interface PgPoolLike {
 const RECONNECT_MIN_MS = 500;
 const RECONNECT_MAX_MS = 30_000;
 
-function toConfig(query: SqlQuery): { text: string; values?: unknown[]; name?: string } {
+function toConfig(query: SqlQuery): { text: string; values?: unknown[]; name?: string; rowMode?: 'array' } {
   return {
     text: query.text,
     values: query.values as unknown[] | undefined,
     name: query.name === undefined ? undefined : statementName(query.name),
+    rowMode: query.rowMode,
   };
 }
 

@@ -1,7 +1,11 @@
 import type { SqlExecutor, SqlSession } from './sql-executor.js';
 
 interface PGliteQueryable {
-  query<T>(query: string, params?: unknown[]): Promise<{ rows: T[] }>;
+  query<T>(
+    query: string,
+    params?: unknown[],
+    options?: { rowMode?: 'array' | 'object' },
+  ): Promise<{ rows: T[] }>;
   exec(query: string): Promise<unknown>;
 }
 
@@ -27,8 +31,14 @@ export function isPGliteLike(value: unknown): value is PGliteLike {
 
 function session(target: PGliteQueryable): SqlSession {
   return {
-    query: async <Row>(query: { text: string; values?: readonly unknown[] }) =>
-      (await target.query<Row>(query.text, query.values as unknown[] | undefined)).rows,
+    query: async <Row>(query: { text: string; values?: readonly unknown[]; rowMode?: 'array' }) =>
+      (
+        await target.query<Row>(
+          query.text,
+          query.values as unknown[] | undefined,
+          query.rowMode ? { rowMode: query.rowMode } : undefined,
+        )
+      ).rows,
     exec: async (script: string) => {
       await target.exec(script);
     },

@@ -118,6 +118,7 @@ export class PostgresEventStore implements EventStore {
     const { toVersion, limit } = readStreamArguments(streamId, fromVersion, options);
     const rows = await this.#guard(`read stream "${streamId}"`, () =>
       this.#executor.query<EventRow>({
+        rowMode: 'array',
         name: `es-stream:${this.#names.qualifiedTable}`,
         text: `SELECT ${EVENT_COLUMNS} FROM ${this.#names.qualifiedTable}
                WHERE stream_id = $1 AND version > $2 AND version <= $3 ORDER BY version LIMIT $4`,
@@ -135,6 +136,7 @@ export class PostgresEventStore implements EventStore {
     const { types, since, afterPosition, limit } = readByTypeArguments(eventType, fromTimestamp, options);
     const rows = await this.#guard('read events by type', () =>
       this.#executor.query<EventRow>({
+        rowMode: 'array',
         name: `es-by-type:${this.#names.qualifiedTable}`,
         text: `SELECT ${EVENT_COLUMNS} FROM (
                  SELECT ${EVENT_COLUMNS} FROM ${this.#names.qualifiedTable}

@@ -35,6 +35,7 @@ export function readAllQuery(names: StoreNames, plan: ReadAllPlan, cursor: Posit
     variant += '-types';
   }
   return {
+    rowMode: 'array',
     name: `es-read-${variant}:${names.qualifiedTable}`,
     text: `SELECT ${EVENT_COLUMNS} FROM (
              SELECT ${EVENT_COLUMNS} FROM ${names.qualifiedTable}
@@ -46,30 +47,80 @@ export function readAllQuery(names: StoreNames, plan: ReadAllPlan, cursor: Posit
 
 /**
  * Streams the global log in batches of `plan.batchSize`: at most one batch is held in memory, and
- * each batch is fetched only when the previous one has been consumed. Events committed while the
- * iteration runs are returned too. `wrap` turns a driver error into the store's typed error.
+ * each batch is fetched only when the previous one has been consumed, so events committed while
+ * the iteration runs are returned too. `wrap` turns a driver error into the store's typed error.
+ * A hand-written iterator rather than an async generator: it hands out buffered events without
+ * the generator's per-event scheduling, which showed on 100,000-event reads.
  */
-export async function* readAllBatches<E extends DomainEvent>(
+export function readAllBatches<E extends DomainEvent>(
   session: SqlSession,
   names: StoreNames,
   plan: ReadAllPlan,
   fromPosition: Position,
   registry: EventRegistry<DomainEvent> | undefined,
   wrap: (error: unknown) => unknown,
-): AsyncGenerator<StoredEvent<E>> {
-  let cursor = fromPosition;
-  for (;;) {
-    plan.signal?.throwIfAborted();
+): AsyncIterable<StoredEvent<E>> {
+  return {
+    [Symbol.asyncIterator]: () => new BatchReader<E>(session, names, plan, fromPosition, registry, wrap),
+  };
+}
+
+const DONE: IteratorReturnResult<undefined> = { value: undefined, done: true };
+
+class BatchReader<E extends DomainEvent> implements AsyncIterator<StoredEvent<E>, undefined> {
+  #rows: readonly EventRow[] = [];
+  #index = 0;
+  #cursor: Position;
+  #exhausted = false;
+
+  constructor(
+    private readonly session: SqlSession,
+    private readonly names: StoreNames,
+    private readonly plan: ReadAllPlan,
+    fromPosition: Position,
+    private readonly registry: EventRegistry<DomainEvent> | undefined,
+    private readonly wrap: (error: unknown) => unknown,
+  ) {
+    this.#cursor = fromPosition;
+  }
+
+  next(): Promise<IteratorResult<StoredEvent<E>, undefined>> {
+    if (this.#index < this.#rows.length) {
+      try {
+        return Promise.resolve({ value: this.#take(), done: false });
+      } catch (error) {
+        return Promise.reject(error);
+      }
+    }
+    return this.#fetch();
+  }
+
+  async return(): Promise<IteratorResult<StoredEvent<E>, undefined>> {
+    this.#exhausted = true;
+    this.#rows = [];
+    return DONE;
+  }
+
+  #take(): StoredEvent<E> {
+    return toStoredEvent<E>(this.#rows[this.#index++]!, this.registry);
+  }
+
+  async #fetch(): Promise<IteratorResult<StoredEvent<E>, undefined>> {
+    if (this.#exhausted) return DONE;
+    this.plan.signal?.throwIfAborted();
     let rows: EventRow[];
     try {
-      rows = await session.query<EventRow>(readAllQuery(names, plan, cursor));
+      rows = await this.session.query<EventRow>(readAllQuery(this.names, this.plan, this.#cursor));
     } catch (error) {
-      throw wrap(error);
+      throw this.wrap(error);
     }
-    const last = rows[rows.length - 1];
-    if (last) cursor = toPosition(last.position);
-    for (const row of rows) yield toStoredEvent<E>(row, registry);
     // A short batch means the end of the log, or of its visible part: stop until called again.
-    if (rows.length < plan.batchSize) return;
+    if (rows.length < this.plan.batchSize) this.#exhausted = true;
+    const last = rows[rows.length - 1];
+    if (!last) return DONE;
+    this.#cursor = toPosition(last[3]);
+    this.#rows = rows;
+    this.#index = 0;
+    return { value: this.#take(), done: false };
   }
 }

@@ -8,6 +8,8 @@ export interface SqlQuery {
   readonly values?: readonly unknown[];
   /** A stable name for a hot statement; the same name must always carry the same text. */
   readonly name?: string;
+  /** `'array'` returns each row as an array of column values (cheaper for wide, hot reads). */
+  readonly rowMode?: 'array';
 }
 
 /** Runs statements on one connection (inside a transaction) or on any pooled connection. */

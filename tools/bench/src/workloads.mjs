@@ -151,6 +151,7 @@ export async function runWorkloads(contender, sizes = DEFAULT_SIZES) {
     w3Ms,
     w4EventsPerSec: read.eventsPerSec,
     w4Count: read.count,
+    visibilityWaitMs: read.visibilityWaitMs,
     check,
   };
 }
