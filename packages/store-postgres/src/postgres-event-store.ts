@@ -137,7 +137,9 @@ export class PostgresEventStore implements EventStore {
     const rows = await this.#guard('read events by type', () =>
       this.#executor.query<EventRow>({
         rowMode: 'array',
-        name: `es-by-type:${this.#names.qualifiedTable}`,
+        // Unnamed on purpose: a cached generic plan cannot know how rare a type is, and walks the
+        // whole primary key for a rare one (see docs/query-plans.md); a custom plan uses the
+        // (type, position) index then.
         text: `SELECT ${EVENT_COLUMNS} FROM (
                  SELECT ${EVENT_COLUMNS} FROM ${this.#names.qualifiedTable}
                  WHERE type = ANY($1::text[]) AND created_at >= $2 AND position > $3

@@ -36,7 +36,8 @@ export function readAllQuery(names: StoreNames, plan: ReadAllPlan, cursor: Posit
   }
   return {
     rowMode: 'array',
-    name: `es-read-${variant}:${names.qualifiedTable}`,
+    // Filtered by type: unnamed, so each batch gets a custom plan that knows the type's frequency.
+    name: plan.eventTypes ? undefined : `es-read-${variant}:${names.qualifiedTable}`,
     text: `SELECT ${EVENT_COLUMNS} FROM (
              SELECT ${EVENT_COLUMNS} FROM ${names.qualifiedTable}
              WHERE ${conditions.join(' AND ')} ORDER BY position LIMIT $2) page
