@@ -6,7 +6,12 @@ import pg from 'pg';
 export async function createEsStore({ url, schema, poolSize }) {
   await migrate(url, { schema });
   const pool = new pg.Pool({ connectionString: url, max: poolSize });
-  const store = new PostgresEventStore({ connection: pool, schema });
+  // BENCH_ES_NOTIFY=0 measures the store without its post-commit NOTIFY (an experiment, not a default).
+  const store = new PostgresEventStore({
+    connection: pool,
+    schema,
+    notify: process.env.BENCH_ES_NOTIFY !== '0',
+  });
   let lastAcknowledged = 0n;
   return {
     name: '@es/store-postgres',
