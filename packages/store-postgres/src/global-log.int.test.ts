@@ -13,6 +13,27 @@ async function readAll(store: PostgresEventStore, from = 0n): Promise<StoredEven
   return events;
 }
 
+// Other tests share this server, and their open write transactions hide newer events from every
+// follower for a while (that is the mechanism at work). So a test that needs an event visible
+// waits for it, with a deadline, instead of expecting it on the first read.
+async function readUntilVisible(
+  store: PostgresEventStore,
+  from: bigint,
+  position: bigint,
+): Promise<StoredEvent[]> {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const events = await readAll(store, from);
+    if (events.some((event) => event.position >= position) || Date.now() > deadline) return events;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+async function lastPositionOf(store: PostgresEventStore, streamId: string): Promise<bigint> {
+  const events = await store.getEvents(streamId);
+  return events[events.length - 1]!.position;
+}
+
 // Invariant 3 with the commit order forced: a transaction that started writing first commits last.
 describeWithService('global log on a server: commits out of position order', 'DATABASE_URL', (url) => {
   let pool: pg.Pool;
@@ -31,8 +52,10 @@ describeWithService('global log on a server: commits out of position order', 'DA
   });
 
   it('hides a later commit until every older writer has finished, then returns both in order', async () => {
-    await store.appendEvents('before', ExpectedVersion.NoStream, [{ type: 'Opened', data: {} }]);
-    const [before] = await readAll(store);
+    const first = await store.appendEvents('before', ExpectedVersion.NoStream, [
+      { type: 'Opened', data: {} },
+    ]);
+    const [before] = await readUntilVisible(store, 0n, first.lastPosition);
     const slow = await pool.connect();
     try {
       await slow.query('BEGIN');
@@ -55,7 +78,7 @@ describeWithService('global log on a server: commits out of position order', 'DA
     } finally {
       slow.release();
     }
-    const after = await readAll(store, before!.position);
+    const after = await readUntilVisible(store, before!.position, await lastPositionOf(store, 'fast'));
     expect(after.map((e) => e.streamId)).toEqual(['slow', 'fast']);
     expect(after[0]!.position < after[1]!.position).toBe(true);
   });
@@ -68,7 +91,8 @@ describeWithService('global log on a server: commits out of position order', 'DA
       const { lastPosition } = await store.appendEvents('while-reading', ExpectedVersion.NoStream, [
         { type: 'Opened', data: {} },
       ]);
-      const all = await readAll(store);
+      // Visible while the reading transaction is still open (it holds no transaction id).
+      const all = await readUntilVisible(store, 0n, lastPosition);
       expect(all[all.length - 1]!.position).toBe(lastPosition);
       await reader.query('COMMIT');
     } finally {

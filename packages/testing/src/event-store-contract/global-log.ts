@@ -180,28 +180,37 @@ function followerContract(config: EventStoreContractConfig, open: ReturnType<typ
     const streamsPerWriter = 10;
     const eventsPerStream = 5;
     const expected = writers * streamsPerWriter * eventsPerStream;
+    let lastWritten = 0n;
     let writing = true;
     const writeAll = async (writer: number) => {
       for (let s = 0; s < streamsPerWriter; s++) {
         const streamId = newStreamId(`w${writer}`);
-        for (let v = 0; v < eventsPerStream; v++) await store.appendEvents(streamId, v, [deposited(v)]);
+        for (let v = 0; v < eventsPerStream; v++) {
+          const { lastPosition } = await store.appendEvents(streamId, v, [deposited(v)]);
+          if (lastPosition > lastWritten) lastWritten = lastPosition;
+        }
       }
     };
     const seen: StoredEvent[] = [];
+    // Follows until it has handled the last position any writer got back. A store may show events
+    // only once every older transaction has finished (so followers never skip), so the last ones
+    // can appear a little after the writers return; the deadline only bounds a broken store.
     const follow = async () => {
       let checkpoint = 0n;
-      for (;;) {
-        const done = !writing;
+      const deadline = () => !writing && Date.now() > writersDoneAt + 30_000;
+      while (writing || checkpoint < lastWritten) {
+        if (deadline()) return;
         for await (const event of store.getAllEvents(checkpoint, { batchSize: 7 })) {
           seen.push(event);
           checkpoint = event.position;
         }
-        if (done) return;
         await new Promise((resolve) => setTimeout(resolve, 2));
       }
     };
+    let writersDoneAt = 0;
     const following = follow();
     await Promise.all(Array.from({ length: writers }, (_, w) => writeAll(w)));
+    writersDoneAt = Date.now();
     writing = false;
     await following;
     expect(seen).toHaveLength(expected);
