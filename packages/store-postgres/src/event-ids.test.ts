@@ -17,4 +17,14 @@ describe('uuidV7', () => {
     const now = Date.now();
     expect(uuidV7(now)).not.toBe(uuidV7(now));
   });
+
+  it('stays well-formed and unique across many ids (several refills of the random pool)', () => {
+    const ids = new Set<string>();
+    for (let i = 0; i < 5_000; i++) {
+      const id = uuidV7();
+      expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+      ids.add(id);
+    }
+    expect(ids.size).toBe(5_000);
+  });
 });
