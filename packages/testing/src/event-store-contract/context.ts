@@ -49,10 +49,57 @@ export function storeOpener(
     for (const store of stores) await (config.cleanup ? config.cleanup(store) : store.close());
   });
   return async (options = {}) => {
-    const store = await config.create(options);
+    const shared = options.sameStorageAs ? trackers.get(options.sameStorageAs) : undefined;
+    const store = await config.create({ ...options, sameStorageAs: shared?.target ?? options.sameStorageAs });
     opened.push(store);
-    return store;
+    return tracked(store, shared?.appended ?? { last: 0n });
   };
+}
+
+// What the suite knows about a store it handed to a test: the store itself (adapters' cleanup and
+// sameStorageAs see the real object) and the last position appended through it or its storage.
+interface Tracker {
+  readonly target: EventStore;
+  readonly appended: { last: bigint };
+}
+const trackers = new WeakMap<EventStore, Tracker>();
+
+function tracked(target: EventStore, appended: { last: bigint }): EventStore {
+  const proxy = new Proxy(target, {
+    get(store, key) {
+      if (key === 'appendEvents') {
+        return async (...args: Parameters<EventStore['appendEvents']>) => {
+          const result = await store.appendEvents(...args);
+          if (result.lastPosition > appended.last) appended.last = result.lastPosition;
+          return result;
+        };
+      }
+      const value: unknown = Reflect.get(store, key, store);
+      return typeof value === 'function' ? value.bind(store) : value;
+    },
+  });
+  trackers.set(proxy, { target, appended });
+  return proxy;
+}
+
+/**
+ * Waits until the global log shows the last event appended through `store`. A store may show the
+ * newest events only once every older transaction has finished (that is how a follower never skips
+ * one), so on a shared server a just-committed event can stay hidden for a moment. After 30 s it
+ * returns anyway and the test's own assertion reports what is missing.
+ */
+export async function awaitVisible(store: EventStore): Promise<void> {
+  const last = trackers.get(store)?.appended.last ?? 0n;
+  if (last === 0n) return;
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    for await (const event of store.getAllEvents(last - 1n, { batchSize: 1 })) {
+      if (event.position >= last) return;
+      break;
+    }
+    if (Date.now() > deadline) return;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
 }
 
 /** A stream id no other test uses. */
@@ -73,6 +120,7 @@ export async function readAll(
   fromPosition = 0n,
   options: Parameters<EventStore['getAllEvents']>[1] = {},
 ): Promise<StoredEvent[]> {
+  await awaitVisible(store);
   const events: StoredEvent[] = [];
   for await (const event of store.getAllEvents(fromPosition, options)) events.push(event);
   return events;

@@ -1,6 +1,7 @@
 import { EventRegistry, ExpectedVersion, type StandardSchemaV1, type StoredEvent } from '@es/core';
 import { describe, expect, it } from '@jest/globals';
 import {
+  awaitVisible,
   deposited,
   type EventStoreContractConfig,
   newStreamId,
@@ -59,14 +60,17 @@ export function globalLogContract(config: EventStoreContractConfig): void {
       const store = await open();
       const streamId = newStreamId();
       await store.appendEvents(streamId, ExpectedVersion.NoStream, [opened(), deposited(1), deposited(2)]);
+      await awaitVisible(store);
       const iterable = store.getAllEvents(0n, { batchSize: 2 });
       expect(Array.isArray(iterable)).toBe(false);
       const seen: StoredEvent[] = [];
       for await (const event of iterable) {
         seen.push(event);
         // Appended while iterating, after the first batch was fetched: a lazy reader still sees it.
-        if (seen.length === 1)
+        if (seen.length === 1) {
           await store.appendEvents(streamId, 3, [deposited(3), deposited(4), deposited(5)]);
+          await awaitVisible(store);
+        }
       }
       expect(seen.map((e) => e.version)).toEqual([1, 2, 3, 4, 5, 6]);
     });
@@ -79,6 +83,7 @@ export function globalLogContract(config: EventStoreContractConfig): void {
         const events = [opened(), ...Array.from({ length: 49 }, (_, i) => deposited(i))];
         await store.appendEvents(streamId, ExpectedVersion.NoStream, events);
       }
+      await awaitVisible(store);
       for await (const event of store.getAllEvents(0n, { batchSize: 37 })) ids.push(event.eventId);
       expect(ids).toHaveLength(1_000);
       expect(new Set(ids).size).toBe(1_000);
@@ -117,6 +122,7 @@ export function globalLogContract(config: EventStoreContractConfig): void {
       const store = await open({ registry: new EventRegistry().register('Counted', { schema: counting }) });
       const events = Array.from({ length: 200 }, (_, n) => ({ type: 'Counted', data: { n } }));
       await store.appendEvents(newStreamId(), ExpectedVersion.NoStream, events);
+      await awaitVisible(store);
       decoded = 0;
       for await (const event of store.getAllEvents(0n, { batchSize: 10 })) {
         expect(event.data).toEqual({ n: 0 });
@@ -153,6 +159,7 @@ export function globalLogContract(config: EventStoreContractConfig): void {
         deposited(1),
         deposited(2),
       ]);
+      await awaitVisible(store);
       const controller = new AbortController();
       const seen: StoredEvent[] = [];
       const reading = (async () => {

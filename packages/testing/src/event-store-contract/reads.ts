@@ -1,6 +1,7 @@
 import { ExpectedVersion } from '@es/core';
 import { describe, expect, it } from '@jest/globals';
 import {
+  awaitVisible,
   deposited,
   type EventStoreContractConfig,
   newStreamId,
@@ -73,6 +74,7 @@ export function readsContract(config: EventStoreContractConfig): void {
       await store.appendEvents(b, ExpectedVersion.NoStream, [opened('B'), withdrawn(2)]);
       await store.appendEvents(a, 2, [deposited(3)]);
 
+      await awaitVisible(store);
       const deposits = await store.getEventsByType<TestEvent>('Deposited');
       expect(deposits.map((e) => [e.streamId, e.data])).toEqual([
         [a, { amount: 1 }],
@@ -93,6 +95,7 @@ export function readsContract(config: EventStoreContractConfig): void {
         deposited(2),
         deposited(3),
       ]);
+      await awaitVisible(store);
       const all = await store.getEventsByType('Deposited');
       expect(all).toHaveLength(3);
       expect(await store.getEventsByType('Deposited', new Date(Date.now() + 3_600_000))).toEqual([]);

@@ -7,7 +7,7 @@ import {
   UnknownEventTypeError,
 } from '@es/core';
 import { describe, expect, it } from '@jest/globals';
-import { type EventStoreContractConfig, newStreamId, readAll, storeOpener } from './context.js';
+import { awaitVisible, type EventStoreContractConfig, newStreamId, readAll, storeOpener } from './context.js';
 
 // A minimal Standard Schema, as zod or valibot would provide: a positive integer amount.
 const amountSchema: StandardSchemaV1<unknown, { amount: number }> = {
@@ -82,6 +82,7 @@ export function registryContract(config: EventStoreContractConfig): void {
       ]);
       const newCode = await open({ registry: v2, sameStorageAs: oldCode });
       const expected = { type: 'Deposited', schemaVersion: 2, data: { amount: 3 } };
+      await awaitVisible(newCode);
       const [, fromStream] = await newCode.getEvents(streamId);
       expect(fromStream).toMatchObject(expected);
       expect((await newCode.getEventsByType('Deposited'))[0]).toMatchObject(expected);
