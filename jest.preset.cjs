@@ -12,4 +12,6 @@ module.exports = {
   testMatch: ['<rootDir>/src/**/*.test.ts', '<rootDir>/test/**/*.test.ts'],
   // Test files use .js suffixes in relative imports (NodeNext); map them back to the .ts source.
   moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
+  // Each package's totals feed the workspace's closing line (tools/scripts/test-summary.mjs).
+  reporters: ['default', require.resolve('./tools/scripts/jest-totals-reporter.cjs')],
 };
