@@ -2,10 +2,11 @@ import { createHash } from 'node:crypto';
 import pg from 'pg';
 import { quoteIdentifier } from './identifiers.js';
 import type { SqlExecutor, SqlQuery, SqlSession, StopListening } from './sql-executor.js';
+import { EVENT_ROW_TYPES } from './timestamp-parser.js';
 
 /** The part of a `pg` client the store uses. */
 export interface PgClientLike {
-  query(config: { text: string; values?: unknown[]; name?: string; rowMode?: 'array' }): Promise<{
+  query(config: PgQueryConfig): Promise<{
     rows: unknown[];
   }>;
   release(destroy?: Error | boolean): void;
@@ -16,7 +17,7 @@ export interface PgClientLike {
 
 /** The part of a `pg.Pool` the store uses; any `pg.Pool` fits. */
 export interface PgPoolLike {
-  query(config: { text: string; values?: unknown[]; name?: string; rowMode?: 'array' }): Promise<{
+  query(config: PgQueryConfig): Promise<{
     rows: unknown[];
   }>;
   connect(): Promise<PgClientLike>;
@@ -26,12 +27,22 @@ export interface PgPoolLike {
 const RECONNECT_MIN_MS = 500;
 const RECONNECT_MAX_MS = 30_000;
 
-function toConfig(query: SqlQuery): { text: string; values?: unknown[]; name?: string; rowMode?: 'array' } {
+type PgQueryConfig = {
+  text: string;
+  values?: unknown[];
+  name?: string;
+  rowMode?: 'array';
+  types?: typeof EVENT_ROW_TYPES;
+};
+
+/** Array-mode queries are the event reads: they get the faster `timestamptz` parser. */
+function toConfig(query: SqlQuery): PgQueryConfig {
   return {
     text: query.text,
     values: query.values as unknown[] | undefined,
     name: query.name === undefined ? undefined : statementName(query.name),
     rowMode: query.rowMode,
+    types: query.rowMode === 'array' ? EVENT_ROW_TYPES : undefined,
   };
 }
 
