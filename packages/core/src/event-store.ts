@@ -92,7 +92,9 @@ export interface EventStore {
   /**
    * Every event after `fromPosition`, in global order, fetched lazily in batches (constant memory).
    * A follower that remembers the last position it handled and calls this again from it never
-   * skips nor repeats an event.
+   * skips nor repeats an event. To guarantee that, a store may show a just-committed event only
+   * once every transaction that could still commit an earlier position has finished (PostgreSQL
+   * does): the global log is complete and ordered, and may lag the streams by that much.
    */
   getAllEvents<E extends DomainEvent = DomainEvent>(
     fromPosition?: Position,
