@@ -1,4 +1,5 @@
 import { isAggregateNotFoundError } from '@es/core';
+import type { Storage } from '@es-samples/storage';
 import {
   accountHistory,
   closeAccount,
@@ -10,7 +11,6 @@ import {
 import { isBankError } from './domain/account-errors.js';
 import { formatBalances, formatEvent, formatProgress } from './format.js';
 import { rebuildBalances } from './rebuild-balances.js';
-import type { Storage } from './storage.js';
 
 /** The CLI's help text. */
 export const USAGE = `Usage: bank <command> [arguments]

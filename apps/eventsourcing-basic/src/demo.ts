@@ -1,4 +1,5 @@
 import type { EventStore, Snapshot, SnapshotStore } from '@es/core';
+import type { Storage } from '@es-samples/storage';
 import {
   type AccountRepository,
   accountHistory,
@@ -13,7 +14,6 @@ import { isBankError } from './domain/account-errors.js';
 import { ACCOUNT_STREAM_PREFIX } from './domain/account-events.js';
 import { formatBalances, formatEvent, formatProgress, formatSnapshot, formatTime } from './format.js';
 import { rebuildBalances } from './rebuild-balances.js';
-import type { Storage } from './storage.js';
 
 /** What a demo run found and did; the end-to-end tests check it. */
 export interface DemoResult {

@@ -1,9 +1,9 @@
 #!/usr/bin/env node
 import { fileURLToPath } from 'node:url';
+import { openStorage } from '@es-samples/storage';
 import { runCommand } from './cli.js';
 import { runDemo } from './demo.js';
 import { accountEvents } from './domain/account-events.js';
-import { openStorage } from './storage.js';
 
 // The entry point: `bank demo`, `bank deposit alice 10`, ... Data lives in the app's .data folder
 // unless ES_DATA_DIR, DATABASE_URL or MONGO_URL say otherwise.

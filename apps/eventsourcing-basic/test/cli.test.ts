@@ -1,7 +1,7 @@
+import { openStorage, type Storage } from '@es-samples/storage';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { runCommand } from '../src/cli.js';
 import { accountEvents } from '../src/domain/account-events.js';
-import { openStorage, type Storage } from '../src/storage.js';
 import { temporaryDataDir } from './support.js';
 
 // One PGlite database for the file (opening one takes seconds); each test uses its own accounts.

@@ -1,10 +1,10 @@
 import { describeWithService } from '@es/testing';
+import { openStorage } from '@es-samples/storage';
 import { afterAll, beforeAll, expect, it } from '@jest/globals';
 import pg from 'pg';
 import { runCommand } from '../src/cli.js';
 import { type DemoResult, runDemo } from '../src/demo.js';
 import { accountEvents } from '../src/domain/account-events.js';
-import { openStorage } from '../src/storage.js';
 import { uniqueSchema } from './support.js';
 
 // The same flows as on PGlite, on the PostgreSQL server, in a schema of this run's own.

@@ -1,7 +1,7 @@
+import { openStorage } from '@es-samples/storage';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { type DemoResult, runDemo } from '../src/demo.js';
 import { accountEvents } from '../src/domain/account-events.js';
-import { openStorage } from '../src/storage.js';
 import { temporaryDataDir } from './support.js';
 
 // Runs the demo twice over the same PGlite folder, each time with its own storage (as two

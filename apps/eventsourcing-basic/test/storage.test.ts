@@ -1,6 +1,6 @@
+import { openStorage } from '@es-samples/storage';
 import { describe, expect, it } from '@jest/globals';
 import { accountEvents } from '../src/domain/account-events.js';
-import { openStorage } from '../src/storage.js';
 
 const open = (env: Record<string, string>) =>
   openStorage({ registry: accountEvents, schema: 'bank', dataDir: '/nonexistent', env });

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { EventStore, Position, Snapshot, SnapshotStore } from '@es/core';
+import type { Storage } from '@es-samples/storage';
 import { availableOf, type ProductCommand } from './domain/product.js';
 import { isWarehouseError } from './domain/product-errors.js';
 import {
@@ -10,7 +11,6 @@ import {
 import { formatEvent, formatSnapshot, formatStock } from './format.js';
 import { createProductRepository, handle, type ProductRepository, registerProduct } from './products.js';
 import { type StockProjection, startStockProjection } from './stock-projection.js';
-import type { Storage } from './storage.js';
 
 /** What a demo run found and did; the end-to-end tests check it. */
 export interface DemoResult {

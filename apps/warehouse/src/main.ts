@@ -1,10 +1,10 @@
 #!/usr/bin/env node
 import { fileURLToPath } from 'node:url';
+import { openStorage } from '@es-samples/storage';
 import { runDemo } from './demo.js';
 import { PRODUCT_STREAM_PREFIX, productEvents } from './domain/product-events.js';
 import { formatEvent, formatStock } from './format.js';
 import { startStockProjection } from './stock-projection.js';
-import { openStorage } from './storage.js';
 
 // The entry point: `warehouse demo`, `warehouse stock`, `warehouse history LAMP-01`. Data lives in
 // the app's .data folder unless ES_DATA_DIR, DATABASE_URL or MONGO_URL say otherwise.

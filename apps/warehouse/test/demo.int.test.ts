@@ -1,9 +1,9 @@
 import { describeWithService } from '@es/testing';
+import { openStorage } from '@es-samples/storage';
 import { afterAll, beforeAll, expect, it } from '@jest/globals';
 import pg from 'pg';
 import { type DemoResult, runDemo } from '../src/demo.js';
 import { productEvents, UNKNOWN_SUPPLIER } from '../src/domain/product-events.js';
-import { openStorage } from '../src/storage.js';
 import { uniqueSchema } from './support.js';
 
 // The same flow as on PGlite, on the PostgreSQL server, in a schema of this run's own.

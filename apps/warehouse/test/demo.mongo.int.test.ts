@@ -1,9 +1,9 @@
 import { describeWithService } from '@es/testing';
+import { openStorage } from '@es-samples/storage';
 import { afterAll, beforeAll, expect, it } from '@jest/globals';
 import { MongoClient } from 'mongodb';
 import { type DemoResult, runDemo } from '../src/demo.js';
 import { productEvents, UNKNOWN_SUPPLIER } from '../src/domain/product-events.js';
-import { openStorage } from '../src/storage.js';
 import { uniqueSchema } from './support.js';
 
 // The demo on MongoDB (a replica set), in a database of this run's own, dropped afterwards.

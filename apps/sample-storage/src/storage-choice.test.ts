@@ -1,28 +1,28 @@
 import { describe, expect, it } from '@jest/globals';
 import { chooseStorage } from './storage-choice.js';
 
-const defaults = { dataDir: '/app/.data/bank', schema: 'bank' };
+const defaults = { dataDir: '/app/.data/shop', schema: 'shop' };
 
 describe('chooseStorage', () => {
   it('runs on PGlite in the data folder when nothing is set', () => {
     expect(chooseStorage({}, defaults)).toEqual({
       kind: 'pglite',
-      dataDir: '/app/.data/bank',
-      schema: 'bank',
+      dataDir: '/app/.data/shop',
+      schema: 'shop',
     });
   });
 
   it('runs on the PostgreSQL server named by DATABASE_URL', () => {
-    expect(chooseStorage({ DATABASE_URL: 'postgres://db/test', ES_SCHEMA: 'bank_2' }, defaults)).toEqual({
+    expect(chooseStorage({ DATABASE_URL: 'postgres://db/test', ES_SCHEMA: 'shop_2' }, defaults)).toEqual({
       kind: 'postgres',
       url: 'postgres://db/test',
-      schema: 'bank_2',
+      schema: 'shop_2',
     });
   });
 
   it('prefers MONGO_URL, and ES_STORE overrides both', () => {
     const env = { DATABASE_URL: 'postgres://db/test', MONGO_URL: 'mongodb://m/?replicaSet=rs0' };
-    expect(chooseStorage(env, defaults)).toMatchObject({ kind: 'mongodb', database: 'bank' });
+    expect(chooseStorage(env, defaults)).toMatchObject({ kind: 'mongodb', database: 'shop' });
     expect(chooseStorage({ ...env, ES_STORE: 'postgres' }, defaults)).toMatchObject({ kind: 'postgres' });
     expect(chooseStorage({ ...env, ES_STORE: 'memory' }, defaults)).toEqual({ kind: 'memory' });
   });
