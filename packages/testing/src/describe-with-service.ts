@@ -30,6 +30,7 @@ export function describeWithService(
     return;
   }
   const reason = `${title}: skipped because ${envVar} is not set (${howToEnable}).`;
-  console.warn(reason);
+  // Straight to stderr: jest drops console output of files whose tests are all skipped.
+  process.stderr.write(`${reason}\n`);
   describe.skip(reason, () => body(''));
 }
