@@ -4,8 +4,8 @@ import {
   EventSourcingBuilder,
   InMemoryEventStore,
   type SnapshotProblem,
-  type StoredEvent,
 } from '@es/core';
+import { recordStreamReads } from '@es/testing';
 import { describe, expect, it } from '@jest/globals';
 import { FrequencySnapshotStrategy } from './frequency-snapshot-strategy.js';
 import { HybridSnapshotStrategy } from './hybrid-snapshot-strategy.js';
@@ -56,18 +56,8 @@ class Warehouse extends EventSourcedAggregate<StockEvent> {
   }
 }
 
-class CountingEventStore extends InMemoryEventStore {
-  readonly reads: { fromVersion: number; returned: number }[] = [];
-  override async getEvents<E extends DomainEvent = DomainEvent>(
-    streamId: string,
-    fromVersion = 0,
-    options?: { toVersion?: number; limit?: number },
-  ): Promise<StoredEvent<E>[]> {
-    const events = await super.getEvents<E>(streamId, fromVersion, options);
-    this.reads.push({ fromVersion, returned: events.length });
-    return events;
-  }
-}
+type CountingEventStore = ReturnType<typeof countingStore>;
+const countingStore = () => recordStreamReads(new InMemoryEventStore());
 
 function build(events: CountingEventStore, snapshots: InMemorySnapshotStore, snapshotVersion = 1) {
   const problems: SnapshotProblem[] = [];
@@ -94,7 +84,7 @@ async function fill(repository: ReturnType<typeof build>['repository'], id: stri
 
 describe('snapshots with the core repository', () => {
   it('restores Map, Set, Date and bigint state from a snapshot and reads only the later events', async () => {
-    const events = new CountingEventStore();
+    const events = countingStore();
     const snapshots = new InMemorySnapshotStore();
     const { repository, problems } = build(events, snapshots);
     const written = await fill(repository, 'w-1', 120); // 160 events
@@ -112,7 +102,7 @@ describe('snapshots with the core repository', () => {
   });
 
   it('after the state changes shape (snapshotVersion bumped), ignores old snapshots and replaces them', async () => {
-    const events = new CountingEventStore();
+    const events = countingStore();
     const snapshots = new InMemorySnapshotStore();
     const written = await fill(build(events, snapshots, 1).repository, 'w-2', 60); // 80 events
     expect((await snapshots.load('w-2'))?.snapshotVersion).toBe(1);
@@ -137,7 +127,7 @@ describe('snapshots with the core repository', () => {
       ['a padded bigint', (entries) => (entries[0]![1].quantity = { $es: 'bigint', v: ' 7' })],
     ];
     for (const [index, [name, corrupt]] of corruptions.entries()) {
-      const events = new CountingEventStore();
+      const events = countingStore();
       const snapshots = new InMemorySnapshotStore();
       const { repository, problems } = build(events, snapshots);
       const id = `w-corrupt-${index}`;
@@ -166,7 +156,7 @@ describe('snapshots with the core repository', () => {
   });
 
   it('works with the hybrid strategy in the background', async () => {
-    const events = new CountingEventStore();
+    const events = countingStore();
     const snapshots = new InMemorySnapshotStore();
     const repository = new EventSourcingBuilder()
       .withEventStore(events)

@@ -8,9 +8,8 @@ import {
   isInvalidArgumentError,
   type Snapshot,
   type SnapshotDecision,
-  type StoredEvent,
 } from '@es/core';
-import { describeSnapshotStoreContract } from '@es/testing';
+import { describeSnapshotStoreContract, recordStreamReads, type StreamRead } from '@es/testing';
 import { describe, expect, it } from '@jest/globals';
 import type { PostgresConnection } from './connection.js';
 import { migrate } from './migrate.js';
@@ -34,20 +33,6 @@ class Counter extends EventSourcedAggregate<CountEvent> {
   }
   restoreSnapshot(state: { count: number; last: number }) {
     this.state = state;
-  }
-}
-
-// Records how many events each stream read returned.
-class CountingEventStore extends PostgresEventStore {
-  readonly reads: { fromVersion: number; returned: number }[] = [];
-  override async getEvents<E extends DomainEvent = DomainEvent>(
-    streamId: string,
-    fromVersion = 0,
-    options?: { toVersion?: number; limit?: number },
-  ): Promise<StoredEvent<E>[]> {
-    const events = await super.getEvents<E>(streamId, fromVersion, options);
-    this.reads.push({ fromVersion, returned: events.length });
-    return events;
   }
 }
 
@@ -156,10 +141,12 @@ export function postgresSnapshotStoreSuite(
 
     it('loads an aggregate from its snapshot and reads only the events after it', async () => {
       const schema = uniqueSchema('es_snap');
-      let events: CountingEventStore | undefined;
+      let events: (PostgresEventStore & { readonly reads: StreamRead[] }) | undefined;
       try {
         await migrate(executor(), { schema });
-        events = new CountingEventStore({ connection: connection(), schema, notify: false });
+        events = recordStreamReads(
+          new PostgresEventStore({ connection: connection(), schema, notify: false }),
+        );
         const snapshots = new PostgresSnapshotStore({ connection: executor(), schema });
         const every = (n: number) => ({
           shouldSnapshot: (d: SnapshotDecision) => d.eventsSinceSnapshot >= n,

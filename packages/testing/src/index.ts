@@ -14,6 +14,8 @@ export type {
   EventStoreContractConfig,
 } from './event-store-contract/index.js';
 export { describeEventStoreContract } from './event-store-contract/index.js';
+export type { StreamRead } from './record-stream-reads.js';
+export { recordStreamReads } from './record-stream-reads.js';
 export {
   describeSnapshotStoreContract,
   type SnapshotStoreContractConfig,
