@@ -10,7 +10,7 @@ import {
 } from '@es/core';
 import { sqlState } from './driver-errors.js';
 import type { StoreNames } from './identifiers.js';
-import { MAX_EVENTS_PER_APPEND, toPosition } from './position.js';
+import { MAX_EVENTS_PER_APPEND, POSITION_INDEX_BITS, toPosition } from './position.js';
 import type { SqlSession } from './sql-executor.js';
 
 /** What the append function (migration 001) returns, one row or one per already-stored event id. */
@@ -34,10 +34,13 @@ function encodeExpected(expected: ExpectedVersionValue): number {
 }
 
 /**
- * Appends a prepared batch in one round trip: the database function checks the expected version
- * and the event ids under a per-stream lock, then inserts the batch, all in one transaction. The
- * function's own NOTIFY is left off (`false`): the store announces appends after commit instead
- * (see `AppendAnnouncer`).
+ * Appends a prepared batch in one round trip. An exact expected version (a number, or `NoStream`:
+ * 0) takes one INSERT statement whose unique index on (stream_id, version) decides races; any
+ * other outcome than a clean insert (a conflict, a retried batch) and the modes `Any` and
+ * `StreamExists` go to the append function of migration 001/004, which checks the expected version
+ * and the event ids under a per-stream lock. Nothing is written unless the whole batch is.
+ * Notifications are left to the caller (the store announces appends after commit, see
+ * `AppendAnnouncer`).
  */
 export async function appendPrepared(
   session: SqlSession,
@@ -50,7 +53,85 @@ export async function appendPrepared(
       `an append holds at most ${MAX_EVENTS_PER_APPEND} events (got ${append.events.length}); split the batch.`,
     );
   }
-  const payload = JSON.stringify(
+  const expected = encodeExpected(append.expectedVersion);
+  if (expected >= 0) {
+    const appended = await insertAtExactVersion(session, names, append, expected);
+    if (appended) return appended;
+  }
+  return appendWithFunction(session, names, append, expected);
+}
+
+/**
+ * The common case in one statement, without a lock: the batch becomes versions expected + 1 ..
+ * expected + n if version `expected` exists (or is 0), and the unique index on (stream_id, version)
+ * refuses it when another writer got there first, waiting for that writer's commit or rollback.
+ * Returns undefined when the batch was not written (stream behind or ahead, or a caller-chosen id
+ * already stored): the append function then reports exactly why, or recognises a retry.
+ */
+async function insertAtExactVersion(
+  session: SqlSession,
+  names: StoreNames,
+  append: PreparedAppend,
+  expected: number,
+): Promise<AppendResult | undefined> {
+  const { events } = append;
+  const single = events.length === 1 ? events[0] : undefined;
+  try {
+    const rows = single
+      ? await session.query<{ position: string | number | bigint }>({
+          name: `es-append-one:${names.qualifiedTable}`,
+          text: `INSERT INTO ${names.qualifiedTable} (position, stream_id, version, event_id, event_id_supplied,
+                   type, schema_version, data, metadata, created_at)
+                 SELECT pg_current_xact_id()::text::bigint << ${POSITION_INDEX_BITS}, $1::text, $2::integer + 1,
+                        $3::uuid, $4::boolean, $5::text, $6::integer, $7::jsonb, $8::jsonb, now()
+                 WHERE ${expectedVersionExists(names)}
+                 RETURNING position`,
+          values: [
+            append.streamId,
+            expected,
+            single.eventId,
+            append.mayBeRetry,
+            single.type,
+            single.schemaVersion,
+            JSON.stringify(single.data),
+            JSON.stringify(single.metadata),
+          ],
+        })
+      : await session.query<{ position: string | number | bigint | null }>({
+          name: `es-append-many:${names.qualifiedTable}`,
+          text: `WITH appended AS (
+                   INSERT INTO ${names.qualifiedTable} (position, stream_id, version, event_id, event_id_supplied,
+                     type, schema_version, data, metadata, created_at)
+                   SELECT (SELECT pg_current_xact_id()::text::bigint << ${POSITION_INDEX_BITS}) + x.n - 1,
+                          $1::text, $2::integer + x.n::integer, (x.e ->> 'id')::uuid, $4::boolean, x.e ->> 'type',
+                          (x.e ->> 'sv')::integer, x.e -> 'data', x.e -> 'meta', now()
+                   FROM jsonb_array_elements($3::jsonb) WITH ORDINALITY AS x(e, n)
+                   WHERE ${expectedVersionExists(names)}
+                   RETURNING position)
+                 SELECT max(position) AS position FROM appended`,
+          values: [append.streamId, expected, eventsPayload(append), append.mayBeRetry],
+        });
+    const position = rows[0]?.position;
+    if (position === undefined || position === null) return undefined;
+    return { nextVersion: expected + events.length, lastPosition: toPosition(position) };
+  } catch (error) {
+    if (sqlState(error) === UNIQUE_VIOLATION) return undefined;
+    throw error;
+  }
+}
+
+/**
+ * True when stream $1 has reached version $2 (always for 0). With the insert of version $2 + 1,
+ * which the unique index refuses if it exists, the stream is then at exactly $2. Versions are never
+ * removed, so a version seen once stays.
+ */
+function expectedVersionExists(names: StoreNames): string {
+  return `($2::integer = 0 OR EXISTS (SELECT 1 FROM ${names.qualifiedTable} e
+            WHERE e.stream_id = $1 AND e.version = $2::integer))`;
+}
+
+function eventsPayload(append: PreparedAppend): string {
+  return JSON.stringify(
     append.events.map((event) => ({
       id: event.eventId,
       type: event.type,
@@ -59,35 +140,42 @@ export async function appendPrepared(
       meta: event.metadata,
     })),
   );
+}
+
+/** Any expected-version mode, retries and conflicts: the append function, under a per-stream lock. */
+async function appendWithFunction(
+  session: SqlSession,
+  names: StoreNames,
+  append: PreparedAppend,
+  expected: number,
+): Promise<AppendResult> {
   const query = {
     name: `es-append:${names.appendFunction}`,
     text: `SELECT o_kind, o_stream_version, o_event_id, o_version, o_position, o_stream_id
            FROM ${names.appendFunction}($1, $2, $3, $4::jsonb, false)`,
-    values: [append.streamId, encodeExpected(append.expectedVersion), append.mayBeRetry, payload],
+    values: [append.streamId, expected, append.mayBeRetry, eventsPayload(append)],
   };
-  let rows: AppendRow[];
-  try {
-    rows = await session.query<AppendRow>(query);
-  } catch (error) {
-    // A unique index fired: another stream committed one of these event ids meanwhile, or the
-    // session runs at REPEATABLE READ. Run once more: the function now sees what is stored.
-    if (sqlState(error) !== UNIQUE_VIOLATION) throw error;
+  // A unique index can still fire inside the function: an exact-version insert (which takes no
+  // lock) or another stream stored a version or an event id meanwhile, or the session runs at
+  // REPEATABLE READ. Each new attempt sees what is stored. With an exact version the second attempt
+  // reports the conflict; `Any` and `StreamExists` retry more often, since they can still win.
+  const attempts = expected >= 0 ? 2 : 16;
+  for (let attempt = 1; ; attempt++) {
     try {
-      rows = await session.query<AppendRow>(query);
-    } catch (again) {
-      if (sqlState(again) !== UNIQUE_VIOLATION) throw again;
+      return interpret(append, await session.query<AppendRow>(query));
+    } catch (error) {
+      if (sqlState(error) !== UNIQUE_VIOLATION) throw error;
+      if (attempt < attempts) continue;
       throw new ConcurrencyConflictError(
         append.streamId,
         append.expectedVersion,
         await streamVersion(session, names, append.streamId),
-        'a concurrent writer stored the same event ids or versions; reload and retry',
-        { cause: again },
+        'concurrent writers kept storing the same versions or event ids; reload and retry',
+        { cause: error },
       );
     }
   }
-  return interpret(append, rows);
 }
-
 function interpret(append: PreparedAppend, rows: readonly AppendRow[]): AppendResult {
   const first = rows[0];
   if (!first) throw new TypeError('The append function returned no row.');

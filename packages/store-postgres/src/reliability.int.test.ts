@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import {
   ExpectedVersion,
+  type ExpectedVersionMarker,
   isConcurrencyConflictError,
   isEventStoreUnavailableError,
   retryOnConcurrencyConflict,
@@ -71,6 +72,54 @@ describeWithService('PostgresEventStore reliability on a server', 'DATABASE_URL'
     await pool.end();
   });
 
+  it('exact-version writers (no lock) and Any/StreamExists writers (locked function) on one stream: no gap, no loss', async () => {
+    // Exact versions take a single INSERT without the per-stream lock; Any and StreamExists take
+    // the append function under the lock. Both must agree through the unique (stream_id, version)
+    // index, and Any must not fail just because an unlocked writer won a race.
+    const { store, pool } = await freshStore(16);
+    const streamId = `mixed-${randomUUID()}`;
+    await store.appendEvents(streamId, ExpectedVersion.NoStream, [deposited(0)]);
+    const acknowledged: string[] = [];
+    const pairs: string[][] = [];
+    const exactWriter = async () => {
+      for (let i = 0; i < 20; i++) {
+        const batch = [
+          { ...deposited(i), eventId: randomUUID() },
+          { ...deposited(i), eventId: randomUUID() },
+        ];
+        await retryOnConcurrencyConflict(
+          async () => store.appendEvents(streamId, await store.getStreamVersion(streamId), batch),
+          { maxRetries: 1_000, backoff: { initialDelayMs: 1, maxDelayMs: 10 } },
+        );
+        acknowledged.push(...batch.map((event) => event.eventId));
+        pairs.push(batch.map((event) => event.eventId));
+      }
+    };
+    const lockedWriter = (mode: ExpectedVersionMarker) => async () => {
+      for (let i = 0; i < 20; i++) {
+        const eventId = randomUUID();
+        await store.appendEvents(streamId, mode, [{ ...deposited(i), eventId }]);
+        acknowledged.push(eventId);
+      }
+    };
+    await Promise.all([
+      ...Array.from({ length: 8 }, exactWriter),
+      ...Array.from({ length: 4 }, lockedWriter(ExpectedVersion.Any)),
+      ...Array.from({ length: 4 }, lockedWriter(ExpectedVersion.StreamExists)),
+    ]);
+    const events = await store.getEvents(streamId);
+    const total = 1 + acknowledged.length;
+    expect(events.map((e) => e.version)).toEqual(Array.from({ length: total }, (_, i) => i + 1));
+    expect(new Set(events.slice(1).map((e) => e.eventId))).toEqual(new Set(acknowledged));
+    // Each two-event batch sits whole at consecutive versions.
+    const versionOf = new Map(events.map((e) => [e.eventId, e.version]));
+    expect(pairs).toHaveLength(8 * 20);
+    for (const [first, second] of pairs) {
+      expect(versionOf.get(second!)).toBe(versionOf.get(first!)! + 1);
+    }
+    await pool.end();
+  });
+
   it('8 writers on 500 streams while a follower tails the log: every event once, strictly increasing', async () => {
     const { store, pool } = await freshStore(10);
     const streams = Array.from({ length: 500 }, (_, i) => `s${i}-${randomUUID()}`);
@@ -134,14 +183,15 @@ describeWithService('PostgresEventStore reliability on a server', 'DATABASE_URL'
       const streamId = `killed-${randomUUID()}`;
       const batch = Array.from({ length: 1_000 }, (_, i) => ({ ...deposited(i), eventId: randomUUID() }));
 
-      // A second session inserts, without committing, the id of the batch's 500th event. The append
-      // then writes 499 rows and waits on that row's unique-index entry: it is stuck mid-batch.
+      // A second session inserts, without committing, the id of the batch's 500th event as a
+      // caller-chosen id (indexed, unique). The append then writes 499 rows and waits on that row's
+      // unique-index entry: it is stuck mid-batch.
       const blocker = new pg.Client({ connectionString: url });
       await blocker.connect();
       let error: unknown;
       try {
         await blocker.query('BEGIN');
-        await blocker.query(`SELECT * FROM "${schema}".events_append($1, -1, false, $2::jsonb, false)`, [
+        await blocker.query(`SELECT * FROM "${schema}".events_append($1, -1, true, $2::jsonb, false)`, [
           `blocker-${randomUUID()}`,
           JSON.stringify([{ id: batch[499]!.eventId, type: 'Deposited', sv: 1, data: {}, meta: {} }]),
         ]);
@@ -183,7 +233,7 @@ async function stuckAppend(admin: SqlExecutor, schema: string): Promise<number |
     const rows = await admin.query<{ pid: number }>({
       text: `SELECT pid FROM pg_stat_activity
              WHERE wait_event_type = 'Lock' AND wait_event = 'transactionid' AND query LIKE $1`,
-      values: [`%"${schema}"."events_append"%`],
+      values: [`%"${schema}"."events%`],
     });
     if (rows[0]) return rows[0].pid;
     await sleep(10);
