@@ -35,6 +35,15 @@ export const MAX_BATCH_SIZE = 65_536;
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
+/** Options of {@link prepareAppend}. */
+export interface PrepareAppendOptions {
+  /**
+   * Makes the id of an event the caller left without one; a random UUID (v4) by default. An
+   * adapter may prefer ids that sort by time (UUID v7), which keep its index inserts local.
+   */
+  readonly newEventId?: () => string;
+}
+
 /**
  * Validates an append's arguments and fills in event ids, schema versions and metadata.
  * Throws `InvalidArgumentError`, `EventSerializationError`, `UnknownEventTypeError` or
@@ -45,7 +54,9 @@ export function prepareAppend(
   expectedVersion: unknown,
   events: unknown,
   registry?: EventRegistry<DomainEvent>,
+  options: PrepareAppendOptions = {},
 ): PreparedAppend {
+  const newEventId = options.newEventId ?? randomUUID;
   assertStreamId(streamId);
   assertExpectedVersion(expectedVersion);
   if (!Array.isArray(events)) {
@@ -63,21 +74,29 @@ export function prepareAppend(
   const seenIds = new Set<string>();
   let mayBeRetry = false;
   const prepared = events.map((event: unknown, index) => {
-    const result = prepareEvent(event, index, registry);
-    if (seenIds.has(result.eventId)) {
-      throw new InvalidArgumentError(
-        `events[${index}].eventId`,
-        `"${result.eventId}" appears twice in the batch.`,
-      );
+    const result = prepareEvent(event, index, registry, newEventId);
+    // Only ids the caller chose can repeat; generated ones are unique.
+    if ((event as NewEvent).eventId !== undefined) {
+      if (seenIds.has(result.eventId)) {
+        throw new InvalidArgumentError(
+          `events[${index}].eventId`,
+          `"${result.eventId}" appears twice in the batch.`,
+        );
+      }
+      seenIds.add(result.eventId);
+      mayBeRetry = true;
     }
-    seenIds.add(result.eventId);
-    if ((event as NewEvent).eventId !== undefined) mayBeRetry = true;
     return result;
   });
   return { streamId, expectedVersion, events: prepared, mayBeRetry };
 }
 
-function prepareEvent(event: unknown, index: number, registry?: EventRegistry<DomainEvent>): PreparedEvent {
+function prepareEvent(
+  event: unknown,
+  index: number,
+  registry: EventRegistry<DomainEvent> | undefined,
+  newEventId: () => string,
+): PreparedEvent {
   if (typeof event !== 'object' || event === null || Array.isArray(event)) {
     throw new InvalidArgumentError(
       `events[${index}]`,
@@ -119,7 +138,7 @@ function prepareEvent(event: unknown, index: number, registry?: EventRegistry<Do
   assertJsonSerializable(encoded.data, 'the data', type);
   assertJsonSerializable(metadata ?? {}, 'the metadata', type);
   return {
-    eventId: eventId?.toLowerCase() ?? randomUUID(),
+    eventId: eventId?.toLowerCase() ?? newEventId(),
     type,
     schemaVersion: encoded.schemaVersion,
     data: encoded.data,

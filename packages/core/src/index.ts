@@ -3,7 +3,7 @@
 export type { EventOfAggregate, HistoryEvent } from './aggregate.js';
 // Aggregates and repository
 export { EventSourcedAggregate, isSnapshotCapable } from './aggregate.js';
-export type { PreparedAppend, PreparedEvent, StoredEventLocation } from './append.js';
+export type { PrepareAppendOptions, PreparedAppend, PreparedEvent, StoredEventLocation } from './append.js';
 // Building blocks for adapters: every store validates and decodes the same way
 export { MAX_BATCH_SIZE, prepareAppend, resolveRetriedAppend } from './append.js';
 export { EventSourcingBuilder } from './builder.js';

@@ -80,7 +80,7 @@ export function assertPositiveInteger(value: unknown, argument: string): asserts
  * Properties whose value is `undefined` are allowed and dropped, as optional fields are.
  */
 export function assertJsonSerializable(value: unknown, what: string, eventType?: string): void {
-  const problem = findJsonProblem(value, '$', new Set());
+  const problem = findJsonProblem(value, [], new Set());
   if (problem) {
     throw new EventSerializationError(
       `Cannot store ${what}${eventType ? ` of event "${eventType}"` : ''}: ${problem}. ` +
@@ -90,34 +90,52 @@ export function assertJsonSerializable(value: unknown, what: string, eventType?:
   }
 }
 
-function findJsonProblem(value: unknown, path: string, ancestors: Set<object>): string | undefined {
+// The walk runs on every event of every append, so the path to a field is kept as a stack of keys
+// and indexes and only turned into text ("$.lines[2].sku") for the error message.
+type Path = (string | number)[];
+
+function formatPath(path: Path): string {
+  let text = '$';
+  for (const segment of path) text += typeof segment === 'number' ? `[${segment}]` : `.${segment}`;
+  return text;
+}
+
+function findJsonProblem(value: unknown, path: Path, ancestors: Set<object>): string | undefined {
   switch (typeof value) {
-    case 'string':
-      return stringProblem(value, path);
+    case 'string': {
+      const problem = stringProblem(value);
+      return problem && `${formatPath(path)} ${problem}`;
+    }
     case 'boolean':
       return undefined;
     case 'number':
-      return Number.isFinite(value) ? undefined : `${path} is ${value}, which JSON cannot represent`;
+      return Number.isFinite(value)
+        ? undefined
+        : `${formatPath(path)} is ${value}, which JSON cannot represent`;
     case 'object':
       return value === null ? undefined : findObjectProblem(value, path, ancestors);
     default:
-      return `${path} is ${typeof value === 'undefined' ? 'undefined' : `a ${typeof value}`}`;
+      return `${formatPath(path)} is ${typeof value === 'undefined' ? 'undefined' : `a ${typeof value}`}`;
   }
 }
 
-function findObjectProblem(value: object, path: string, ancestors: Set<object>): string | undefined {
-  if (ancestors.has(value)) return `${path} is a circular reference`;
+function findObjectProblem(value: object, path: Path, ancestors: Set<object>): string | undefined {
+  if (ancestors.has(value)) return `${formatPath(path)} is a circular reference`;
   ancestors.add(value);
   try {
     if (Array.isArray(value)) return findArrayProblem(value, path, ancestors);
     if (!isPlainObject(value)) {
-      return `${path} is a ${value.constructor?.name ?? 'non-plain object'}, not a plain object`;
+      return `${formatPath(path)} is a ${value.constructor?.name ?? 'non-plain object'}, not a plain object`;
     }
-    for (const [key, child] of Object.entries(value)) {
-      const keyProblem = stringProblem(key, `${path} key "${key.slice(0, 20)}"`);
-      if (keyProblem) return keyProblem;
+    const record = value as Record<string, unknown>;
+    for (const key of Object.keys(record)) {
+      const keyProblem = stringProblem(key);
+      if (keyProblem) return `${formatPath(path)} key "${key.slice(0, 20)}" ${keyProblem}`;
+      const child = record[key];
       if (child === undefined) continue;
-      const problem = findJsonProblem(child, `${path}.${key}`, ancestors);
+      path.push(key);
+      const problem = findJsonProblem(child, path, ancestors);
+      path.pop();
       if (problem) return problem;
     }
     return undefined;
@@ -127,10 +145,9 @@ function findObjectProblem(value: object, path: string, ancestors: Set<object>):
 }
 
 // Strings survive UTF-8 storage unchanged only without NUL and without lone surrogates.
-function stringProblem(value: string, path: string): string | undefined {
-  if (value.includes('\u0000')) return `${path} contains a NUL character`;
-  if (!isWellFormed(value))
-    return `${path} contains a lone UTF-16 surrogate, which UTF-8 storage would replace`;
+function stringProblem(value: string): string | undefined {
+  if (value.includes('\u0000')) return 'contains a NUL character';
+  if (!isWellFormed(value)) return 'contains a lone UTF-16 surrogate, which UTF-8 storage would replace';
   return undefined;
 }
 
@@ -143,9 +160,11 @@ function isPlainObject(value: object): boolean {
   return proto === null || Object.getPrototypeOf(proto) === null;
 }
 
-function findArrayProblem(value: unknown[], path: string, ancestors: Set<object>): string | undefined {
+function findArrayProblem(value: unknown[], path: Path, ancestors: Set<object>): string | undefined {
   for (let index = 0; index < value.length; index++) {
-    const problem = findJsonProblem(value[index], `${path}[${index}]`, ancestors);
+    path.push(index);
+    const problem = findJsonProblem(value[index], path, ancestors);
+    path.pop();
     if (problem) return problem;
   }
   return undefined;
