@@ -76,41 +76,30 @@ async function insertAtExactVersion(
 ): Promise<AppendResult | undefined> {
   const { events } = append;
   const single = events.length === 1 ? events[0] : undefined;
+  const statements = statementsFor(names);
   try {
-    const rows = single
-      ? await session.query<{ position: string | number | bigint }>({
-          name: `es-append-one:${names.qualifiedTable}`,
-          text: `INSERT INTO ${names.qualifiedTable} (position, stream_id, version, event_id, event_id_supplied,
-                   type, schema_version, data, metadata, created_at)
-                 SELECT pg_current_xact_id()::text::bigint << ${POSITION_INDEX_BITS}, $1::text, $2::integer + 1,
-                        $3::uuid, $4::boolean, $5::text, $6::integer, $7::jsonb, $8::jsonb, now()
-                 WHERE ${expectedVersionExists(names)}
-                 RETURNING position`,
-          values: [
-            append.streamId,
-            expected,
-            single.eventId,
-            append.mayBeRetry,
-            single.type,
-            single.schemaVersion,
-            JSON.stringify(single.data),
-            JSON.stringify(single.metadata),
-          ],
-        })
-      : await session.query<{ position: string | number | bigint | null }>({
-          name: `es-append-many:${names.qualifiedTable}`,
-          text: `WITH appended AS (
-                   INSERT INTO ${names.qualifiedTable} (position, stream_id, version, event_id, event_id_supplied,
-                     type, schema_version, data, metadata, created_at)
-                   SELECT (SELECT pg_current_xact_id()::text::bigint << ${POSITION_INDEX_BITS}) + x.n - 1,
-                          $1::text, $2::integer + x.n::integer, (x.e ->> 'id')::uuid, $4::boolean, x.e ->> 'type',
-                          (x.e ->> 'sv')::integer, x.e -> 'data', x.e -> 'meta', now()
-                   FROM jsonb_array_elements($3::jsonb) WITH ORDINALITY AS x(e, n)
-                   WHERE ${expectedVersionExists(names)}
-                   RETURNING position)
-                 SELECT max(position) AS position FROM appended`,
-          values: [append.streamId, expected, eventsPayload(append), append.mayBeRetry],
-        });
+    const rows = await session.query<{ position: string | number | bigint | null }>(
+      single
+        ? {
+            name: statements.insertOne.name,
+            text: statements.insertOne.text,
+            values: [
+              append.streamId,
+              expected,
+              single.eventId,
+              append.mayBeRetry,
+              single.type,
+              single.schemaVersion,
+              JSON.stringify(single.data),
+              JSON.stringify(single.metadata),
+            ],
+          }
+        : {
+            name: statements.insertMany.name,
+            text: statements.insertMany.text,
+            values: [append.streamId, expected, eventsPayload(append), append.mayBeRetry],
+          },
+    );
     const position = rows[0]?.position;
     if (position === undefined || position === null) return undefined;
     return { nextVersion: expected + events.length, lastPosition: toPosition(position) };
@@ -120,14 +109,56 @@ async function insertAtExactVersion(
   }
 }
 
-/**
- * True when stream $1 has reached version $2 (always for 0). With the insert of version $2 + 1,
- * which the unique index refuses if it exists, the stream is then at exactly $2. Versions are never
- * removed, so a version seen once stays.
- */
-function expectedVersionExists(names: StoreNames): string {
-  return `($2::integer = 0 OR EXISTS (SELECT 1 FROM ${names.qualifiedTable} e
-            WHERE e.stream_id = $1 AND e.version = $2::integer))`;
+interface AppendStatements {
+  readonly insertOne: { readonly name: string; readonly text: string };
+  readonly insertMany: { readonly name: string; readonly text: string };
+  readonly callFunction: { readonly name: string; readonly text: string };
+}
+
+// Built once per table: an append is on every hot path, and the driver compares the text of a
+// named statement with the one it prepared on each call.
+const statementCache = new WeakMap<StoreNames, AppendStatements>();
+
+function statementsFor(names: StoreNames): AppendStatements {
+  const cached = statementCache.get(names);
+  if (cached) return cached;
+  const table = names.qualifiedTable;
+  const columns = `(position, stream_id, version, event_id, event_id_supplied, type, schema_version, data,
+                    metadata, created_at)`;
+  // True when stream $1 has reached version $2 (always for 0). With the insert of version $2 + 1,
+  // which the unique index refuses if it exists, the stream is then at exactly $2. Versions are
+  // never removed, so a version seen once stays.
+  const expectedVersionExists = `($2::integer = 0 OR EXISTS (SELECT 1 FROM ${table} e
+                                   WHERE e.stream_id = $1 AND e.version = $2::integer))`;
+  const statements: AppendStatements = {
+    insertOne: {
+      name: `es-append-one:${table}`,
+      text: `INSERT INTO ${table} ${columns}
+             SELECT pg_current_xact_id()::text::bigint << ${POSITION_INDEX_BITS}, $1::text, $2::integer + 1,
+                    $3::uuid, $4::boolean, $5::text, $6::integer, $7::jsonb, $8::jsonb, now()
+             WHERE ${expectedVersionExists}
+             RETURNING position`,
+    },
+    insertMany: {
+      name: `es-append-many:${table}`,
+      text: `WITH appended AS (
+               INSERT INTO ${table} ${columns}
+               SELECT (SELECT pg_current_xact_id()::text::bigint << ${POSITION_INDEX_BITS}) + x.n - 1,
+                      $1::text, $2::integer + x.n::integer, (x.e ->> 'id')::uuid, $4::boolean, x.e ->> 'type',
+                      (x.e ->> 'sv')::integer, x.e -> 'data', x.e -> 'meta', now()
+               FROM jsonb_array_elements($3::jsonb) WITH ORDINALITY AS x(e, n)
+               WHERE ${expectedVersionExists}
+               RETURNING position)
+             SELECT max(position) AS position FROM appended`,
+    },
+    callFunction: {
+      name: `es-append:${names.appendFunction}`,
+      text: `SELECT o_kind, o_stream_version, o_event_id, o_version, o_position, o_stream_id
+             FROM ${names.appendFunction}($1, $2, $3, $4::jsonb, false)`,
+    },
+  };
+  statementCache.set(names, statements);
+  return statements;
 }
 
 function eventsPayload(append: PreparedAppend): string {
@@ -150,9 +181,7 @@ async function appendWithFunction(
   expected: number,
 ): Promise<AppendResult> {
   const query = {
-    name: `es-append:${names.appendFunction}`,
-    text: `SELECT o_kind, o_stream_version, o_event_id, o_version, o_position, o_stream_id
-           FROM ${names.appendFunction}($1, $2, $3, $4::jsonb, false)`,
+    ...statementsFor(names).callFunction,
     values: [append.streamId, expected, append.mayBeRetry, eventsPayload(append)],
   };
   // A unique index can still fire inside the function: an exact-version insert (which takes no

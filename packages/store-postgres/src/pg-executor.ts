@@ -35,15 +35,18 @@ type PgQueryConfig = {
   types?: typeof EVENT_ROW_TYPES;
 };
 
-/** Array-mode queries are the event reads: they get the faster `timestamptz` parser. */
+/**
+ * Array-mode queries are the event reads: they get the faster `timestamptz` parser. Only the keys
+ * in use are set: `pg` copies the config of every query, appends included.
+ */
 function toConfig(query: SqlQuery): PgQueryConfig {
-  return {
-    text: query.text,
-    values: query.values as unknown[] | undefined,
-    name: query.name === undefined ? undefined : statementName(query.name),
-    rowMode: query.rowMode,
-    types: query.rowMode === 'array' ? EVENT_ROW_TYPES : undefined,
-  };
+  const config: PgQueryConfig = { text: query.text, values: query.values as unknown[] | undefined };
+  if (query.name !== undefined) config.name = statementName(query.name);
+  if (query.rowMode === 'array') {
+    config.rowMode = 'array';
+    config.types = EVENT_ROW_TYPES;
+  }
+  return config;
 }
 
 // PostgreSQL truncates statement names to 63 bytes, so two long names that share a prefix (the same
@@ -51,9 +54,19 @@ function toConfig(query: SqlQuery): PgQueryConfig {
 // name is replaced by a digest of itself: still unique per statement.
 const MAX_STATEMENT_NAME_BYTES = 63;
 
+// Names come from a handful of statements per table, so the cache stays small.
+const statementNames = new Map<string, string>();
+
 export function statementName(name: string): string {
-  if (Buffer.byteLength(name) <= MAX_STATEMENT_NAME_BYTES) return name;
-  return `es_${createHash('sha256').update(name).digest('hex').slice(0, 40)}`;
+  let safe = statementNames.get(name);
+  if (safe === undefined) {
+    safe =
+      Buffer.byteLength(name) <= MAX_STATEMENT_NAME_BYTES
+        ? name
+        : `es_${createHash('sha256').update(name).digest('hex').slice(0, 40)}`;
+    statementNames.set(name, safe);
+  }
+  return safe;
 }
 
 function session(target: Pick<PgPoolLike, 'query'>): SqlSession {

@@ -24,7 +24,7 @@ import { appendPrepared, streamVersion } from './append.js';
 import { AppendAnnouncer } from './append-announcer.js';
 import { createSqlExecutor, type PostgresConnection } from './connection.js';
 import { wrapDriverError } from './driver-errors.js';
-import { withTimeOrderedIds } from './event-ids.js';
+import { uuidV7 } from './event-ids.js';
 import { EVENT_COLUMNS, type EventRow, toStoredEvent } from './event-rows.js';
 import { type StoreNames, storeNames } from './identifiers.js';
 import { type MigrateResult, migrate } from './migrate.js';
@@ -32,6 +32,8 @@ import { notificationChannel, VISIBLE_BOUND_SQL } from './position.js';
 import { readAllBatches } from './read-all.js';
 import type { SqlExecutor, StopListening } from './sql-executor.js';
 
+// Events without an id get a UUID v7: ids made close in time sort together (see uuidV7).
+const TIME_ORDERED_IDS = { newEventId: () => uuidV7() };
 /** Options of {@link PostgresEventStore}. */
 export interface PostgresEventStoreOptions extends EventStoreOptions {
   /**
@@ -99,13 +101,15 @@ export class PostgresEventStore implements EventStore {
     expectedVersion: ExpectedVersionValue,
     events: readonly NewEvent<E>[],
   ): Promise<AppendResult> {
-    const append = withTimeOrderedIds(
-      prepareAppend(streamId, expectedVersion, events, this.#registry),
-      events,
-    );
-    const result = await this.#guard(`append to stream "${streamId}"`, () =>
-      appendPrepared(this.#executor, this.#names, append),
-    );
+    const append = prepareAppend(streamId, expectedVersion, events, this.#registry, TIME_ORDERED_IDS);
+    let result: AppendResult;
+    try {
+      result = await appendPrepared(this.#executor, this.#names, append);
+    } catch (error) {
+      // Inline rather than #guard: appends are the hottest call, and each async layer costs.
+      if (isEventSourcingError(error)) throw error;
+      throw wrapDriverError(error, `append to stream "${streamId}"`);
+    }
     this.#announcer?.announce();
     return result;
   }
