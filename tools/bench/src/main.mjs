@@ -4,11 +4,12 @@
 //
 //   node tools/bench/src/main.mjs [--rounds 5] [--url postgres://postgres@127.0.0.1:5432/es_bench]
 //
-// The database in --url must exist; the benchmark creates and drops its schemas there.
+// The database in --url is created when missing; the benchmark creates and drops its schemas there.
 import { execFile } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import pg from 'pg';
 import { renderTable } from './table.mjs';
 
 const run = promisify(execFile);
@@ -21,7 +22,7 @@ function option(name, fallback) {
 
 const rounds = Number(option('rounds', '5'));
 const url = option('url', process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/es_bench');
-const contenders = (option('contenders', 'raw,es,emmett') ?? '').split(',');
+const contenders = (option('contenders', 'raw,es,emmett,raw-unchecked') ?? '').split(',');
 
 async function runOnce(contender) {
   const { stdout } = await run(process.execPath, [join(here, 'run-contender.mjs'), contender, url], {
@@ -31,6 +32,26 @@ async function runOnce(contender) {
   return JSON.parse(stdout.trim().split('\n').pop());
 }
 
+/** Creates the benchmark database when it does not exist yet (connecting to `postgres` on the same server). */
+async function ensureDatabase(databaseUrl) {
+  const target = new URL(databaseUrl);
+  const name = decodeURIComponent(target.pathname.slice(1));
+  const admin = new URL(databaseUrl);
+  admin.pathname = '/postgres';
+  const client = new pg.Client({ connectionString: admin.toString() });
+  await client.connect();
+  try {
+    const { rows } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
+    if (rows.length === 0) {
+      await client.query(`CREATE DATABASE ${client.escapeIdentifier(name)}`);
+      console.log(`created database ${name}`);
+    }
+  } finally {
+    await client.end();
+  }
+}
+
+await ensureDatabase(url);
 const results = new Map(contenders.map((name) => [name, []]));
 console.log(
   `PostgreSQL event store benchmark: ${rounds} rounds, contenders ${contenders.join(', ')}, ${url}`,

@@ -3,14 +3,19 @@
 import { randomBytes } from 'node:crypto';
 import { createEmmett } from './contenders/emmett.mjs';
 import { createEsStore } from './contenders/es-store.mjs';
-import { createRawPg } from './contenders/raw-pg.mjs';
+import { createRawPg, createRawPgUnchecked } from './contenders/raw-pg.mjs';
 import { DEFAULT_SIZES, runWorkloads } from './workloads.mjs';
 
-const factories = { es: createEsStore, raw: createRawPg, emmett: createEmmett };
+const factories = {
+  es: createEsStore,
+  raw: createRawPg,
+  'raw-unchecked': createRawPgUnchecked,
+  emmett: createEmmett,
+};
 const [name, url] = process.argv.slice(2);
 const factory = factories[name];
 if (!factory || !url) {
-  console.error('usage: node run-contender.mjs <es|raw|emmett> <postgres-url>');
+  console.error('usage: node run-contender.mjs <es|raw|raw-unchecked|emmett> <postgres-url>');
   process.exit(2);
 }
 const schema = `bench_${name}_${randomBytes(4).toString('hex')}`;

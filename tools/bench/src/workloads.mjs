@@ -4,10 +4,10 @@
 export const DEFAULT_SIZES = {
   w1Writers: 8,
   w1Streams: 1_000,
-  w1Events: 4_000,
+  w1Events: 16_000,
   w2Writers: 4,
   w2BatchSize: 100,
-  w2Events: 10_000,
+  w2Events: 40_000,
   w3StreamSize: 10_000,
   logSize: 100_000,
   readBatchSize: 1_000,

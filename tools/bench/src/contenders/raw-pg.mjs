@@ -1,14 +1,28 @@
 // Contender: the raw pg baseline, the least work the same job needs: one table with a unique
-// (stream_id, version) index that enforces exact expected versions, one statement per append
-// (a multi-row INSERT from unnest for batches), one SELECT per stream load, keyset pages on a
-// bigserial for the global log. It has no idempotency by event id, no event-type index, no
-// notifications and a global log that is only exact when no writer is running: a physical limit,
-// not a usable store.
+// (stream_id, version) index, one statement per append (a multi-row INSERT from unnest for
+// batches), one SELECT per stream load, keyset pages on a bigserial for the global log. It has no
+// idempotency by event id, no event-type index, no notifications, returns no position, and its
+// global log is only exact when no writer is running: a physical limit, not a usable store.
+//
+// Exact expected versions: the unique index refuses an append when the stream is ahead of the
+// expected version, but not when it is behind (expected 5 on a stream at 2 would write version 6,
+// a gap). So the statement also requires version `expected` to exist, one index probe: with both,
+// the append succeeds only at exactly the expected version, which W1 and W2 ask for.
+// `createRawPgUnchecked` leaves the probe out (the baseline of earlier runs) to show its cost.
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 
 /** @param {{ url: string, schema: string, poolSize: number }} options */
-export async function createRawPg({ url, schema, poolSize }) {
+export function createRawPg(options) {
+  return createRawPgContender(options, true);
+}
+
+/** The same without the probe for "stream behind": a wrong expected version can leave a gap. */
+export function createRawPgUnchecked(options) {
+  return createRawPgContender(options, false);
+}
+
+async function createRawPgContender({ url, schema, poolSize }, checkBehind) {
   const pool = new pg.Pool({ connectionString: url, max: poolSize });
   const table = `"${schema}".events`;
   await pool.query(`CREATE SCHEMA "${schema}"`);
@@ -22,15 +36,21 @@ export async function createRawPg({ url, schema, poolSize }) {
     metadata jsonb NOT NULL DEFAULT '{}',
     created_at timestamptz NOT NULL DEFAULT now(),
     UNIQUE (stream_id, version))`);
+  // $2 is the expected version; the probe holds when the stream has reached it.
+  const behindCheck = checkBehind
+    ? `WHERE $2::integer = 0 OR EXISTS (SELECT 1 FROM ${table} e WHERE e.stream_id = $1::text AND e.version = $2::integer)`
+    : '';
   const insertOne = {
     name: `raw-insert-one-${schema}`,
-    text: `INSERT INTO ${table} (stream_id, version, event_id, type, data) VALUES ($1, $2, $3, $4, $5)`,
+    text: `INSERT INTO ${table} (stream_id, version, event_id, type, data)
+           SELECT $1::text, $2::integer + 1, $3::uuid, $4::text, $5::jsonb ${behindCheck}`,
   };
   const insertMany = {
     name: `raw-insert-many-${schema}`,
     text: `INSERT INTO ${table} (stream_id, version, event_id, type, data)
-           SELECT $1, $2 + x.n, x.id, x.type, x.data
-           FROM unnest($3::uuid[], $4::text[], $5::jsonb[]) WITH ORDINALITY AS x(id, type, data, n)`,
+           SELECT $1::text, $2::integer + x.n, x.id, x.type, x.data
+           FROM unnest($3::uuid[], $4::text[], $5::jsonb[]) WITH ORDINALITY AS x(id, type, data, n)
+           ${behindCheck}`,
   };
   const selectStream = {
     name: `raw-stream-${schema}`,
@@ -42,18 +62,22 @@ export async function createRawPg({ url, schema, poolSize }) {
     text: `SELECT position, stream_id, version, event_id, type, data, metadata, created_at
            FROM ${table} WHERE position > $1 ORDER BY position LIMIT $2`,
   };
+  const refused = (streamId, expected) => {
+    throw new Error(`raw pg: stream ${streamId} is not at the expected version ${expected}`);
+  };
   return {
-    name: 'raw pg',
+    name: checkBehind ? 'raw pg' : 'raw pg, unchecked',
     append: async (streamId, expected, events) => {
       if (events.length === 1) {
         const [event] = events;
-        await pool.query({
+        const { rowCount } = await pool.query({
           ...insertOne,
-          values: [streamId, expected + 1, randomUUID(), event.type, JSON.stringify(event.data)],
+          values: [streamId, expected, randomUUID(), event.type, JSON.stringify(event.data)],
         });
+        if (rowCount !== 1) refused(streamId, expected);
         return;
       }
-      await pool.query({
+      const { rowCount } = await pool.query({
         ...insertMany,
         values: [
           streamId,
@@ -63,6 +87,7 @@ export async function createRawPg({ url, schema, poolSize }) {
           events.map((event) => JSON.stringify(event.data)),
         ],
       });
+      if (rowCount !== events.length) refused(streamId, expected);
     },
     readStream: async (streamId) => (await pool.query({ ...selectStream, values: [streamId] })).rows.length,
     readAll: async (batchSize, visit) => {
