@@ -34,13 +34,13 @@ function encodeExpected(expected: ExpectedVersionValue): number {
 }
 
 /**
- * Appends a prepared batch in one round trip. An exact expected version (a number, or `NoStream`:
- * 0) takes one INSERT statement whose unique index on (stream_id, version) decides races; any
- * other outcome than a clean insert (a conflict, a retried batch) and the modes `Any` and
- * `StreamExists` go to the append function of migration 001/004, which checks the expected version
- * and the event ids under a per-stream lock. Nothing is written unless the whole batch is.
- * Notifications are left to the caller (the store announces appends after commit, see
- * `AppendAnnouncer`).
+ * Appends a prepared batch, in one round trip unless it is refused or retried. An exact expected
+ * version (a number, or `NoStream`: 0) takes one INSERT statement whose unique index on
+ * (stream_id, version) decides races. The modes `Any` and `StreamExists`, and an exact-version
+ * batch the INSERT did not write (a conflict, a retried batch), go to the append function of
+ * migrations 001/004, which checks the expected version and the event ids under a per-stream lock
+ * and says exactly what happened. Nothing is written unless the whole batch is. Notifications are
+ * left to the caller (the store announces appends after commit, see `AppendAnnouncer`).
  */
 export async function appendPrepared(
   session: SqlSession,
