@@ -1,5 +1,6 @@
 // Prints the query plans of the statements @es/store-postgres issues for getAllEvents,
-// getEventsByType and getEvents, captured from the store itself, on a 200,000-event table:
+// getEventsByType, getEvents and an exact-version append, captured from the store itself, on a
+// 200,000-event table:
 //   node tools/bench/src/explain.mjs [--url postgres://postgres@127.0.0.1:5432/es_bench]
 // Each statement is shown twice: as a generic plan (what a named prepared statement ends up using)
 // and as a custom plan for the captured parameter values, both with EXPLAIN (ANALYZE, BUFFERS).
@@ -16,10 +17,12 @@ const TYPES = ['Opened', 'Deposited', 'Withdrawn', 'Renamed', 'Closed'];
 
 const pool = new pg.Pool({ connectionString: url, max: 4 });
 const captured = [];
+// While dryRun is set, statements are recorded, not run (an append is explained, then rolled back).
+let dryRun = false;
 const spy = {
   query: (config) => {
     captured.push(config);
-    return pool.query(config);
+    return dryRun ? Promise.resolve({ rows: [{ position: '1' }] }) : pool.query(config);
   },
   connect: () => pool.connect(),
   end: async () => undefined,
@@ -32,18 +35,32 @@ function literal(value) {
   return pg.escapeLiteral(String(value));
 }
 
-async function explain(title, call) {
+async function explain(title, call, { writes = false } = {}) {
   captured.length = 0;
-  await call();
+  dryRun = writes;
+  try {
+    await call();
+  } finally {
+    dryRun = false;
+  }
   const { text, values = [] } = captured[0];
   const client = await pool.connect();
+  // EXPLAIN ANALYZE runs the statement: a write is rolled back, so both plans see the same table.
+  const analyze = async (statement) => {
+    if (writes) await client.query('BEGIN');
+    try {
+      return await client.query(`EXPLAIN (ANALYZE, BUFFERS, SUMMARY OFF) ${statement}`);
+    } finally {
+      if (writes) await client.query('ROLLBACK');
+    }
+  };
   try {
     await client.query('SET plan_cache_mode = force_generic_plan');
     await client.query(`PREPARE shown AS ${text}`);
     const execute = `EXECUTE shown(${values.map(literal).join(', ')})`;
-    const generic = await client.query(`EXPLAIN (ANALYZE, BUFFERS, SUMMARY OFF) ${execute}`);
+    const generic = await analyze(execute);
     await client.query('SET plan_cache_mode = force_custom_plan');
-    const custom = await client.query(`EXPLAIN (ANALYZE, BUFFERS, SUMMARY OFF) ${execute}`);
+    const custom = await analyze(execute);
     await client.query('DEALLOCATE shown');
     const plan = (result) => result.rows.map((row) => row['QUERY PLAN']).join('\n');
     console.log(
@@ -103,6 +120,21 @@ try {
   await explain("getEvents('stream-42')", () => store.getEvents('stream-42'));
   await explain("getEvents('stream-42', 50, { limit: 10 })", () =>
     store.getEvents('stream-42', 50, { limit: 10 }),
+  );
+  await explain(
+    "appendEvents('stream-42', 100, [event]): an exact-version append, one INSERT",
+    () => store.appendEvents('stream-42', 100, [{ type: 'Deposited', data: { amount: 5 } }]),
+    { writes: true },
+  );
+  await explain(
+    "appendEvents('stream-42', 100, tenEvents): a batch at an exact version",
+    () =>
+      store.appendEvents(
+        'stream-42',
+        100,
+        Array.from({ length: 10 }, (_, i) => ({ type: 'Deposited', data: { amount: i } })),
+      ),
+    { writes: true },
   );
 } finally {
   await pool.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);

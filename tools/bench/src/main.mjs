@@ -24,7 +24,25 @@ const rounds = Number(option('rounds', '5'));
 const url = option('url', process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/es_bench');
 const contenders = (option('contenders', 'raw,es,emmett,raw-unchecked') ?? '').split(',');
 
+/**
+ * Flushes the server's dirty buffers before each run, so no contender pays for a checkpoint
+ * caused by the one before it, and each starts equally soon after one (full-page images).
+ * Needs superuser or pg_checkpoint; without them the runs go on unflushed.
+ */
+async function checkpoint() {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    await client.query('CHECKPOINT');
+  } catch (error) {
+    console.log(`(no CHECKPOINT before the run: ${error.message})`);
+  } finally {
+    await client.end();
+  }
+}
+
 async function runOnce(contender) {
+  await checkpoint();
   const { stdout } = await run(process.execPath, [join(here, 'run-contender.mjs'), contender, url], {
     maxBuffer: 1 << 20,
     timeout: 15 * 60_000,
