@@ -34,6 +34,7 @@ import type { SqlExecutor, StopListening } from './sql-executor.js';
 
 // Events without an id get a UUID v7: ids made close in time sort together (see uuidV7).
 const TIME_ORDERED_IDS = { newEventId: () => uuidV7() };
+
 /** Options of {@link PostgresEventStore}. */
 export interface PostgresEventStoreOptions extends EventStoreOptions {
   /**
