@@ -1,6 +1,8 @@
 -- @es/store-postgres, migration 001: the event table and its append function.
 --
 -- Idempotent: safe to run again. Needs PostgreSQL 13 or newer (xid8, pg_current_xact_id).
+-- Run by hand after 004, it puts back this file's append function: run every file in order, as
+-- migrate() does, so that 004 replaces it again.
 -- The schema and table names come from two settings, so one file serves any configuration:
 --   es.schema  (default: public)   es.table  (default: events)
 -- migrate() sets them for you. By hand, with psql:

@@ -39,7 +39,8 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 export interface PrepareAppendOptions {
   /**
    * Makes the id of an event the caller left without one; a random UUID (v4) by default. An
-   * adapter may prefer ids that sort by time (UUID v7), which keep its index inserts local.
+   * adapter may prefer ids that sort by time (UUID v7), which keep its index inserts local. The
+   * ids are trusted as they are: each call must return a new lower-case UUID.
    */
   readonly newEventId?: () => string;
 }

@@ -25,6 +25,9 @@ interface AppendRow {
 
 const UNIQUE_VIOLATION = '23505';
 
+/** The largest stream version the `integer` column holds. */
+const MAX_VERSION = 2_147_483_647;
+
 /** The append function's encoding of the expected version: >= 0 exact, -1 any, -2 stream exists. */
 function encodeExpected(expected: ExpectedVersionValue): number {
   if (typeof expected === 'number') return expected;
@@ -54,7 +57,9 @@ export async function appendPrepared(
     );
   }
   const expected = encodeExpected(append.expectedVersion);
-  if (expected >= 0) {
+  // Versions are `integer` columns: an expected version past what the batch can reach goes to the
+  // function (a bigint parameter), which reports the conflict instead of an overflow.
+  if (expected >= 0 && expected + append.events.length <= MAX_VERSION) {
     const appended = await insertAtExactVersion(session, names, append, expected);
     if (appended) return appended;
   }
@@ -226,7 +231,7 @@ function interpret(append: PreparedAppend, rows: readonly AppendRow[]): AppendRe
       append.streamId,
       append.expectedVersion,
       actual,
-      `event id ${elsewhere.o_event_id} is already stored in another stream; event ids are unique across the store`,
+      `event id ${elsewhere.o_event_id} is already stored in another stream; event ids chosen by callers are unique across the store`,
     );
   }
   const found = rows.map((row) => ({

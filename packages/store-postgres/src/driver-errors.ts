@@ -35,7 +35,7 @@ export function wrapDriverError(error: unknown, operation: string): EventStoreUn
   if (isConnectionFailure(error)) {
     hint =
       ' The connection failed; an append either committed completely or not at all, so retrying with the same event ids is safe.';
-  } else if (state === '42P01' || state === '42883' || state === '3F000') {
+  } else if (state === '42P01' || state === '42883' || state === '42703' || state === '3F000') {
     hint =
       ' The event store schema is missing or outdated: run migrate() (or the SQL files in migrations/postgres) first.';
   }

@@ -82,6 +82,13 @@ describe('event ids: caller-chosen ids are unique, generated ids skip the index 
       values: [streamId, JSON.stringify(oldBatch)],
     });
 
+    // New code on a table without 004: a typed error that points at migrate(), nothing written.
+    const early = new PostgresEventStore({ connection: db, schema, notify: false });
+    await expect(early.appendEvents(`early-${randomUUID()}`, 0, [deposited(1)])).rejects.toThrow(
+      /run migrate\(\)/,
+    );
+    await early.close();
+
     const upgrade = await migrate(db, { schema });
     expect(upgrade.applied).toEqual(files.filter((file) => file.version > 3).map((file) => file.name));
     expect(await suppliedFlags(schema, streamId)).toEqual([true, true]);

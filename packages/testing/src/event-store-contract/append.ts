@@ -109,6 +109,24 @@ export function appendContract(config: EventStoreContractConfig): void {
       expect(result.nextVersion).toBe(3);
     });
 
+    it('an expected version far beyond the stream, up to the largest safe integer, is a conflict', async () => {
+      // Stores keep versions in 32-bit columns; a huge expected version must still be a conflict,
+      // not an overflow surfacing as a driver error.
+      const store = await open();
+      const streamId = newStreamId();
+      await store.appendEvents(streamId, 0, [opened()]);
+      for (const expected of [2 ** 31 - 2, 2 ** 31 - 1, 2 ** 31, Number.MAX_SAFE_INTEGER]) {
+        await expectConflict(store.appendEvents(streamId, expected, [deposited(1)]), streamId, expected, 1);
+        await expectConflict(
+          store.appendEvents(streamId, expected, [deposited(1), deposited(2)]),
+          streamId,
+          expected,
+          1,
+        );
+      }
+      await expectUnchanged(store, streamId, 1, 1);
+    });
+
     it('expected version 0 and NoStream both require a new stream', async () => {
       const store = await open();
       const streamId = newStreamId();
