@@ -1,5 +1,5 @@
-import { randomUUID } from 'node:crypto';
 import { InvalidArgumentError } from './errors.js';
+import { uuidV7 } from './event-ids.js';
 import type { DomainEvent, EventMetadata, NewEvent } from './events.js';
 import type { SnapshotCapable } from './snapshot.js';
 import { assertStreamId } from './validation.js';
@@ -49,7 +49,7 @@ export abstract class EventSourcedAggregate<E extends DomainEvent = DomainEvent>
    */
   protected raiseEvent(event: E, metadata?: EventMetadata): void {
     this.apply(event);
-    this.#uncommitted.push({ ...event, eventId: randomUUID(), ...(metadata ? { metadata } : {}) });
+    this.#uncommitted.push({ ...event, eventId: uuidV7(), ...(metadata ? { metadata } : {}) });
   }
 
   /** Rebuilds state from history. Stored events must continue this instance's version without a gap. */

@@ -1,5 +1,5 @@
-import { randomUUID } from 'node:crypto';
 import { ConcurrencyConflictError, InvalidArgumentError } from './errors.js';
+import { uuidV7 } from './event-ids.js';
 import type { EventRegistry } from './event-registry.js';
 import type { AppendResult } from './event-store.js';
 import type { DomainEvent, EventMetadata, NewEvent, Position } from './events.js';
@@ -38,9 +38,9 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** Options of {@link prepareAppend}. */
 export interface PrepareAppendOptions {
   /**
-   * Makes the id of an event the caller left without one; a random UUID (v4) by default. An
-   * adapter may prefer ids that sort by time (UUID v7), which keep its index inserts local. The
-   * ids are trusted as they are: each call must return a new lower-case UUID.
+   * Makes the id of an event the caller left without one; {@link uuidV7} by default (ids that
+   * sort by time keep a database's index inserts local). The ids are trusted as they are: each
+   * call must return a new lower-case UUID.
    */
   readonly newEventId?: () => string;
 }
@@ -57,7 +57,7 @@ export function prepareAppend(
   registry?: EventRegistry<DomainEvent>,
   options: PrepareAppendOptions = {},
 ): PreparedAppend {
-  const newEventId = options.newEventId ?? randomUUID;
+  const newEventId = options.newEventId ?? uuidV7;
   assertStreamId(streamId);
   assertExpectedVersion(expectedVersion);
   if (!Array.isArray(events)) {

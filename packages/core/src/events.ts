@@ -29,7 +29,7 @@ export interface DomainEvent<TType extends string = string, TData = unknown> {
 
 /** An event on its way into the store. Fields left out are filled in by the store. */
 export type NewEvent<E extends DomainEvent = DomainEvent> = E & {
-  /** Unique id; a retried append carrying the same ids is not written twice. Defaults to a random UUID. */
+  /** Unique id; a retried append carrying the same ids is not written twice. Defaults to a UUID v7. */
   readonly eventId?: string;
   /** Shape version of `data`. Defaults to the registry's current version for the type, else 1. */
   readonly schemaVersion?: number;

@@ -35,6 +35,7 @@ export {
   StreamNotFoundError,
   UnknownEventTypeError,
 } from './errors.js';
+export { uuidV7 } from './event-ids.js';
 export type { EncodedEvent, EventDefinition, EventOf, RawEvent, Upcaster } from './event-registry.js';
 // Event types, schemas and upcasting
 export { EventRegistry, typed } from './event-registry.js';

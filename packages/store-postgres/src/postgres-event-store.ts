@@ -24,16 +24,12 @@ import { appendPrepared, streamVersion } from './append.js';
 import { AppendAnnouncer } from './append-announcer.js';
 import { createSqlExecutor, type PostgresConnection } from './connection.js';
 import { wrapDriverError } from './driver-errors.js';
-import { uuidV7 } from './event-ids.js';
 import { EVENT_COLUMNS, type EventRow, toStoredEvent } from './event-rows.js';
 import { type StoreNames, storeNames } from './identifiers.js';
 import { type MigrateResult, migrate } from './migrate.js';
 import { notificationChannel, VISIBLE_BOUND_SQL } from './position.js';
 import { readAllBatches } from './read-all.js';
 import type { SqlExecutor, StopListening } from './sql-executor.js';
-
-// Events without an id get a UUID v7: ids made close in time sort together (see uuidV7).
-const TIME_ORDERED_IDS = { newEventId: () => uuidV7() };
 
 /** Options of {@link PostgresEventStore}. */
 export interface PostgresEventStoreOptions extends EventStoreOptions {
@@ -102,7 +98,7 @@ export class PostgresEventStore implements EventStore {
     expectedVersion: ExpectedVersionValue,
     events: readonly NewEvent<E>[],
   ): Promise<AppendResult> {
-    const append = prepareAppend(streamId, expectedVersion, events, this.#registry, TIME_ORDERED_IDS);
+    const append = prepareAppend(streamId, expectedVersion, events, this.#registry);
     let result: AppendResult;
     try {
       result = await appendPrepared(this.#executor, this.#names, append);

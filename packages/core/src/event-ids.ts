@@ -21,7 +21,11 @@ let lastMillis = -1;
 /**
  * A UUID version 7 (RFC 9562): 48 bits of Unix milliseconds, then random bits. Ids made close
  * in time sort close together, so an index on them grows at its right edge instead of splitting
- * pages all over (and writing full-page images to the WAL after each checkpoint).
+ * pages all over (and writing full-page images to the WAL after each checkpoint). Used for every
+ * event id the library makes (aggregates, and `prepareAppend` for events without one).
+ *
+ * @example
+ * uuidV7(); // '019ac0f3-5d2e-7c41-9a6b-3f0e2d1c4b5a': the first 12 hex digits are the time
  */
 export function uuidV7(now = Date.now()): string {
   if (now !== lastMillis) {
