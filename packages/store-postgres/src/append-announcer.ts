@@ -31,12 +31,8 @@ export class AppendAnnouncer {
 
   /** Asks for a notification after this moment; returns at once. */
   announce(): void {
-    if (this.#running) {
-      this.#again = true;
-      return;
-    }
     this.#again = true;
-    this.#running = this.#run();
+    this.#running ??= this.#run();
   }
 
   /** Resolves when no notification is pending or in flight (used by `close()`). */

@@ -10,7 +10,7 @@ import {
 } from '@es/core';
 import { sqlState } from './driver-errors.js';
 import type { StoreNames } from './identifiers.js';
-import { MAX_EVENTS_PER_APPEND, POSITION_INDEX_BITS, toPosition } from './position.js';
+import { INT32_MAX, MAX_EVENTS_PER_APPEND, POSITION_INDEX_BITS, toPosition } from './position.js';
 import type { SqlSession } from './sql-executor.js';
 
 /** What the append function (migration 001) returns, one row or one per already-stored event id. */
@@ -24,9 +24,6 @@ interface AppendRow {
 }
 
 const UNIQUE_VIOLATION = '23505';
-
-/** The largest stream version the `integer` column holds. */
-const MAX_VERSION = 2_147_483_647;
 
 /** The append function's encoding of the expected version: >= 0 exact, -1 any, -2 stream exists. */
 function encodeExpected(expected: ExpectedVersionValue): number {
@@ -57,13 +54,16 @@ export async function appendPrepared(
     );
   }
   const expected = encodeExpected(append.expectedVersion);
+  // The events as one JSON array, made at most once: a refused batch goes on to the function.
+  let json: string | undefined;
+  const payload = () => (json ??= eventsPayload(append));
   // Versions are `integer` columns: an expected version past what the batch can reach goes to the
   // function (a bigint parameter), which reports the conflict instead of an overflow.
-  if (expected >= 0 && expected + append.events.length <= MAX_VERSION) {
-    const appended = await insertAtExactVersion(session, names, append, expected);
+  if (expected >= 0 && expected + append.events.length <= INT32_MAX) {
+    const appended = await insertAtExactVersion(session, names, append, expected, payload);
     if (appended) return appended;
   }
-  return appendWithFunction(session, names, append, expected);
+  return appendWithFunction(session, names, append, expected, payload);
 }
 
 /**
@@ -78,6 +78,7 @@ async function insertAtExactVersion(
   names: StoreNames,
   append: PreparedAppend,
   expected: number,
+  payload: () => string,
 ): Promise<AppendResult | undefined> {
   const { events } = append;
   const single = events.length === 1 ? events[0] : undefined;
@@ -102,7 +103,7 @@ async function insertAtExactVersion(
         : {
             name: statements.insertMany.name,
             text: statements.insertMany.text,
-            values: [append.streamId, expected, eventsPayload(append), append.mayBeRetry],
+            values: [append.streamId, expected, payload(), append.mayBeRetry],
           },
     );
     const position = rows[0]?.position;
@@ -184,10 +185,11 @@ async function appendWithFunction(
   names: StoreNames,
   append: PreparedAppend,
   expected: number,
+  payload: () => string,
 ): Promise<AppendResult> {
   const query = {
     ...statementsFor(names).callFunction,
-    values: [append.streamId, expected, append.mayBeRetry, eventsPayload(append)],
+    values: [append.streamId, expected, append.mayBeRetry, payload()],
   };
   // A unique index can still fire inside the function: an exact-version insert (which takes no
   // lock) or another stream stored a version or an event id meanwhile, or the session runs at

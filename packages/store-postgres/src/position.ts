@@ -9,6 +9,9 @@ import type { Position } from '@es/core';
  */
 export const POSITION_INDEX_BITS = 16;
 
+/** The largest value of an `integer` column (versions are integers). */
+export const INT32_MAX = 2_147_483_647;
+
 /** Most events one `appendEvents` call may carry (2^16). */
 export const MAX_EVENTS_PER_APPEND = 2 ** POSITION_INDEX_BITS;
 

@@ -27,7 +27,7 @@ import { wrapDriverError } from './driver-errors.js';
 import { EVENT_COLUMNS, type EventRow, toStoredEvent } from './event-rows.js';
 import { type StoreNames, storeNames } from './identifiers.js';
 import { type MigrateResult, migrate } from './migrate.js';
-import { notificationChannel, VISIBLE_BOUND_SQL } from './position.js';
+import { INT32_MAX, notificationChannel, VISIBLE_BOUND_SQL } from './position.js';
 import { readAllBatches } from './read-all.js';
 import type { SqlExecutor, StopListening } from './sql-executor.js';
 
@@ -49,8 +49,6 @@ export interface PostgresEventStoreOptions extends EventStoreOptions {
    */
   readonly notify?: boolean;
 }
-
-const INT32_MAX = 2_147_483_647;
 
 /**
  * The event store on PostgreSQL 13+ (a server through `pg`, or embedded PGlite), with the same SQL

@@ -11,6 +11,7 @@ import {
 import { createSqlExecutor, type PostgresConnection } from './connection.js';
 import { wrapDriverError } from './driver-errors.js';
 import { quoteIdentifier, storeNames } from './identifiers.js';
+import { INT32_MAX } from './position.js';
 import { isSqlExecutor } from './postgres-checkpoint-store.js';
 import type { SqlExecutor } from './sql-executor.js';
 
@@ -35,8 +36,6 @@ interface SnapshotRow {
   readonly state: string;
   readonly created_at: Date | string;
 }
-
-const INT32_MAX = 2_147_483_647;
 
 /**
  * Snapshots in PostgreSQL (a server or PGlite), one row per stream in `<schema>.<table>_snapshots`
