@@ -1,6 +1,23 @@
 // Connections and the SQL executor shared by every PostgreSQL store of this package
 export type { PostgresConnection } from './connection.js';
 export { createSqlExecutor } from './connection.js';
+// Embedded PostgreSQL (PGlite) in a data directory, one process at a time
+export type {
+  DataDirLock,
+  EmbeddedDatabaseHolder,
+  EmbeddedPostgres,
+  LockDataDirOptions,
+  OpenEmbeddedPostgresOptions,
+} from './embedded/index.js';
+export {
+  EMBEDDED_DATABASE_LOCKED,
+  EMBEDDED_LOCK_FILE,
+  EmbeddedDatabaseLockedError,
+  isEmbeddedDatabaseLockedError,
+  lockDataDir,
+  openEmbeddedPostgres,
+  readDataDirLock,
+} from './embedded/index.js';
 export type { StoreNames } from './identifiers.js';
 export {
   assertSqlIdentifier,
