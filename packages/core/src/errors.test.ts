@@ -46,3 +46,37 @@ describe('errors', () => {
     expect(isEventStoreUnavailableError(error)).toBe(true);
   });
 });
+
+describe('lifecycle and operator errors', () => {
+  it('each has its own stable code and guard, and none is "unavailable"', async () => {
+    const errors = await import('./errors.js');
+    const cases = [
+      [new errors.StoreClosedError('PostgresEventStore'), errors.isStoreClosedError, 'ES_STORE_CLOSED'],
+      [
+        new errors.StorePermissionDeniedError('no'),
+        errors.isStorePermissionDeniedError,
+        'ES_STORE_PERMISSION_DENIED',
+      ],
+      [
+        new errors.StoreAuthenticationError('no'),
+        errors.isStoreAuthenticationError,
+        'ES_STORE_AUTHENTICATION_FAILED',
+      ],
+      [
+        new errors.StoreDatabaseNotFoundError('no'),
+        errors.isStoreDatabaseNotFoundError,
+        'ES_STORE_DATABASE_NOT_FOUND',
+      ],
+      [new errors.StoreNotMigratedError('no'), errors.isStoreNotMigratedError, 'ES_STORE_NOT_MIGRATED'],
+    ] as const;
+    for (const [error, guard, code] of cases) {
+      expect(error.code).toBe(code);
+      expect(guard(error)).toBe(true);
+      expect(isEventStoreUnavailableError(error)).toBe(false);
+      for (const [other, otherGuard] of cases) if (other !== error) expect(otherGuard(error)).toBe(false);
+    }
+    const closed = new errors.StoreClosedError('PostgresEventStore');
+    expect(closed.message).toContain('PostgresEventStore is closed');
+    expect(closed.message).not.toMatch(/retry/i);
+  });
+});

@@ -10,6 +10,11 @@ export const ErrorCode = {
   EventValidation: 'ES_EVENT_VALIDATION',
   InvalidArgument: 'ES_INVALID_ARGUMENT',
   EventStoreUnavailable: 'ES_EVENT_STORE_UNAVAILABLE',
+  StoreClosed: 'ES_STORE_CLOSED',
+  StorePermissionDenied: 'ES_STORE_PERMISSION_DENIED',
+  StoreAuthenticationFailed: 'ES_STORE_AUTHENTICATION_FAILED',
+  StoreDatabaseNotFound: 'ES_STORE_DATABASE_NOT_FOUND',
+  StoreNotMigrated: 'ES_STORE_NOT_MIGRATED',
 } as const;
 
 export type ErrorCodeValue = (typeof ErrorCode)[keyof typeof ErrorCode];
@@ -154,6 +159,58 @@ export class EventStoreUnavailableError extends EventSourcingError {
   }
 }
 
+/**
+ * The store's `close()` was called; every later call (and one that was still running) fails with
+ * this error. Retrying cannot help: open a new store.
+ */
+export class StoreClosedError extends EventSourcingError {
+  readonly code = ErrorCode.StoreClosed;
+  constructor(
+    readonly store: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`${store} is closed: close() was called on it. Create a new store to keep working.`, options);
+  }
+}
+
+/**
+ * The database refused the operation to this role (e.g. `migrate()` run by an application role that
+ * may only read and append). Retrying cannot help: grant the privilege, or run it as the owner.
+ */
+export class StorePermissionDeniedError extends EventSourcingError {
+  readonly code = ErrorCode.StorePermissionDenied;
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/** The database refused the credentials. Retrying cannot help: fix the user name or password. */
+export class StoreAuthenticationError extends EventSourcingError {
+  readonly code = ErrorCode.StoreAuthenticationFailed;
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/** The database named in the connection does not exist. Create it, or fix the connection string. */
+export class StoreDatabaseNotFoundError extends EventSourcingError {
+  readonly code = ErrorCode.StoreDatabaseNotFound;
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/**
+ * A table, function, column or schema the store needs is missing: the migrations were not applied
+ * (or not all of them). Run `migrate()` as a role that may create them.
+ */
+export class StoreNotMigratedError extends EventSourcingError {
+  readonly code = ErrorCode.StoreNotMigrated;
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
 export const isConcurrencyConflictError = (e: unknown): e is ConcurrencyConflictError =>
   hasCode(e, ErrorCode.ConcurrencyConflict);
 export const isStreamNotFoundError = (e: unknown): e is StreamNotFoundError =>
@@ -170,3 +227,12 @@ export const isInvalidArgumentError = (e: unknown): e is InvalidArgumentError =>
   hasCode(e, ErrorCode.InvalidArgument);
 export const isEventStoreUnavailableError = (e: unknown): e is EventStoreUnavailableError =>
   hasCode(e, ErrorCode.EventStoreUnavailable);
+export const isStoreClosedError = (e: unknown): e is StoreClosedError => hasCode(e, ErrorCode.StoreClosed);
+export const isStorePermissionDeniedError = (e: unknown): e is StorePermissionDeniedError =>
+  hasCode(e, ErrorCode.StorePermissionDenied);
+export const isStoreAuthenticationError = (e: unknown): e is StoreAuthenticationError =>
+  hasCode(e, ErrorCode.StoreAuthenticationFailed);
+export const isStoreDatabaseNotFoundError = (e: unknown): e is StoreDatabaseNotFoundError =>
+  hasCode(e, ErrorCode.StoreDatabaseNotFound);
+export const isStoreNotMigratedError = (e: unknown): e is StoreNotMigratedError =>
+  hasCode(e, ErrorCode.StoreNotMigrated);

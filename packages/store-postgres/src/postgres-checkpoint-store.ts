@@ -5,7 +5,12 @@ import {
   isEventSourcingError,
   type Position,
 } from '@es/core';
-import { createSqlExecutor, type PostgresConnection } from './connection.js';
+import {
+  createSqlExecutor,
+  type PostgresConnection,
+  type StoreExecutor,
+  storeExecutor,
+} from './connection.js';
 import { wrapDriverError } from './driver-errors.js';
 import { assertSqlIdentifier, quoteIdentifier } from './identifiers.js';
 import type { SqlExecutor, SqlSession } from './sql-executor.js';
@@ -42,14 +47,17 @@ export function isSqlExecutor(value: unknown): value is SqlExecutor {
  * const checkpoints = new PostgresCheckpointStore(process.env.DATABASE_URL!);
  */
 export class PostgresCheckpointStore implements CheckpointStore {
-  readonly #executor: SqlExecutor;
-  readonly #ownsExecutor: boolean;
+  readonly #executor: StoreExecutor;
   readonly #table: string;
 
   constructor(connection: PostgresConnection | SqlExecutor, options: PostgresCheckpointStoreOptions = {}) {
     this.#table = checkpointTables(options.schema ?? 'public').checkpoints;
-    this.#ownsExecutor = !isSqlExecutor(connection);
-    this.#executor = isSqlExecutor(connection) ? connection : createSqlExecutor(connection);
+    const owns = !isSqlExecutor(connection);
+    this.#executor = storeExecutor(
+      isSqlExecutor(connection) ? connection : createSqlExecutor(connection),
+      'PostgresCheckpointStore',
+      owns,
+    );
   }
 
   async load(subscriptionId: string): Promise<Position | undefined> {
@@ -90,9 +98,12 @@ export class PostgresCheckpointStore implements CheckpointStore {
     );
   }
 
-  /** Closes the connection pool if this store opened it (from a connection string). */
-  async close(): Promise<void> {
-    if (this.#ownsExecutor) await this.#executor.close();
+  /**
+   * Closes the connection pool if this store opened it (from a connection string). Every later call
+   * fails with `StoreClosedError`; calling `close()` again does nothing.
+   */
+  close(): Promise<void> {
+    return this.#executor.close();
   }
 
   async #run<T>(operation: string, subscriptionId: string, work: () => Promise<T>): Promise<T> {

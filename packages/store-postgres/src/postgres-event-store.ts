@@ -22,14 +22,19 @@ import {
 } from '@es/core';
 import { appendPrepared, streamVersion } from './append.js';
 import { AppendAnnouncer } from './append-announcer.js';
-import { createSqlExecutor, type PostgresConnection } from './connection.js';
+import {
+  createSqlExecutor,
+  type PostgresConnection,
+  type StoreExecutor,
+  storeExecutor,
+} from './connection.js';
 import { wrapDriverError } from './driver-errors.js';
 import { EVENT_COLUMNS, type EventRow, toStoredEvent } from './event-rows.js';
 import { type StoreNames, storeNames } from './identifiers.js';
 import { type MigrateResult, migrate } from './migrate.js';
-import { INT32_MAX, notificationChannel, VISIBLE_BOUND_SQL } from './position.js';
+import { INT32_MAX, notificationChannel, visibleBoundSql } from './position.js';
 import { readAllBatches } from './read-all.js';
-import type { SqlExecutor, StopListening } from './sql-executor.js';
+import type { StopListening } from './sql-executor.js';
 
 /** Options of {@link PostgresEventStore}. */
 export interface PostgresEventStoreOptions extends EventStoreOptions {
@@ -63,7 +68,7 @@ export interface PostgresEventStoreOptions extends EventStoreOptions {
  */
 export class PostgresEventStore implements EventStore {
   readonly capabilities: StoreCapabilities;
-  readonly #executor: SqlExecutor;
+  readonly #executor: StoreExecutor;
   readonly #names: StoreNames;
   readonly #registry: EventRegistry<DomainEvent> | undefined;
   readonly #announcer: AppendAnnouncer | undefined;
@@ -72,11 +77,14 @@ export class PostgresEventStore implements EventStore {
   constructor(options: PostgresEventStoreOptions) {
     // Names are checked before the connection is touched: a hostile name never reaches SQL.
     this.#names = storeNames(options.schema ?? 'public', options.table ?? 'events');
-    this.#executor = createSqlExecutor(options.connection);
+    const connection = createSqlExecutor(options.connection);
+    // Closing first refuses new calls, then lets the last notification out and stops the
+    // subscriptions, then releases the pool.
+    this.#executor = storeExecutor(connection, 'PostgresEventStore', true, () => this.#release());
     this.#registry = options.registry;
     const notify = options.notify ?? true;
     this.#announcer = notify
-      ? new AppendAnnouncer(this.#executor, notificationChannel(this.#names.schema, this.#names.table))
+      ? new AppendAnnouncer(connection, notificationChannel(this.#names.schema, this.#names.table))
       : undefined;
     this.capabilities = { globalOrdering: true, transactions: true, liveNotifications: notify };
   }
@@ -103,7 +111,7 @@ export class PostgresEventStore implements EventStore {
     } catch (error) {
       // Inline rather than #guard: appends are the hottest call, and each async layer costs.
       if (isEventSourcingError(error)) throw error;
-      throw wrapDriverError(error, `append to stream "${streamId}"`);
+      throw wrapDriverError(error, `append to stream "${streamId}"`, { append: true });
     }
     this.#announcer?.announce();
     return result;
@@ -143,7 +151,7 @@ export class PostgresEventStore implements EventStore {
                  SELECT ${EVENT_COLUMNS} FROM ${this.#names.qualifiedTable}
                  WHERE type = ANY($1::text[]) AND created_at >= $2 AND position > $3
                  ORDER BY position LIMIT $4) page
-               WHERE position < ${VISIBLE_BOUND_SQL} ORDER BY position`,
+               WHERE position < ${visibleBoundSql(this.#names)} ORDER BY position`,
         values: [
           [...types],
           since,
@@ -193,13 +201,19 @@ export class PostgresEventStore implements EventStore {
     };
   }
 
-  /** Stops this store's subscriptions and closes the pool it opened from a connection string. */
-  async close(): Promise<void> {
+  /**
+   * Stops this store's subscriptions and closes the pool it opened from a connection string. Every
+   * later call fails with `StoreClosedError`; calling `close()` again does nothing.
+   */
+  close(): Promise<void> {
+    return this.#executor.close();
+  }
+
+  async #release(): Promise<void> {
     const stops = [...this.#subscriptions];
     this.#subscriptions.clear();
     await Promise.allSettled(stops.map((stop) => stop()));
     await this.#announcer?.settled();
-    await this.#executor.close();
   }
 
   async #guard<T>(operation: string, work: () => Promise<T>): Promise<T> {

@@ -1,5 +1,10 @@
 import { assertPosition, assertStreamId, isEventSourcingError, type Position } from '@es/core';
-import { createSqlExecutor, type PostgresConnection } from './connection.js';
+import {
+  createSqlExecutor,
+  type PostgresConnection,
+  type StoreExecutor,
+  storeExecutor,
+} from './connection.js';
 import { wrapDriverError } from './driver-errors.js';
 import {
   checkpointTables,
@@ -51,8 +56,7 @@ interface ParkedRow {
  * });
  */
 export class PostgresProjectionStore {
-  readonly #executor: SqlExecutor;
-  readonly #ownsExecutor: boolean;
+  readonly #executor: StoreExecutor;
   readonly #checkpoints: string;
   readonly #parked: string;
 
@@ -60,8 +64,12 @@ export class PostgresProjectionStore {
     const tables = checkpointTables(options.schema ?? 'public');
     this.#checkpoints = tables.checkpoints;
     this.#parked = tables.parked;
-    this.#ownsExecutor = !isSqlExecutor(connection);
-    this.#executor = isSqlExecutor(connection) ? connection : createSqlExecutor(connection);
+    const owns = !isSqlExecutor(connection);
+    this.#executor = storeExecutor(
+      isSqlExecutor(connection) ? connection : createSqlExecutor(connection),
+      'PostgresProjectionStore',
+      owns,
+    );
   }
 
   async load(subscriptionId: string): Promise<Position | undefined> {
@@ -148,9 +156,12 @@ export class PostgresProjectionStore {
     );
   }
 
-  /** Closes the connection pool if this store opened it (from a connection string). */
-  async close(): Promise<void> {
-    if (this.#ownsExecutor) await this.#executor.close();
+  /**
+   * Closes the connection pool if this store opened it (from a connection string). Every later call
+   * fails with `StoreClosedError`; calling `close()` again does nothing.
+   */
+  close(): Promise<void> {
+    return this.#executor.close();
   }
 
   #batch(session: SqlSession): PostgresProjectionBatch {

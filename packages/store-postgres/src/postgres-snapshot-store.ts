@@ -8,7 +8,12 @@ import {
   type Snapshot,
   type SnapshotStore,
 } from '@es/core';
-import { createSqlExecutor, type PostgresConnection } from './connection.js';
+import {
+  createSqlExecutor,
+  type PostgresConnection,
+  type StoreExecutor,
+  storeExecutor,
+} from './connection.js';
 import { wrapDriverError } from './driver-errors.js';
 import { quoteIdentifier, storeNames } from './identifiers.js';
 import { INT32_MAX } from './position.js';
@@ -55,8 +60,7 @@ interface SnapshotRow {
  *   .build((id) => new BankAccount(id));
  */
 export class PostgresSnapshotStore implements SnapshotStore {
-  readonly #executor: SqlExecutor;
-  readonly #ownsExecutor: boolean;
+  readonly #executor: StoreExecutor;
   readonly #table: string;
   readonly #statement: string;
 
@@ -68,10 +72,12 @@ export class PostgresSnapshotStore implements SnapshotStore {
     const names = storeNames(options.schema ?? 'public', options.table ?? 'events');
     this.#table = `${quoteIdentifier(names.schema)}.${quoteIdentifier(`${names.table}_snapshots`)}`;
     this.#statement = `es-snapshot:${this.#table}`;
-    this.#ownsExecutor = !isSqlExecutor(options.connection);
-    this.#executor = isSqlExecutor(options.connection)
-      ? options.connection
-      : createSqlExecutor(options.connection);
+    const owns = !isSqlExecutor(options.connection);
+    this.#executor = storeExecutor(
+      isSqlExecutor(options.connection) ? options.connection : createSqlExecutor(options.connection),
+      'PostgresSnapshotStore',
+      owns,
+    );
   }
 
   /** The quoted table this store reads and writes, e.g. `"public"."events_snapshots"`. */
@@ -127,9 +133,12 @@ export class PostgresSnapshotStore implements SnapshotStore {
     );
   }
 
-  /** Closes the connection pool if this store opened it (from a connection string). */
-  async close(): Promise<void> {
-    if (this.#ownsExecutor) await this.#executor.close();
+  /**
+   * Closes the connection pool if this store opened it (from a connection string). Every later call
+   * fails with `StoreClosedError`; calling `close()` again does nothing.
+   */
+  close(): Promise<void> {
+    return this.#executor.close();
   }
 
   async #run<T>(operation: string, streamId: string, work: () => Promise<T>): Promise<T> {
