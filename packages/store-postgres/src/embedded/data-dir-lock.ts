@@ -251,9 +251,13 @@ function processStartTime(pid: number): number | undefined {
   }
 }
 
-// Removes a stale lock. Many newcomers may find the same stale lock; only the one that creates the
-// marker named after its token may remove it, and it removes the lock only if it is still that one.
-async function takeOver(lockFile: string, identity: string): Promise<boolean> {
+/**
+ * Removes a stale lock. Many newcomers may find the same stale lock; only the one that creates the
+ * marker named after its token may remove it, and it removes the lock only if it is still that one
+ * (a newcomer that read the stale lock long ago must not remove the lock taken since). Exported for
+ * tests only; not part of the package's API.
+ */
+export async function takeOver(lockFile: string, identity: string): Promise<boolean> {
   const marker = `${lockFile}.takeover-${identity.replace(/[^\w.-]/g, '_')}`;
   try {
     await writeFile(marker, JSON.stringify({ pid: process.pid, since: new Date().toISOString() }), {
