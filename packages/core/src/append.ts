@@ -10,6 +10,7 @@ import {
   assertJsonSerializable,
   assertStreamId,
   describe,
+  MAX_SCHEMA_VERSION,
 } from './validation.js';
 
 /** An event checked and completed for writing: what every adapter persists. */
@@ -74,7 +75,17 @@ export function prepareAppend(
   }
   const seenIds = new Set<string>();
   let mayBeRetry = false;
-  const prepared = events.map((event: unknown, index) => {
+  // A loop, not `map`: `map` skips the holes of a sparse array ([, event] or new Array(n)) and
+  // would hand a batch with holes to the store.
+  const prepared: PreparedEvent[] = [];
+  for (let index = 0; index < events.length; index++) {
+    if (!(index in events)) {
+      throw new InvalidArgumentError(
+        `events[${index}]`,
+        'is a hole in the batch (as in [, event] or new Array(n)); pass one event per element.',
+      );
+    }
+    const event: unknown = events[index];
     const result = prepareEvent(event, index, registry, newEventId);
     // Only ids the caller chose can repeat; generated ones are unique.
     if ((event as NewEvent).eventId !== undefined) {
@@ -87,8 +98,8 @@ export function prepareAppend(
       seenIds.add(result.eventId);
       mayBeRetry = true;
     }
-    return result;
-  });
+    prepared.push(result);
+  }
   return { streamId, expectedVersion, events: prepared, mayBeRetry };
 }
 
@@ -118,12 +129,7 @@ function prepareEvent(
       `expected a UUID string, got ${describe(eventId)}.`,
     );
   }
-  if (schemaVersion !== undefined && (!Number.isSafeInteger(schemaVersion) || schemaVersion < 1)) {
-    throw new InvalidArgumentError(
-      `events[${index}].schemaVersion`,
-      `expected a positive integer, got ${describe(schemaVersion)}.`,
-    );
-  }
+  if (schemaVersion !== undefined) assertSchemaVersion(schemaVersion, index);
   if (
     metadata !== undefined &&
     (typeof metadata !== 'object' || metadata === null || Array.isArray(metadata))
@@ -136,6 +142,7 @@ function prepareEvent(
   const encoded = registry
     ? registry.encode(type, data, schemaVersion)
     : { data, schemaVersion: schemaVersion ?? 1 };
+  if (encoded.schemaVersion !== schemaVersion) assertSchemaVersion(encoded.schemaVersion, index);
   assertJsonSerializable(encoded.data, 'the data', type);
   assertJsonSerializable(metadata ?? {}, 'the metadata', type);
   return {
@@ -145,6 +152,22 @@ function prepareEvent(
     data: encoded.data,
     metadata: metadata ?? {},
   };
+}
+
+// Schema versions are 32-bit integer columns in the stores: a larger one is refused here, the same
+// way everywhere, rather than by one database as an overflow.
+function assertSchemaVersion(schemaVersion: unknown, index: number): void {
+  if (
+    typeof schemaVersion !== 'number' ||
+    !Number.isSafeInteger(schemaVersion) ||
+    schemaVersion < 1 ||
+    schemaVersion > MAX_SCHEMA_VERSION
+  ) {
+    throw new InvalidArgumentError(
+      `events[${index}].schemaVersion`,
+      `expected an integer from 1 to ${MAX_SCHEMA_VERSION} (2^31 - 1), got ${describe(schemaVersion)}.`,
+    );
+  }
 }
 
 /** Where a previously stored copy of a batch event sits. */

@@ -25,6 +25,8 @@ export class InMemoryStorage {
   // The global log: the event at position p sits at index p - 1.
   readonly log: StoredEvent[] = [];
   readonly streams = new Map<string, StoredEvent[]>();
+  /** The stream of each event id a caller chose: those ids are unique across the store. */
+  readonly suppliedEventIds = new Map<string, string>();
   readonly listeners = new Set<() => void>();
 }
 
@@ -78,9 +80,27 @@ export class InMemoryEventStore implements EventStore {
     const append = prepareAppend(streamId, expectedVersion, events, this.#registry);
     const stream = this.#streams.get(streamId) ?? [];
     const actualVersion = stream.length;
-    if (append.mayBeRetry) {
-      const ids = new Set(append.events.map((event) => event.eventId));
-      const found = stream.filter((event) => ids.has(event.eventId));
+    // Ids the caller chose, as the other stores index them: unique across streams, and a retry
+    // when found in this stream. Ids the store made are unique by construction.
+    const supplied = append.mayBeRetry
+      ? append.events.filter((_, index) => events[index]!.eventId !== undefined)
+      : [];
+    if (supplied.length > 0) {
+      const ids = new Set(supplied.map((event) => event.eventId));
+      for (const eventId of ids) {
+        const holder = this.#storage.suppliedEventIds.get(eventId);
+        if (holder !== undefined && holder !== streamId) {
+          throw new ConcurrencyConflictError(
+            streamId,
+            append.expectedVersion,
+            actualVersion,
+            `event id ${eventId} is already stored in another stream; event ids chosen by callers are unique across the store`,
+          );
+        }
+      }
+      const found = stream.filter(
+        (event) => ids.has(event.eventId) && this.#storage.suppliedEventIds.get(event.eventId) === streamId,
+      );
       const original = resolveRetriedAppend(append, found, actualVersion);
       if (original) return original;
     }
@@ -99,6 +119,7 @@ export class InMemoryEventStore implements EventStore {
       }),
     );
     for (const event of stored) this.#log.push(event);
+    for (const event of supplied) this.#storage.suppliedEventIds.set(event.eventId, streamId);
     this.#streams.set(streamId, stream.concat(stored));
     this.#notify();
     const last = stored[stored.length - 1]!;

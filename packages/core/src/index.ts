@@ -108,4 +108,7 @@ export {
   assertStreamId,
   assertVersionNumber,
   MAX_ID_LENGTH,
+  MAX_JSON_DEPTH,
+  MAX_POSITION,
+  MAX_SCHEMA_VERSION,
 } from './validation.js';

@@ -15,6 +15,16 @@ import {
 /** Default number of events fetched per round trip by `getAllEvents`. */
 export const DEFAULT_BATCH_SIZE = 500;
 
+// Before, and after, every commit time (the Unix epoch is too late for a clock set wrong).
+const EARLIEST_TIMESTAMP = new Date('0001-01-01T00:00:00.000Z');
+const LATEST_TIMESTAMP = new Date('9999-12-31T23:59:59.999Z');
+
+function clampTimestamp(timestamp: Date): Date {
+  if (timestamp.getTime() < EARLIEST_TIMESTAMP.getTime()) return EARLIEST_TIMESTAMP;
+  if (timestamp.getTime() > LATEST_TIMESTAMP.getTime()) return LATEST_TIMESTAMP;
+  return timestamp;
+}
+
 export function readStreamArguments(
   streamId: unknown,
   fromVersion: unknown,
@@ -46,7 +56,10 @@ export function readByTypeArguments(
   if (options.limit !== undefined) assertPositiveInteger(options.limit, 'limit');
   return {
     types: new Set(list as string[]),
-    since: fromTimestamp ?? new Date(0),
+    // Every valid Date is accepted. Outside years 1 to 9999 it is moved to that edge, which no
+    // commit time passes: PostgreSQL's timestamps begin in 4713 BC (JavaScript's in 271821 BC),
+    // and six-digit years are not read the same by every driver.
+    since: clampTimestamp(fromTimestamp ?? EARLIEST_TIMESTAMP),
     afterPosition,
     limit: options.limit ?? Number.MAX_SAFE_INTEGER,
   };

@@ -4,12 +4,18 @@ import { ExpectedVersion, type ExpectedVersionValue } from './expected-version.j
 /** Longest stream id or event type a store accepts; longer ids are almost always a bug. */
 export const MAX_ID_LENGTH = 512;
 
-/** Checks a stream id (or aggregate id): a non-empty string of at most 512 characters, no NUL. */
+/** Deepest nesting of arrays and objects accepted in event data and metadata (the value itself is level 1). */
+export const MAX_JSON_DEPTH = 100;
+
+/**
+ * Checks a stream id (or aggregate id): a string of 1 to 512 characters, not only whitespace, no
+ * NUL, no lone UTF-16 surrogate.
+ */
 export function assertStreamId(streamId: unknown, argument = 'stream id'): asserts streamId is string {
   assertIdentifierString(streamId, argument);
 }
 
-/** Checks an event type: a non-empty string of at most 512 characters, no NUL. */
+/** Checks an event type: the same rules as a stream id. */
 export function assertEventType(type: unknown): asserts type is string {
   assertIdentifierString(type, 'event type');
 }
@@ -19,6 +25,9 @@ function assertIdentifierString(value: unknown, argument: string): asserts value
     throw new InvalidArgumentError(argument, `expected a string, got ${describe(value)}.`);
   }
   if (value.length === 0) throw new InvalidArgumentError(argument, 'must not be empty.');
+  if (value.trim().length === 0) {
+    throw new InvalidArgumentError(argument, `must not be only whitespace (got ${describe(value)}).`);
+  }
   if (value.length > MAX_ID_LENGTH) {
     throw new InvalidArgumentError(
       argument,
@@ -56,12 +65,24 @@ export function assertVersionNumber(value: unknown, argument: string): asserts v
   }
 }
 
-/** Checks a global position argument: a non-negative bigint. */
+/** The largest global position: positions are signed 64-bit integers in every store. */
+export const MAX_POSITION: bigint = 2n ** 63n - 1n;
+
+/** The largest schema version: schema versions are 32-bit integers in every store. */
+export const MAX_SCHEMA_VERSION = 2 ** 31 - 1;
+
+/** Checks a global position argument: a bigint from 0n to {@link MAX_POSITION} (2^63 - 1). */
 export function assertPosition(value: unknown, argument = 'position'): asserts value is bigint {
   if (typeof value !== 'bigint' || value < 0n) {
     throw new InvalidArgumentError(
       argument,
       `expected a non-negative bigint (e.g. 0n), got ${describe(value)}.`,
+    );
+  }
+  if (value > MAX_POSITION) {
+    throw new InvalidArgumentError(
+      argument,
+      `${value}n is past the largest position, 2^63 - 1 (${MAX_POSITION}n): positions are 64-bit.`,
     );
   }
 }
@@ -74,10 +95,12 @@ export function assertPositiveInteger(value: unknown, argument: string): asserts
 }
 
 /**
- * Checks that `value` survives a JSON round trip unchanged: plain objects, arrays, strings without
- * NUL, finite numbers, booleans and null. Anything else (Date, Map, bigint, NaN, functions, class
- * instances, cycles) would be silently altered or lost, so it is refused with the path to the field.
- * Properties whose value is `undefined` are allowed and dropped, as optional fields are.
+ * Checks that `value` survives a JSON round trip unchanged: `null`, booleans, finite numbers
+ * (not -0), strings without NUL or lone surrogates, arrays without holes or extra properties, and
+ * plain objects (literal, `JSON.parse` or `Object.create(null)`) without symbol keys, nested at
+ * most {@link MAX_JSON_DEPTH} levels. Anything else (undefined, including a property set to
+ * undefined, functions, symbols, bigint, NaN, ±Infinity, Dates, Maps and other class instances,
+ * cycles) would be silently altered or lost, so it is refused with the path to the field.
  */
 export function assertJsonSerializable(value: unknown, what: string, eventType?: string): void {
   const problem = findJsonProblem(value, [], new Set());
@@ -91,7 +114,8 @@ export function assertJsonSerializable(value: unknown, what: string, eventType?:
 }
 
 // The walk runs on every event of every append, so the path to a field is kept as a stack of keys
-// and indexes and only turned into text ("$.lines[2].sku") for the error message.
+// and indexes and only turned into text ("$.lines[2].sku") for the error message. The stack's
+// length is also the number of containers around the value, which bounds the recursion.
 type Path = (string | number)[];
 
 function formatPath(path: Path): string {
@@ -109,17 +133,23 @@ function findJsonProblem(value: unknown, path: Path, ancestors: Set<object>): st
     case 'boolean':
       return undefined;
     case 'number':
-      return Number.isFinite(value)
-        ? undefined
-        : `${formatPath(path)} is ${value}, which JSON cannot represent`;
+      if (!Number.isFinite(value)) return `${formatPath(path)} is ${value}, which JSON cannot represent`;
+      return Object.is(value, -0) ? `${formatPath(path)} is -0, which JSON stores as 0` : undefined;
     case 'object':
       return value === null ? undefined : findObjectProblem(value, path, ancestors);
+    case 'undefined':
+      return path.length === 0
+        ? '$ is undefined'
+        : `${formatPath(path)} is undefined, which JSON drops; leave the property out instead`;
     default:
-      return `${formatPath(path)} is ${typeof value === 'undefined' ? 'undefined' : `a ${typeof value}`}`;
+      return `${formatPath(path)} is a ${typeof value}`;
   }
 }
 
 function findObjectProblem(value: object, path: Path, ancestors: Set<object>): string | undefined {
+  if (path.length >= MAX_JSON_DEPTH) {
+    return `${formatPath(path)} is nested ${path.length + 1} levels deep, past the maximum depth of ${MAX_JSON_DEPTH}`;
+  }
   if (ancestors.has(value)) return `${formatPath(path)} is a circular reference`;
   ancestors.add(value);
   try {
@@ -127,14 +157,15 @@ function findObjectProblem(value: object, path: Path, ancestors: Set<object>): s
     if (!isPlainObject(value)) {
       return `${formatPath(path)} is a ${value.constructor?.name ?? 'non-plain object'}, not a plain object`;
     }
+    if (Object.getOwnPropertySymbols(value).length > 0) {
+      return `${formatPath(path)} has a symbol key, which JSON drops`;
+    }
     const record = value as Record<string, unknown>;
     for (const key of Object.keys(record)) {
       const keyProblem = stringProblem(key);
       if (keyProblem) return `${formatPath(path)} key "${key.slice(0, 20)}" ${keyProblem}`;
-      const child = record[key];
-      if (child === undefined) continue;
       path.push(key);
-      const problem = findJsonProblem(child, path, ancestors);
+      const problem = findJsonProblem(record[key], path, ancestors);
       path.pop();
       if (problem) return problem;
     }
@@ -163,9 +194,16 @@ function isPlainObject(value: object): boolean {
 function findArrayProblem(value: unknown[], path: Path, ancestors: Set<object>): string | undefined {
   for (let index = 0; index < value.length; index++) {
     path.push(index);
-    const problem = findJsonProblem(value[index], path, ancestors);
+    const problem =
+      index in value
+        ? findJsonProblem(value[index], path, ancestors)
+        : `${formatPath(path)} is a hole in the array, which JSON turns into null`;
     path.pop();
     if (problem) return problem;
+  }
+  // Own keys are the indexes and "length"; any other property (or a symbol) JSON would drop.
+  if (Reflect.ownKeys(value).length !== value.length + 1) {
+    return `${formatPath(path)} is an array with properties besides its elements, which JSON drops`;
   }
   return undefined;
 }

@@ -31,9 +31,23 @@ describe('schema and table names', () => {
   });
 
   it('accepts plain identifiers and derives quoted names', () => {
-    const names = storeNames('Billing_2', 'events');
-    expect(names.qualifiedTable).toBe('"Billing_2"."events"');
-    expect(names.appendFunction).toBe('"Billing_2"."events_append"');
+    const names = storeNames('billing_2', 'events');
+    expect(names.qualifiedTable).toBe('"billing_2"."events"');
+    expect(names.appendFunction).toBe('"billing_2"."events_append"');
+  });
+
+  it('refuses upper case, naming the lower-case name to use instead', () => {
+    // PostgreSQL folds unquoted names: "Billing" would be a second schema beside billing.
+    expect(() => storeNames('Billing', 'events')).toThrow(/upper-case.*"billing".*folds unquoted names/);
+    expect(() => storeNames('billing', 'Events')).toThrow(/Invalid table/);
+    expect(() => assertSqlIdentifier('PG_x', 'schema')).toThrow(/upper-case/);
+  });
+
+  it('refuses null with a message that says to leave the option out', () => {
+    expect(() => storeNames(null, 'events')).toThrow(
+      /Invalid schema: expected a string, got null; leave the option out/,
+    );
+    expect(() => storeNames('public', null)).toThrow(/Invalid table: expected a string, got null/);
   });
 
   it('limits table names so that derived names fit in 63 bytes', () => {

@@ -3,6 +3,7 @@ import { InvalidArgumentError } from '@es/core';
 // Schema and table names come from configuration and end up in SQL text, so they are checked
 // against a strict pattern and then quoted anyway (DESIGN.md invariant 5).
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const LOWER_CASE = /^[a-z_][a-z0-9_]*$/;
 
 /** Longest schema name accepted: PostgreSQL truncates identifiers at 63 bytes. */
 export const MAX_SCHEMA_NAME_LENGTH = 63;
@@ -14,20 +15,36 @@ export const MAX_SCHEMA_NAME_LENGTH = 63;
 export const MAX_TABLE_NAME_LENGTH = 40;
 
 /**
- * Checks a schema or table name from configuration: ASCII letters, digits and `_`, not starting
- * with a digit, not starting with `pg_` (reserved by PostgreSQL). Throws `InvalidArgumentError`
- * before any SQL is built, so a hostile name never reaches the database.
+ * Checks a schema or table name from configuration: lower-case ASCII letters, digits and `_`, not
+ * starting with a digit, not starting with `pg_` (reserved by PostgreSQL). Throws
+ * `InvalidArgumentError` before any SQL is built, so a hostile name never reaches the database.
+ * Upper case is refused because PostgreSQL folds unquoted names to lower case: the store quotes
+ * its names, so `Billing` would be a second schema beside the `billing` that psql, migrations and
+ * other tools reach when they type Billing.
  */
 export function assertSqlIdentifier(
   value: unknown,
   argument: string,
   maxLength = MAX_SCHEMA_NAME_LENGTH,
 ): asserts value is string {
-  if (typeof value !== 'string' || !IDENTIFIER.test(value)) {
+  if (typeof value !== 'string') {
+    throw new InvalidArgumentError(
+      argument,
+      `expected a string, got ${value === null ? 'null' : typeof value}; leave the option out to use the default.`,
+    );
+  }
+  if (!IDENTIFIER.test(value)) {
     const shown = typeof value === 'string' ? JSON.stringify(value.slice(0, 80)) : typeof value;
     throw new InvalidArgumentError(
       argument,
       `${shown} is not a plain SQL identifier; use ASCII letters, digits and "_", not starting with a digit.`,
+    );
+  }
+  if (!LOWER_CASE.test(value)) {
+    throw new InvalidArgumentError(
+      argument,
+      `${JSON.stringify(value)} has upper-case letters; use ${JSON.stringify(value.toLowerCase())}. PostgreSQL ` +
+        'folds unquoted names to lower case, so a name differing only in case would be a second, different object.',
     );
   }
   if (value.length > maxLength) {
@@ -36,9 +53,17 @@ export function assertSqlIdentifier(
       `must be at most ${maxLength} characters (got ${value.length}).`,
     );
   }
-  if (value.toLowerCase().startsWith('pg_')) {
+  if (value.startsWith('pg_')) {
     throw new InvalidArgumentError(argument, `"${value}" starts with "pg_", which PostgreSQL reserves.`);
   }
+}
+
+/**
+ * A name option: left out (`undefined`) means the default; anything else, `null` included, is used
+ * as given and checked, so a wrong value is refused instead of silently replaced by the default.
+ */
+export function optionOr(value: unknown, fallback: string): unknown {
+  return value === undefined ? fallback : value;
 }
 
 /** Quotes an identifier for SQL text: `events` → `"events"`, doubling any embedded quote. */

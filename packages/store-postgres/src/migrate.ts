@@ -1,7 +1,7 @@
 import { isEventSourcingError } from '@es/core';
 import { createSqlExecutor, type PostgresConnection } from './connection.js';
 import { wrapDriverError } from './driver-errors.js';
-import { quoteIdentifier, storeNames } from './identifiers.js';
+import { optionOr, quoteIdentifier, storeNames } from './identifiers.js';
 import { type MigrationFile, readMigrationFiles } from './migration-files.js';
 import type { SqlExecutor, SqlSession } from './sql-executor.js';
 
@@ -45,7 +45,7 @@ export async function migrate(
   connection: PostgresConnection | SqlExecutor,
   options: MigrateOptions = {},
 ): Promise<MigrateResult> {
-  const names = storeNames(options.schema ?? 'public', options.table ?? 'events');
+  const names = storeNames(optionOr(options.schema, 'public'), optionOr(options.table, 'events'));
   const files = options.migrations ?? readMigrationFiles(options.migrationsDirectory);
   const executor = isExecutor(connection) ? connection : createSqlExecutor(connection);
   try {

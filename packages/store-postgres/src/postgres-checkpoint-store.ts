@@ -51,7 +51,7 @@ export class PostgresCheckpointStore implements CheckpointStore {
   readonly #table: string;
 
   constructor(connection: PostgresConnection | SqlExecutor, options: PostgresCheckpointStoreOptions = {}) {
-    this.#table = checkpointTables(options.schema ?? 'public').checkpoints;
+    this.#table = checkpointTables(options.schema).checkpoints;
     const owns = !isSqlExecutor(connection);
     this.#executor = storeExecutor(
       isSqlExecutor(connection) ? connection : createSqlExecutor(connection),

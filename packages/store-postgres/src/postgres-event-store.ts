@@ -30,7 +30,7 @@ import {
 } from './connection.js';
 import { wrapDriverError } from './driver-errors.js';
 import { EVENT_COLUMNS, type EventRow, toStoredEvent } from './event-rows.js';
-import { type StoreNames, storeNames } from './identifiers.js';
+import { optionOr, type StoreNames, storeNames } from './identifiers.js';
 import { type MigrateResult, migrate } from './migrate.js';
 import { INT32_MAX, notificationChannel, visibleBoundSql } from './position.js';
 import { readAllBatches } from './read-all.js';
@@ -76,7 +76,7 @@ export class PostgresEventStore implements EventStore {
 
   constructor(options: PostgresEventStoreOptions) {
     // Names are checked before the connection is touched: a hostile name never reaches SQL.
-    this.#names = storeNames(options.schema ?? 'public', options.table ?? 'events');
+    this.#names = storeNames(optionOr(options.schema, 'public'), optionOr(options.table, 'events'));
     const connection = createSqlExecutor(options.connection);
     // Closing first refuses new calls, then lets the last notification out and stops the
     // subscriptions, then releases the pool.
@@ -129,7 +129,13 @@ export class PostgresEventStore implements EventStore {
         name: `es-stream:${this.#names.qualifiedTable}`,
         text: `SELECT ${EVENT_COLUMNS} FROM ${this.#names.qualifiedTable}
                WHERE stream_id = $1 AND version > $2 AND version <= $3 ORDER BY version LIMIT $4`,
-        values: [streamId, fromVersion, Math.min(toVersion ?? INT32_MAX, INT32_MAX), limit ?? null],
+        // Versions are `integer`: a bound past the largest one matches what that largest one matches.
+        values: [
+          streamId,
+          Math.min(fromVersion, INT32_MAX),
+          Math.min(toVersion ?? INT32_MAX, INT32_MAX),
+          limit ?? null,
+        ],
       }),
     );
     return rows.map((row) => toStoredEvent<E>(row, this.#registry));

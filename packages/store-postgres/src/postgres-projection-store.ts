@@ -61,7 +61,7 @@ export class PostgresProjectionStore {
   readonly #parked: string;
 
   constructor(connection: PostgresConnection | SqlExecutor, options: PostgresProjectionStoreOptions = {}) {
-    const tables = checkpointTables(options.schema ?? 'public');
+    const tables = checkpointTables(options.schema);
     this.#checkpoints = tables.checkpoints;
     this.#parked = tables.parked;
     const owns = !isSqlExecutor(connection);

@@ -15,7 +15,7 @@ import {
   storeExecutor,
 } from './connection.js';
 import { wrapDriverError } from './driver-errors.js';
-import { quoteIdentifier, storeNames } from './identifiers.js';
+import { optionOr, quoteIdentifier, storeNames } from './identifiers.js';
 import { INT32_MAX } from './position.js';
 import { isSqlExecutor } from './postgres-checkpoint-store.js';
 import type { SqlExecutor } from './sql-executor.js';
@@ -69,7 +69,7 @@ export class PostgresSnapshotStore implements SnapshotStore {
       throw new InvalidArgumentError('options', 'expected { connection, schema?, table? }.');
     }
     // Names are checked before the connection is touched: a hostile name never reaches SQL.
-    const names = storeNames(options.schema ?? 'public', options.table ?? 'events');
+    const names = storeNames(optionOr(options.schema, 'public'), optionOr(options.table, 'events'));
     this.#table = `${quoteIdentifier(names.schema)}.${quoteIdentifier(`${names.table}_snapshots`)}`;
     this.#statement = `es-snapshot:${this.#table}`;
     const owns = !isSqlExecutor(options.connection);

@@ -3,6 +3,7 @@ import { appendContract } from './append.js';
 import { badInputContract } from './bad-input.js';
 import { concurrencyContract } from './concurrency.js';
 import type { EventStoreContractConfig } from './context.js';
+import { edgeValuesContract } from './edge-values.js';
 import { globalLogContract } from './global-log.js';
 import { readsContract } from './reads.js';
 import { registryContract } from './registry.js';
@@ -12,7 +13,7 @@ export type { ContractLimitations, ContractStoreOptions, EventStoreContractConfi
 /**
  * The behaviour every `EventStore` adapter must show, as one jest suite: the four expected-version
  * modes, atomic batches, idempotent appends, stream / type / global reads, the invariants of
- * DESIGN.md under concurrency, registries and bad input. Call it from an adapter's test file.
+ * DESIGN.md under concurrency, registries, bad input and values at the edge of the stores' ranges. Call it from an adapter's test file.
  *
  * @example
  * describeEventStoreContract({ name: 'InMemoryEventStore', create: async (o) => new InMemoryEventStore(o) });
@@ -26,5 +27,6 @@ export function describeEventStoreContract(config: EventStoreContractConfig): vo
     globalLogContract(config);
     registryContract(config);
     badInputContract(config);
+    edgeValuesContract(config);
   });
 }
