@@ -3,7 +3,9 @@
 //  1. publint finds no error or warning in package.json / exports;
 //  2. the package loads by its published name through its exports map, as ESM and as CJS, and both
 //     expose the same names (packages that only run under jest, like @es/testing, are checked by
-//     their own tests instead).
+//     their own tests instead);
+//  3. it ships the repository's LICENSE and says where it comes from: `repository` (with its
+//     folder as `directory`), `homepage` and `bugs`, the same repository for every package.
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -11,6 +13,10 @@ import { publint } from 'publint';
 import { formatMessage } from 'publint/utils';
 
 const root = new URL('../../packages/', import.meta.url).pathname;
+const license = readFileSync(new URL('../../LICENSE', import.meta.url), 'utf8');
+// A placeholder until the repository's public address is settled; change it here and in every
+// packages/*/package.json together.
+const repository = 'https://github.com/es-toolkit/es-toolkit';
 const loadsOnlyUnderJest = new Set(['@es/testing']);
 let failures = 0;
 
@@ -24,7 +30,32 @@ for (const dir of readdirSync(root).sort()) {
     console.error(`${pkg.name}: publint ${message.type}: ${formatMessage(message, pkg)}`);
   }
   if (!loadsOnlyUnderJest.has(pkg.name)) failures += checkLoads(pkg.name, pkgDir);
+  failures += checkMetadata(pkg, dir, pkgDir);
   console.log(`${pkg.name}: ${messages.length === 0 ? 'ok' : `${messages.length} publint problem(s)`}`);
+}
+
+function checkMetadata(pkg, dir, pkgDir) {
+  const problems = [];
+  let shipped = '';
+  try {
+    shipped = readFileSync(join(pkgDir, 'LICENSE'), 'utf8');
+  } catch {
+    // Reported below.
+  }
+  if (shipped !== license) problems.push('LICENSE is missing or differs from the repository root LICENSE');
+  if (pkg.license !== 'MIT') problems.push(`license is ${JSON.stringify(pkg.license)}, not "MIT"`);
+  const expected = {
+    'repository.url': [pkg.repository?.url, `git+${repository}.git`],
+    'repository.directory': [pkg.repository?.directory, `packages/${dir}`],
+    homepage: [pkg.homepage, `${repository}/tree/main/packages/${dir}#readme`],
+    'bugs.url': [pkg.bugs?.url, `${repository}/issues`],
+  };
+  for (const [field, [actual, wanted]] of Object.entries(expected)) {
+    if (actual !== wanted)
+      problems.push(`${field} is ${JSON.stringify(actual)}, expected ${JSON.stringify(wanted)}`);
+  }
+  for (const problem of problems) console.error(`${pkg.name}: ${problem}`);
+  return problems.length;
 }
 
 function checkLoads(name, cwd) {
