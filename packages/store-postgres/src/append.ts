@@ -10,7 +10,14 @@ import {
 } from '@es/core';
 import { sqlState } from './driver-errors.js';
 import type { StoreNames } from './identifiers.js';
-import { INT32_MAX, MAX_EVENTS_PER_APPEND, POSITION_INDEX_BITS, toPosition } from './position.js';
+import {
+  CLUSTER_ID_SQL,
+  currentEraSql,
+  INT32_MAX,
+  MAX_EVENTS_PER_APPEND,
+  POSITION_INDEX_BITS,
+  toPosition,
+} from './position.js';
 import type { SqlSession } from './sql-executor.js';
 
 /** What the append function (migration 001) returns, one row or one per already-stored event id. */
@@ -70,8 +77,8 @@ export async function appendPrepared(
  * The common case in one statement, without a lock: the batch becomes versions expected + 1 ..
  * expected + n if version `expected` exists (or is 0), and the unique index on (stream_id, version)
  * refuses it when another writer got there first, waiting for that writer's commit or rollback.
- * Returns undefined when the batch was not written (stream behind or ahead, or a caller-chosen id
- * already stored): the append function then reports exactly why, or recognises a retry.
+ * Returns undefined when the batch was not written (stream behind or ahead, a caller-chosen id
+ * already stored, or the database moved to another cluster since the current era began): the append function then reports exactly why, or recognises a retry.
  */
 async function insertAtExactVersion(
   session: SqlSession,
@@ -136,24 +143,30 @@ function statementsFor(names: StoreNames): AppendStatements {
   // never removed, so a version seen once stays.
   const expectedVersionExists = `($2::integer = 0 OR EXISTS (SELECT 1 FROM ${table} e
                                    WHERE e.stream_id = $1 AND e.version = $2::integer))`;
+  // Positions count from the current era's offset (migration 005), and only while that era is this
+  // cluster's. After a move to another cluster the INSERT writes nothing and the append function
+  // opens a new era first.
+  const eraIsThisClusters = `era.system_id = ${CLUSTER_ID_SQL}`;
+  const firstPosition = `era.position_offset + (SELECT pg_current_xact_id()::text::bigint << ${POSITION_INDEX_BITS})`;
   const statements: AppendStatements = {
     insertOne: {
       name: `es-append-one:${table}`,
       text: `INSERT INTO ${table} ${columns}
-             SELECT pg_current_xact_id()::text::bigint << ${POSITION_INDEX_BITS}, $1::text, $2::integer + 1,
+             SELECT ${firstPosition}, $1::text, $2::integer + 1,
                     $3::uuid, $4::boolean, $5::text, $6::integer, $7::jsonb, $8::jsonb, now()
-             WHERE ${expectedVersionExists}
+             FROM ${currentEraSql(names)} era
+             WHERE ${eraIsThisClusters} AND ${expectedVersionExists}
              RETURNING position`,
     },
     insertMany: {
       name: `es-append-many:${table}`,
       text: `WITH appended AS (
                INSERT INTO ${table} ${columns}
-               SELECT (SELECT pg_current_xact_id()::text::bigint << ${POSITION_INDEX_BITS}) + x.n - 1,
+               SELECT ${firstPosition} + x.n - 1,
                       $1::text, $2::integer + x.n::integer, (x.e ->> 'id')::uuid, $4::boolean, x.e ->> 'type',
                       (x.e ->> 'sv')::integer, x.e -> 'data', x.e -> 'meta', now()
-               FROM jsonb_array_elements($3::jsonb) WITH ORDINALITY AS x(e, n)
-               WHERE ${expectedVersionExists}
+               FROM ${currentEraSql(names)} era, jsonb_array_elements($3::jsonb) WITH ORDINALITY AS x(e, n)
+               WHERE ${eraIsThisClusters} AND ${expectedVersionExists}
                RETURNING position)
              SELECT max(position) AS position FROM appended`,
     },

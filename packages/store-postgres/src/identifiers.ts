@@ -79,6 +79,8 @@ export interface StoreNames {
   readonly qualifiedTable: string;
   /** `"schema"."table_append"`: the append function created by migration 001. */
   readonly appendFunction: string;
+  /** `"schema"."table_eras"`: which cluster wrote which span of the global log (migration 005). */
+  readonly erasTable: string;
 }
 
 /** Validates `schema` and `table` and derives every SQL name the store uses. */
@@ -91,5 +93,6 @@ export function storeNames(schema: unknown, table: unknown): StoreNames {
     table,
     qualifiedTable: `${quotedSchema}.${quoteIdentifier(table)}`,
     appendFunction: `${quotedSchema}.${quoteIdentifier(`${table}_append`)}`,
+    erasTable: `${quotedSchema}.${quoteIdentifier(`${table}_eras`)}`,
   };
 }

@@ -1,7 +1,7 @@
 import type { DomainEvent, EventRegistry, Position, StoredEvent } from '@es/core';
 import { EVENT_COLUMNS, type EventRow, toStoredEvent } from './event-rows.js';
 import type { StoreNames } from './identifiers.js';
-import { toPosition, VISIBLE_BOUND_SQL } from './position.js';
+import { toPosition, visibleBoundSql } from './position.js';
 import type { SqlQuery, SqlSession } from './sql-executor.js';
 
 /** The resolved options of one `getAllEvents` call. */
@@ -41,7 +41,7 @@ export function readAllQuery(names: StoreNames, plan: ReadAllPlan, cursor: Posit
     text: `SELECT ${EVENT_COLUMNS} FROM (
              SELECT ${EVENT_COLUMNS} FROM ${names.qualifiedTable}
              WHERE ${conditions.join(' AND ')} ORDER BY position LIMIT $2) page
-           WHERE position < ${VISIBLE_BOUND_SQL} ORDER BY position`,
+           WHERE position < ${visibleBoundSql(names)} ORDER BY position`,
     values,
   };
 }
