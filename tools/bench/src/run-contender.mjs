@@ -2,12 +2,13 @@
 // contender runs in its own process: Emmett's driver layer changes pg's global type parsers.
 import { randomBytes } from 'node:crypto';
 import { createEmmett } from './contenders/emmett.mjs';
-import { createEsStore } from './contenders/es-store.mjs';
+import { createEsStore, createEsStoreBefore } from './contenders/es-store.mjs';
 import { createRawPg, createRawPgUnchecked } from './contenders/raw-pg.mjs';
 import { DEFAULT_SIZES, runWorkloads } from './workloads.mjs';
 
 const factories = {
   es: createEsStore,
+  'es-before': createEsStoreBefore,
   raw: createRawPg,
   'raw-unchecked': createRawPgUnchecked,
   emmett: createEmmett,
@@ -15,7 +16,7 @@ const factories = {
 const [name, url] = process.argv.slice(2);
 const factory = factories[name];
 if (!factory || !url) {
-  console.error('usage: node run-contender.mjs <es|raw|raw-unchecked|emmett> <postgres-url>');
+  console.error('usage: node run-contender.mjs <es|es-before|raw|raw-unchecked|emmett> <postgres-url>');
   process.exit(2);
 }
 const schema = `bench_${name}_${randomBytes(4).toString('hex')}`;

@@ -1,9 +1,24 @@
 // Contender: @es/store-postgres, as an application would use it (notifications on, no registry).
-import { migrate, PostgresEventStore } from '@es/store-postgres';
+import * as current from '@es/store-postgres';
 import pg from 'pg';
 
 /** @param {{ url: string, schema: string, poolSize: number }} options */
-export async function createEsStore({ url, schema, poolSize }) {
+export function createEsStore(options) {
+  return createStore(current, '@es/store-postgres', options);
+}
+
+/**
+ * The same store built from another commit, to compare a change side by side in one run:
+ * BENCH_ES_BEFORE is the path of that build's dist/index.js (see the README).
+ * @param {{ url: string, schema: string, poolSize: number }} options
+ */
+export async function createEsStoreBefore(options) {
+  const path = process.env.BENCH_ES_BEFORE;
+  if (!path) throw new Error('es-before needs BENCH_ES_BEFORE=<path of another build of @es/store-postgres dist/index.js>');
+  return createStore(await import(path), '@es/store-postgres (before)', options);
+}
+
+async function createStore({ migrate, PostgresEventStore }, name, { url, schema, poolSize }) {
   await migrate(url, { schema });
   const pool = new pg.Pool({ connectionString: url, max: poolSize });
   // BENCH_ES_NOTIFY=0 measures the store without its post-commit NOTIFY (an experiment, not a default).
@@ -14,7 +29,7 @@ export async function createEsStore({ url, schema, poolSize }) {
   });
   let lastAcknowledged = 0n;
   return {
-    name: '@es/store-postgres',
+    name,
     /** Appends `events` ({ type, data }[]) at exactly `expected` (0 = new stream). */
     append: async (streamId, expected, events) => {
       const { lastPosition } = await store.appendEvents(streamId, expected, events);
