@@ -15,7 +15,7 @@ import {
   type MongoClient,
   type TransactionOptions,
 } from 'mongodb';
-import { readDate, readPosition, readSafeInteger } from './bson-values.js';
+import { readDate, readPosition, readSafeInteger, readString } from './bson-values.js';
 import {
   assertEventsFit,
   type EncodedEvent,
@@ -24,7 +24,7 @@ import {
   placeEvents,
   RAW_READ,
 } from './event-document.js';
-import { eventIdsFilter, wholeStreamFilter } from './filters.js';
+import { eventIdsAnywhereFilter, wholeStreamFilter } from './filters.js';
 import {
   conflictFromDuplicateKey,
   duplicateKeyCollection,
@@ -137,6 +137,17 @@ async function appendOnce(
   const actualVersion = await readHead(target.events, streamId, session);
   if (append.mayBeRetry) {
     const found = await findStoredCopies(target.events, append, session);
+    // Caller-chosen ids are unique across the store, as every store keeps them. Race-free: two
+    // appends that could both store an id both update the position counter, so they serialise.
+    const elsewhere = found.find((copy) => copy.streamId !== streamId);
+    if (elsewhere) {
+      throw new ConcurrencyConflictError(
+        streamId,
+        expectedVersion,
+        actualVersion,
+        `event id ${elsewhere.eventId} is already stored in another stream; event ids chosen by callers are unique across the store`,
+      );
+    }
     const original = resolveRetriedAppend(append, found, actualVersion);
     if (original) return original;
   }
@@ -155,20 +166,22 @@ async function appendOnce(
   return { nextVersion: actualVersion + events.length, lastPosition: last };
 }
 
+/** The stored copies of the batch's event ids, in this stream or any other. */
 async function findStoredCopies(
   events: Collection<EventDocument>,
   append: PreparedAppend,
   session: ClientSession,
-): Promise<StoredEventLocation[]> {
+): Promise<(StoredEventLocation & { readonly streamId: string })[]> {
   const ids = append.events.map((event) => event.eventId);
   const found = await events
-    .find(eventIdsFilter(append.streamId, ids), {
+    .find(eventIdsAnywhereFilter(ids), {
       session,
-      projection: { _id: 1, eventId: 1, version: 1 },
+      projection: { _id: 1, streamId: 1, eventId: 1, version: 1 },
       ...RAW_READ,
     })
     .toArray();
   return found.map((document) => ({
+    streamId: readString(document.streamId, 'streamId'),
     eventId: document.eventId,
     version: readSafeInteger(document.version, 'version'),
     position: readPosition(document._id, '_id'),

@@ -52,7 +52,10 @@ export function openConnection(
     }
   }
   const database =
-    options.database ?? (uri === undefined ? undefined : databaseFromUri(uri)) ?? defaultDatabase;
+    // Left out means the URI's database, else the default; `null` is checked (and refused) as given.
+    options.database !== undefined
+      ? options.database
+      : ((uri === undefined ? undefined : databaseFromUri(uri)) ?? defaultDatabase);
   assertDatabaseName(database);
   return { client: client!, db: client!.db(database), ownsClient: uri !== undefined };
 }

@@ -28,11 +28,13 @@ export function wholeStreamFilter(streamId: string): Filter<EventDocument> {
   return { streamId: { $eq: streamId } };
 }
 
-/** The events of one stream whose ids are among `eventIds`: the copies a retried append would find. */
-export function eventIdsFilter(streamId: string, eventIds: readonly string[]): Filter<EventDocument> {
-  assertStreamId(streamId);
+/**
+ * The events, in any stream, whose ids are among `eventIds` (served by the `event_id` index of
+ * migration 005): a copy in the appending stream makes a retry, one elsewhere a conflict.
+ */
+export function eventIdsAnywhereFilter(eventIds: readonly string[]): Filter<EventDocument> {
   for (const eventId of eventIds) assertStreamId(eventId, 'event id');
-  return { streamId: { $eq: streamId }, eventId: { $in: [...eventIds] } };
+  return { eventId: { $in: [...eventIds] } };
 }
 
 /** The global log after `afterPosition`, optionally up to `toPosition` and of some types only. */

@@ -5,6 +5,7 @@ import events from '../../../migrations/mongo/001_events.json' with { type: 'jso
 import positions from '../../../migrations/mongo/002_positions.json' with { type: 'json' };
 import snapshots from '../../../migrations/mongo/003_snapshots.json' with { type: 'json' };
 import checkpoints from '../../../migrations/mongo/004_checkpoints.json' with { type: 'json' };
+import eventIds from '../../../migrations/mongo/005_event_ids.json' with { type: 'json' };
 
 /** The collections a migration can target; each store maps them to its configured names. */
 export type CollectionRole = 'events' | 'positions' | 'snapshots' | 'checkpoints';
@@ -101,6 +102,7 @@ function load(): readonly MongoMigration[] {
     ['002_positions.json', positions],
     ['003_snapshots.json', snapshots],
     ['004_checkpoints.json', checkpoints],
+    ['005_event_ids.json', eventIds],
   ];
   const migrations = files.map(([name, raw]) => parseMigration(raw, name));
   assertMigrationSequence(migrations);

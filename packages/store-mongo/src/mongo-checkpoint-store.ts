@@ -4,7 +4,7 @@ import { readPosition, toBsonPosition } from './bson-values.js';
 import { type MongoConnection, type MongoConnectionOptions, openConnection } from './connection.js';
 import { RAW_READ } from './event-document.js';
 import { isDuplicateKeyError, wrapDriverError } from './mongo-errors.js';
-import { assertCollectionName } from './names.js';
+import { assertBooleanOption, assertCollectionName, optionOr } from './names.js';
 import { onFirstUse } from './ready.js';
 import { applyMigrations, type MigrationOutcome } from './schema.js';
 
@@ -38,11 +38,12 @@ export class MongoCheckpointStore implements CheckpointStore {
   readonly #whenReady: () => Promise<void>;
 
   constructor(options: MongoCheckpointStoreOptions) {
-    const collection = options.collection ?? 'checkpoints';
+    const collection = optionOr(options.collection, 'checkpoints');
     assertCollectionName(collection);
     this.#connection = openConnection(options);
     this.#checkpoints = this.#connection.db.collection<CheckpointDocument>(collection);
-    const auto = options.ensureSchema ?? true;
+    const auto = optionOr(options.ensureSchema, true);
+    assertBooleanOption(auto, 'ensureSchema');
     this.#whenReady = onFirstUse(async () => {
       if (auto) await this.ensureSchema();
     });

@@ -28,7 +28,7 @@ import { type MongoConnection, type MongoConnectionOptions, openConnection } fro
 import { EVENT_PROJECTION, type EventDocument, fromEventDocument, RAW_READ } from './event-document.js';
 import { byTypeFilter, globalLogFilter, streamFilter, TYPE_POSITION_INDEX } from './filters.js';
 import { wrapDriverError } from './mongo-errors.js';
-import { assertCollectionName } from './names.js';
+import { assertBooleanOption, assertCollectionName, optionOr } from './names.js';
 import { onFirstUse } from './ready.js';
 import { applyMigrations, type MigrationOutcome } from './schema.js';
 import { assertTransactionSupport, type HelloReply } from './topology.js';
@@ -94,15 +94,17 @@ export class MongoEventStore implements EventStore {
   readonly #subscriptions = new Set<AppendSubscription>();
 
   constructor(options: MongoEventStoreOptions) {
-    const collection = options.collection ?? 'events';
+    const collection = optionOr(options.collection, 'events');
     assertCollectionName(collection);
     assertCollectionName(`${collection}_positions`);
     this.#connection = openConnection(options);
     this.#events = this.#connection.db.collection<EventDocument>(collection);
     this.#positions = this.#connection.db.collection<PositionDocument>(`${collection}_positions`);
     this.#registry = options.registry;
-    this.#autoSchema = options.ensureSchema ?? true;
-    const level = options.logReadConcern ?? 'majority';
+    const autoSchema = optionOr(options.ensureSchema, true);
+    assertBooleanOption(autoSchema, 'ensureSchema');
+    this.#autoSchema = autoSchema;
+    const level = optionOr(options.logReadConcern, 'majority');
     if (level !== 'majority' && level !== 'local') {
       throw new InvalidArgumentError(
         'logReadConcern',

@@ -3,7 +3,7 @@ import type { Collection } from 'mongodb';
 import { type MongoConnection, type MongoConnectionOptions, openConnection } from './connection.js';
 import { RAW_READ } from './event-document.js';
 import { isDuplicateKeyError, wrapDriverError } from './mongo-errors.js';
-import { assertCollectionName } from './names.js';
+import { assertBooleanOption, assertCollectionName, optionOr } from './names.js';
 import { onFirstUse } from './ready.js';
 import { applyMigrations, type MigrationOutcome } from './schema.js';
 import {
@@ -36,11 +36,12 @@ export class MongoSnapshotStore implements SnapshotStore {
   readonly #whenReady: () => Promise<void>;
 
   constructor(options: MongoSnapshotStoreOptions) {
-    const collection = options.collection ?? 'snapshots';
+    const collection = optionOr(options.collection, 'snapshots');
     assertCollectionName(collection);
     this.#connection = openConnection(options);
     this.#snapshots = this.#connection.db.collection<SnapshotDocument>(collection);
-    const auto = options.ensureSchema ?? true;
+    const auto = optionOr(options.ensureSchema, true);
+    assertBooleanOption(auto, 'ensureSchema');
     this.#whenReady = onFirstUse(async () => {
       if (auto) await this.ensureSchema();
     });

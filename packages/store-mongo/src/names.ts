@@ -39,6 +39,24 @@ export function assertCollectionName(name: unknown, argument = 'collection name'
   }
 }
 
+/**
+ * An option left out (`undefined`) takes its default; any other value, `null` included, is used as
+ * given and checked, so a wrong value is refused instead of silently replaced by the default.
+ */
+export function optionOr<T>(value: T | null | undefined, fallback: T): T {
+  return value === undefined ? fallback : (value as T);
+}
+
+/** Checks a boolean option (`ensureSchema`): `true`, `false`, or left out. */
+export function assertBooleanOption(value: unknown, argument: string): asserts value is boolean {
+  if (typeof value !== 'boolean') {
+    throw new InvalidArgumentError(
+      argument,
+      `expected true or false, got ${show(value)}; leave it out for the default.`,
+    );
+  }
+}
+
 function show(value: unknown): string {
   if (typeof value === 'string') return JSON.stringify(value.length > 70 ? `${value.slice(0, 70)}…` : value);
   if (value === null) return 'null';

@@ -21,20 +21,25 @@ describe('ensureSchema on the wire (scripted fake server, not MongoDB)', () => {
     expect(outcomes).toEqual([
       { version: 1, collection: 'orders', applied: true },
       { version: 2, collection: 'orders_positions', applied: true },
+      { version: 5, collection: 'orders', applied: true },
     ]);
     const ops = fake.operations();
-    const createIndexes = ops.find((op) => op.name === 'createIndexes')!;
-    expect(createIndexes.body.createIndexes).toBe('orders');
+    const createIndexes = ops.filter((op) => op.name === 'createIndexes');
+    expect(createIndexes.map((op) => op.body.createIndexes)).toEqual(['orders', 'orders']);
     expect(
-      (createIndexes.body.indexes as Document[]).map((index) => [index.name, index.unique ?? false]),
+      createIndexes.flatMap((op) =>
+        (op.body.indexes as Document[]).map((index) => [index.name, index.unique ?? false]),
+      ),
     ).toEqual([
       ['stream_version', true],
       ['stream_event_id', true],
       ['type_position', false],
+      ['event_id', false],
     ]);
     expect(ops.filter((op) => op.name === 'create').map((op) => op.body.create)).toEqual([
       'orders',
       'orders_positions',
+      'orders',
     ]);
     const updates = ops.filter((op) => op.name === 'update').flatMap((op) => op.body.updates as Document[]);
     const seed = updates.find((update) => update.u.$setOnInsert);
@@ -43,9 +48,9 @@ describe('ensureSchema on the wire (scripted fake server, not MongoDB)', () => {
     const records = updates.filter(
       (update) => typeof update.q._id?.$eq === 'string' && update.q._id.$eq.includes('#'),
     );
-    expect(records.map((record) => record.q._id.$eq)).toEqual(['orders#1', 'orders_positions#2']);
+    expect(records.map((record) => record.q._id.$eq)).toEqual(['orders#1', 'orders_positions#2', 'orders#5']);
 
-    // Second run: the records say both are applied with the same checksum.
+    // Second run: the records say all three are applied with the same checksum.
     fake.commands.length = 0;
     fake.respond = ({ name, body }) => {
       if (name !== 'find' || body.find !== 'es_schema_migrations') return undefined;
@@ -62,7 +67,7 @@ describe('ensureSchema on the wire (scripted fake server, not MongoDB)', () => {
     };
     const again = await store.ensureSchema();
     expect(again.every((outcome) => !outcome.applied)).toBe(true);
-    expect(fake.operations().map((op) => op.name)).toEqual(['find', 'find']);
+    expect(fake.operations().map((op) => op.name)).toEqual(['find', 'find', 'find']);
   });
 
   it('explains an index that conflicts with a migration', async () => {
