@@ -109,6 +109,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
   print(`   alice: balance ${alice.balance} at version ${alice.version}`);
 
   print('\n7. The balances projection, thrown away and rebuilt by replaying the log');
+  print("   (position = the event's place in the global log: large, increasing, not dense)");
   const replayedEvents = await replayBalances(storage, print);
 
   print('\n8. The history of alice, as stored');

@@ -77,6 +77,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     );
     await projection.waitForIdle();
     print(`   caught up at position ${projection.position}: ${LAMP} has ${await onHand(LAMP)} on hand`);
+    print("   (position = the event's place in the global log: large, increasing, not dense)");
 
     print("\n3. Today's code reads the old event in the new shape (upcast on read, never rewritten)");
     const [stored, upcast] = await firstReceipt(storage);
