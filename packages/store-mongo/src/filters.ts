@@ -5,7 +5,7 @@ import type { EventDocument } from './event-document.js';
 
 // Every filter the event store sends is built here. Stream ids and event types are checked to be
 // strings and compared with `$eq` / `$in`, so a value such as `{ $gt: '' }` can never act as a
-// query operator (DESIGN.md invariant 5), even if a caller bypasses TypeScript.
+// query operator (invariant 5 in docs/invariants.md), even if a caller bypasses TypeScript.
 
 /** The index (migration 001) that serves reads by event type in position order. */
 export const TYPE_POSITION_INDEX = 'type_position';

@@ -1,7 +1,7 @@
 import { InvalidArgumentError } from '@es/core';
 
 // Schema and table names come from configuration and end up in SQL text, so they are checked
-// against a strict pattern and then quoted anyway (DESIGN.md invariant 5).
+// against a strict pattern and then quoted anyway (invariant 5 in docs/invariants.md).
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const LOWER_CASE = /^[a-z_][a-z0-9_]*$/;
 

@@ -13,7 +13,7 @@ export type { ContractLimitations, ContractStoreOptions, EventStoreContractConfi
 /**
  * The behaviour every `EventStore` adapter must show, as one jest suite: the four expected-version
  * modes, atomic batches, idempotent appends, stream / type / global reads, the invariants of
- * DESIGN.md under concurrency, registries, bad input and values at the edge of the stores' ranges. Call it from an adapter's test file.
+ * docs/invariants.md (in the repository) under concurrency, registries, bad input and values at the edge of the stores' ranges. Call it from an adapter's test file.
  *
  * @example
  * describeEventStoreContract({ name: 'InMemoryEventStore', create: async (o) => new InMemoryEventStore(o) });
