@@ -56,7 +56,11 @@ export interface ProjectionOptions<E extends DomainEvent = DomainEvent, TContext
    * without storing its checkpoint and the lease is not released. Use `stop()` for a clean stop.
    */
   readonly signal?: AbortSignal;
-  /** Told about errors outside the handler (store unreachable...), which are retried. Defaults to `console.warn`. */
+  /**
+   * Told about errors outside the handler (store unreachable...), which are retried with backoff
+   * (reset once the stores answer again), and about a closed store, on which the projection stops
+   * (see `Projection.failure`). Defaults to `console.warn`.
+   */
   readonly onError?: (error: unknown) => void;
   /** Told about each event parked, after its batch committed. */
   readonly onParked?: (event: ParkedEvent) => void;

@@ -4,6 +4,8 @@ import {
   type DomainEvent,
   type EventStore,
   InvalidArgumentError,
+  isEventStoreUnavailableError,
+  isStoreClosedError,
   type Position,
   type StoredEvent,
 } from '@es/core';
@@ -22,7 +24,24 @@ import { sleep, WakeUp } from './wake-up.js';
 interface PositionWaiter {
   readonly position: Position;
   readonly resolve: () => void;
+  readonly reject: (error: unknown) => void;
 }
+
+interface IdleWaiter {
+  readonly afterRead: number;
+  readonly resolve: () => void;
+  readonly reject: (error: unknown) => void;
+}
+
+/** An error no retry can cure: the projection stops with it (a store was closed). */
+const isTerminal = (error: unknown): boolean => isStoreClosedError(error);
+
+/**
+ * An error of a store, not of the handler (the connection of the batch's transaction dropped, or
+ * the store was closed): the batch is retried as a whole, and the handler's attempts are not spent.
+ */
+const isStoreFault = (error: unknown): boolean =>
+  isEventStoreUnavailableError(error) || isStoreClosedError(error);
 
 /**
  * A projection run as a catch-up subscription: it reads the log from its checkpoint in batches,
@@ -54,8 +73,11 @@ export class Projection<E extends DomainEvent = DomainEvent, TContext = void> {
   #position: Position | undefined;
   #active = false;
   #reads = 0;
+  // Consecutive failed runs since the last successful read: the backoff of the next retry.
+  #failures = 0;
+  #failure: { error: unknown } | undefined;
   #positionWaiters: PositionWaiter[] = [];
-  #idleWaiters: { afterRead: number; resolve: () => void }[] = [];
+  #idleWaiters: IdleWaiter[] = [];
 
   constructor(options: ProjectionOptions<E, TContext>) {
     this.#options = resolveProjectionOptions(options);
@@ -114,15 +136,33 @@ export class Projection<E extends DomainEvent = DomainEvent, TContext = void> {
     this.#position = undefined;
   }
 
-  /** Resolves once this instance has committed a checkpoint at or after `position`. */
+  /**
+   * Resolves once this instance has committed a checkpoint at or after `position`. Rejects when the
+   * projection stopped on an error no retry can cure (its store was closed).
+   */
   waitForPosition(position: Position): Promise<void> {
     if (this.#position !== undefined && this.#position >= position) return Promise.resolve();
-    return new Promise((resolve) => this.#positionWaiters.push({ position, resolve }));
+    if (this.#failure) return Promise.reject(this.#failure.error);
+    return new Promise((resolve, reject) => this.#positionWaiters.push({ position, resolve, reject }));
   }
 
-  /** Resolves when a read that started after this call found no new event (the projection caught up). */
+  /**
+   * Resolves when a read that started after this call found no new event (the projection caught
+   * up). Rejects when the projection stopped on an error no retry can cure.
+   */
   waitForIdle(): Promise<void> {
-    return new Promise((resolve) => this.#idleWaiters.push({ afterRead: this.#reads, resolve }));
+    if (this.#failure) return Promise.reject(this.#failure.error);
+    return new Promise((resolve, reject) =>
+      this.#idleWaiters.push({ afterRead: this.#reads, resolve, reject }),
+    );
+  }
+
+  /**
+   * The error the projection stopped on by itself (a closed event store or projection store), or
+   * `undefined` while it runs or after a `stop()`.
+   */
+  get failure(): unknown {
+    return this.#failure?.error;
   }
 
   /** The events this projection parked, in position order. */
@@ -137,7 +177,7 @@ export class Projection<E extends DomainEvent = DomainEvent, TContext = void> {
   async #run(): Promise<void> {
     const subscription = await this.#subscribe();
     try {
-      let failures = 0;
+      this.#failures = 0;
       while (!this.#halted) {
         const lease = await this.#acquire();
         if (!lease) {
@@ -147,12 +187,20 @@ export class Projection<E extends DomainEvent = DomainEvent, TContext = void> {
         try {
           this.#active = true;
           await this.#follow(lease);
-          failures = 0;
+          this.#failures = 0;
         } catch (error) {
           if (this.#crash.signal.aborted) break;
-          failures++;
           this.#options.onError(error);
-          await sleep(backoffDelay(failures, { initialDelayMs: 100, maxDelayMs: 5000 }), this.#halt.signal);
+          if (isTerminal(error)) {
+            this.#stopWith(error);
+            break;
+          }
+          // Counted from the last successful read: each outage starts again from the shortest delay.
+          this.#failures++;
+          await sleep(
+            backoffDelay(this.#failures, { initialDelayMs: 100, maxDelayMs: 5000 }),
+            this.#halt.signal,
+          );
         } finally {
           this.#active = false;
           if (lease !== alwaysHeld && !this.#crash.signal.aborted) await lease.release().catch(() => {});
@@ -206,6 +254,8 @@ export class Projection<E extends DomainEvent = DomainEvent, TContext = void> {
         signal: this.#crash.signal,
       });
       if (batch.length === 0) {
+        // The stores answer again: a later outage backs off from the shortest delay.
+        this.#failures = 0;
         this.#resolveIdle(read);
         await this.#wake.wait(generation, settle ?? pollIntervalMs, idleUntil);
         settle = settle !== undefined && settle * 2 < pollIntervalMs ? settle * 2 : undefined;
@@ -217,6 +267,7 @@ export class Projection<E extends DomainEvent = DomainEvent, TContext = void> {
         this.#handleBatch(batch, unit, parked),
       );
       this.#crash.signal.throwIfAborted();
+      this.#failures = 0;
       // Another instance moved the checkpoint (our lease lapsed): nothing was kept; start again from it.
       checkpoint = committed ? last : await store.load(name);
       this.#position = checkpoint;
@@ -249,6 +300,8 @@ export class Projection<E extends DomainEvent = DomainEvent, TContext = void> {
         return undefined;
       } catch (error) {
         this.#crash.signal.throwIfAborted();
+        // The store failed, not the handler: retry the batch later without spending an attempt.
+        if (isStoreFault(error)) throw error;
         if (attempt >= maxAttempts) {
           const record: ParkedEvent = {
             subscriptionId: name,
@@ -266,6 +319,13 @@ export class Projection<E extends DomainEvent = DomainEvent, TContext = void> {
         await sleep(backoffDelay(attempt, backoff), this.#crash.signal);
       }
     }
+  }
+
+  #stopWith(error: unknown): void {
+    this.#failure = { error };
+    this.#halt.abort();
+    for (const waiter of this.#positionWaiters.splice(0)) waiter.reject(error);
+    for (const waiter of this.#idleWaiters.splice(0)) waiter.reject(error);
   }
 
   #resolvePositions(): void {

@@ -5,7 +5,7 @@ import {
   type StoreExecutor,
   storeExecutor,
 } from './connection.js';
-import { wrapDriverError } from './driver-errors.js';
+import { isConnectionFailure, wrapDriverError } from './driver-errors.js';
 import {
   checkpointTables,
   compareAndSet,
@@ -101,7 +101,7 @@ export class PostgresProjectionStore {
         const current = await loadCheckpoint(session, this.#checkpoints, subscriptionId);
         if (current !== expected) return false;
         try {
-          await work(this.#batch(session));
+          await work(this.#batch(session, subscriptionId));
         } catch (error) {
           handlerFailure = { error };
           throw error;
@@ -164,17 +164,30 @@ export class PostgresProjectionStore {
     return this.#executor.close();
   }
 
-  #batch(session: SqlSession): PostgresProjectionBatch {
+  #batch(session: SqlSession, subscriptionId: string): PostgresProjectionBatch {
+    // A failure of the transaction itself (its connection dropped) is the store's, reported as
+    // EventStoreUnavailableError: the projection retries the batch without spending the handler's
+    // attempts, which could not succeed on a dead connection anyway.
+    const statement = async (script: string) => {
+      try {
+        await session.exec(script);
+      } catch (error) {
+        throw this.#storeFault(error, subscriptionId);
+      }
+    };
     return {
       attempt: async (run: (context: PostgresProjectionContext) => Promise<void>) => {
-        await session.exec('SAVEPOINT es_projection_attempt');
+        await statement('SAVEPOINT es_projection_attempt');
         try {
           await run(session);
         } catch (error) {
-          await session.exec('ROLLBACK TO SAVEPOINT es_projection_attempt');
+          if (!isEventSourcingError(error) && isConnectionFailure(error)) {
+            throw this.#storeFault(error, subscriptionId);
+          }
+          await statement('ROLLBACK TO SAVEPOINT es_projection_attempt');
           throw error;
         }
-        await session.exec('RELEASE SAVEPOINT es_projection_attempt');
+        await statement('RELEASE SAVEPOINT es_projection_attempt');
       },
       park: async (event: PostgresParkedEvent) => {
         await session.query({
@@ -195,6 +208,11 @@ export class PostgresProjectionStore {
         });
       },
     };
+  }
+
+  #storeFault(error: unknown, subscriptionId: string): unknown {
+    if (isEventSourcingError(error)) return error;
+    return wrapDriverError(error, `handle a batch of "${subscriptionId}"`);
   }
 
   async #run<T>(operation: string, work: () => Promise<T>): Promise<T> {

@@ -4,8 +4,8 @@ import {
   type DomainEvent,
   EventSourcedAggregate,
   EventSourcedRepository,
-  isEventStoreUnavailableError,
   isInvalidArgumentError,
+  isStoreNotMigratedError,
   type Snapshot,
   type SnapshotDecision,
 } from '@es/core';
@@ -134,7 +134,7 @@ export function postgresSnapshotStoreSuite(
     it('wraps the driver error, with a hint to migrate, when the table is missing', async () => {
       const store = new PostgresSnapshotStore({ connection: executor(), schema: uniqueSchema('es_none') });
       const error = await store.load('s-1').catch((e: unknown) => e);
-      expect(isEventStoreUnavailableError(error)).toBe(true);
+      expect(isStoreNotMigratedError(error)).toBe(true);
       expect((error as Error).message).toMatch(/run migrate\(\)/);
       expect((error as Error).cause).toBeDefined();
     });

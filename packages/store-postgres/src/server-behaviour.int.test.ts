@@ -1,4 +1,9 @@
-import { ExpectedVersion, isEventStoreUnavailableError, isInvalidArgumentError } from '@es/core';
+import {
+  ExpectedVersion,
+  isEventStoreUnavailableError,
+  isInvalidArgumentError,
+  isStoreNotMigratedError,
+} from '@es/core';
 import { describeWithService } from '@es/testing';
 import { afterAll, beforeAll, expect, it } from '@jest/globals';
 import pg from 'pg';
@@ -57,7 +62,7 @@ describeWithService('PostgresEventStore on a server: notifications and errors', 
       () => undefined,
       (e: unknown) => e,
     );
-    expect(isEventStoreUnavailableError(error)).toBe(true);
+    expect(isStoreNotMigratedError(error)).toBe(true);
     expect((error as Error).message).toMatch(/run migrate\(\)/);
     await store.close();
   });
