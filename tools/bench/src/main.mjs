@@ -89,4 +89,5 @@ for (let round = 0; round < rounds; round++) {
   }
 }
 console.log('');
-console.log(renderTable(results, 'raw'));
+// Ratios are to raw pg when it runs, otherwise to the first contender named.
+console.log(renderTable(results, contenders.includes('raw') ? 'raw' : contenders[0]));

@@ -19,7 +19,7 @@ if (!factory || !url) {
   console.error('usage: node run-contender.mjs <es|es-before|raw|raw-unchecked|emmett> <postgres-url>');
   process.exit(2);
 }
-const schema = `bench_${name}_${randomBytes(4).toString('hex')}`;
+const schema = `bench_${name.replaceAll('-', '_')}_${randomBytes(4).toString('hex')}`;
 const contender = await factory({ url, schema, poolSize: 10 });
 try {
   const result = await runWorkloads(contender, DEFAULT_SIZES);
