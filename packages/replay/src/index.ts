@@ -17,7 +17,13 @@ export type {
   ProjectionLock,
 } from './projection-lock.js';
 export { InMemoryProjectionLock } from './projection-lock.js';
-export type { ProjectionOptions, ProjectionRetryOptions } from './projection-options.js';
+export type {
+  ProjectionCommonOptions,
+  ProjectionOptions,
+  ProjectionRetryOptions,
+  ProjectionWithCheckpointsOptions,
+  ProjectionWithStoreOptions,
+} from './projection-options.js';
 export type { ProjectionBatch, ProjectionStore } from './projection-store.js';
 export { checkpointProjectionStore } from './projection-store.js';
 export type { RebuildProjectionOptions } from './rebuild-projection.js';

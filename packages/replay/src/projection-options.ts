@@ -23,20 +23,42 @@ export interface ProjectionRetryOptions {
 
 /**
  * Configures a `Projection`. Give either `store` (e.g. a transactional PostgreSQL projection store
- * for exactly-once) or `checkpoints` (+ `parked`) for at-least-once delivery.
+ * for exactly-once), whose context (e.g. its transaction) the handler receives, or `checkpoints`
+ * (+ `parked`) for at-least-once delivery, where the handler gets no context: a handler that needs
+ * one (such as a SQL session) does not compile without a `store` that provides it.
  */
-export interface ProjectionOptions<E extends DomainEvent = DomainEvent, TContext = void> {
+export type ProjectionOptions<E extends DomainEvent = DomainEvent, TContext = void> =
+  | ProjectionWithStoreOptions<E, TContext>
+  | ProjectionWithCheckpointsOptions<E>;
+
+/** A projection whose `store` commits its progress and hands the handler its context. */
+export interface ProjectionWithStoreOptions<E extends DomainEvent = DomainEvent, TContext = void>
+  extends ProjectionCommonOptions {
+  /** Where progress is committed; its batches give the handler its context (e.g. a transaction). */
+  readonly store: ProjectionStore<TContext>;
+  /** Applies one event to the read model; `context` comes from `store`. */
+  readonly handler: EventHandler<E, TContext>;
+  readonly checkpoints?: undefined;
+  readonly parked?: undefined;
+}
+
+/** A projection whose progress is a checkpoint in a `CheckpointStore`: at-least-once delivery. */
+export interface ProjectionWithCheckpointsOptions<E extends DomainEvent = DomainEvent>
+  extends ProjectionCommonOptions {
+  readonly store?: undefined;
+  /** Applies one event to the read model. It receives no context. */
+  readonly handler: EventHandler<E, void>;
+  /** Where the checkpoint is stored. Defaults to a new `InMemoryCheckpointStore`. */
+  readonly checkpoints?: CheckpointStore;
+  /** Where poison events are parked. Defaults to a new `InMemoryParkedEventStore`. */
+  readonly parked?: ParkedEventStore;
+}
+
+/** The options every projection takes, whichever way it commits its progress. */
+export interface ProjectionCommonOptions {
   /** The subscription id: names the checkpoint, the lease and the parked events. */
   readonly name: string;
   readonly eventStore: EventStore;
-  /** Applies one event to the read model; `context` comes from `store` (e.g. its transaction). */
-  readonly handler: EventHandler<E, TContext>;
-  /** Where progress is committed. Defaults to `checkpointProjectionStore(checkpoints, parked)`. */
-  readonly store?: ProjectionStore<TContext>;
-  /** Used when `store` is not given. Defaults to a new `InMemoryCheckpointStore`. */
-  readonly checkpoints?: CheckpointStore;
-  /** Used when `store` is not given. Defaults to a new `InMemoryParkedEventStore`. */
-  readonly parked?: ParkedEventStore;
   /** Events per batch; the checkpoint is stored after each. Defaults to 100. */
   readonly batchSize?: number;
   /** Only events of these types (filtered in the store's query). Defaults to every type. */

@@ -25,7 +25,7 @@ function flaky(inner: InMemoryEventStore): EventStore & { down: boolean; failedR
     ...base,
     down: false,
     failedReads: 0,
-    getAllEvents: (...args: Parameters<EventStore['getAllEvents']>) => {
+    getAllEvents: ((...args: Parameters<EventStore['getAllEvents']>) => {
       if (!store.down) return inner.getAllEvents(...args);
       store.failedReads++;
       return {
@@ -33,7 +33,7 @@ function flaky(inner: InMemoryEventStore): EventStore & { down: boolean; failedR
           next: () => Promise.reject(new EventStoreUnavailableError('connection terminated (test)')),
         }),
       };
-    },
+    }) as EventStore['getAllEvents'],
   };
   return store;
 }
@@ -46,7 +46,9 @@ describe('Projection: store faults', () => {
     const projection = new Projection({
       name: 'outages',
       eventStore: store,
-      handler: (event) => void (seen = event.position),
+      handler: (event) => {
+        seen = event.position;
+      },
       pollIntervalMs: 10,
       onError: () => undefined,
     });

@@ -9,7 +9,7 @@ import {
   type Position,
   type StoredEvent,
 } from '@es/core';
-import { handlerFunction } from './event-handler.js';
+import { type EventHandler, handlerFunction } from './event-handler.js';
 import { describeError, type ParkedEvent } from './parked-events.js';
 import type { ProjectionLease, ProjectionLock } from './projection-lock.js';
 import {
@@ -82,7 +82,8 @@ export class Projection<E extends DomainEvent = DomainEvent, TContext = void> {
   constructor(options: ProjectionOptions<E, TContext>) {
     this.#options = resolveProjectionOptions(options);
     this.#eventStore = options.eventStore;
-    this.#handle = handlerFunction(options.handler);
+    // Without a store the context is undefined, and the types let only a handler without one through.
+    this.#handle = handlerFunction(options.handler as EventHandler<E, TContext>);
     this.#lock = options.lock;
     this.#onParked = options.onParked;
     if (options.signal) {

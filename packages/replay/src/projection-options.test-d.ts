@@ -1,0 +1,51 @@
+// Type-level tests, checked by `typecheck` (tsc): a handler that needs a context (a SQL session, a
+// transaction) must come with a store that provides one.
+import { type DomainEvent, InMemoryEventStore, type StoredEvent } from '@es/core';
+import { InMemoryCheckpointStore, Projection, type ProjectionStore } from './index.js';
+
+interface SqlSessionLike {
+  query(text: string): Promise<unknown[]>;
+}
+declare const sqlStore: ProjectionStore<SqlSessionLike>;
+const eventStore = new InMemoryEventStore();
+const needsSql = async (_event: StoredEvent, sql: SqlSessionLike) => {
+  await sql.query('SELECT 1');
+};
+
+// A handler that needs a session, without a store: the session would be `undefined` at run time.
+// @ts-expect-error -- no store provides the handler's context
+new Projection({ name: 'a', eventStore, handler: needsSql });
+
+// The same with checkpoints instead of a store.
+// @ts-expect-error -- a CheckpointStore provides no context
+new Projection({ name: 'b', eventStore, checkpoints: new InMemoryCheckpointStore(), handler: needsSql });
+
+// Naming the context explicitly does not help either.
+// @ts-expect-error -- still no store to provide it
+new Projection<DomainEvent, SqlSessionLike>({ name: 'c', eventStore, handler: needsSql });
+
+// The object form of a handler, too.
+// @ts-expect-error -- no store provides the handler's context
+new Projection({ name: 'd', eventStore, handler: { handleEvent: needsSql } });
+
+// A store of another context does not fit.
+declare const otherStore: ProjectionStore<{ other: true }>;
+// @ts-expect-error -- the store's context is not the handler's
+new Projection({ name: 'e', eventStore, store: otherStore, handler: needsSql });
+
+// What compiles: the handler with the store that provides its context...
+export const withStore: Projection<DomainEvent, SqlSessionLike> = new Projection({
+  name: 'f',
+  eventStore,
+  store: sqlStore,
+  handler: needsSql,
+});
+// ...a handler that takes no context, with or without a store...
+new Projection({ name: 'g', eventStore, handler: (_event: StoredEvent) => undefined });
+new Projection({ name: 'h', eventStore, store: sqlStore, handler: (_event: StoredEvent) => undefined });
+new Projection({
+  name: 'i',
+  eventStore,
+  checkpoints: new InMemoryCheckpointStore(),
+  handler: async () => {},
+});
