@@ -73,3 +73,37 @@ new EventSourcingBuilder()
   .withEventStore(eventStore)
   // @ts-expect-error: the strategy reads Warehouse fields; a BankAccount has none
   .build((id) => new BankAccount(id));
+
+// An aggregate without createSnapshot/restoreSnapshot, with snapshots on, would never be snapshotted.
+class Counter extends EventSourcedAggregate<StockEvent> {
+  count = 0;
+  protected apply() {
+    this.count++;
+  }
+}
+
+// A snapshot store turns snapshots on: such an aggregate does not build, strategy or not.
+base()
+  .withSnapshotStrategy(anyAggregateStrategy)
+  // @ts-expect-error: snapshots are on, and Counter cannot be snapshotted
+  .build((id) => new Counter(id));
+new EventSourcingBuilder()
+  .withEventStore(eventStore)
+  .withSnapshotsEnabled(true)
+  .withSnapshotStore(snapshotStore)
+  .withSnapshotStrategy(anyAggregateStrategy)
+  // @ts-expect-error: snapshots are on, and Counter cannot be snapshotted
+  .build((id) => new Counter(id));
+
+// Turned off, before or after the store is set, it builds.
+const counters = base()
+  .withSnapshotsEnabled(false)
+  .build((id) => new Counter(id));
+expectType<Equal<typeof counters, EventSourcedRepository<Counter>>>(true);
+new EventSourcingBuilder()
+  .withSnapshotsEnabled(false)
+  .withSnapshotStore(snapshotStore)
+  .withEventStore(eventStore)
+  .build((id) => new Counter(id));
+// And without a snapshot store.
+new EventSourcingBuilder().withEventStore(eventStore).build((id) => new Counter(id));

@@ -186,4 +186,25 @@ describe('EventSourcingBuilder', () => {
     await repository.flushSnapshots();
     expect(problems.map((p) => [p.operation, p.streamId])).toEqual([['save', 'notebook-nb-4']]);
   });
+
+  it('refuses an aggregate without snapshot methods when snapshots are on, instead of never snapshotting', async () => {
+    class Tally extends EventSourcedAggregate<NoteEvent> {
+      protected apply() {}
+    }
+    const repository = new EventSourcingBuilder()
+      .withEventStore(new InMemoryEventStore())
+      .withSnapshotStore(new RecordingSnapshotStore())
+      .withSnapshotStrategy(every(1))
+      // The type check refuses this too (builder.test-d.ts); a loosely typed factory gets here.
+      .build(((id: string) => new Tally(id)) as never);
+    const error = await repository.getById('t-1').catch((e: unknown) => e);
+    expect(isInvalidArgumentError(error)).toBe(true);
+    expect((error as Error).message).toMatch(/Tally has no createSnapshot\(\) and restoreSnapshot\(\)/);
+    const off = new EventSourcingBuilder()
+      .withEventStore(new InMemoryEventStore())
+      .withSnapshotStore(new RecordingSnapshotStore())
+      .withSnapshotsEnabled(false)
+      .build((id) => new Tally(id));
+    await expect(off.getById('t-1')).rejects.toThrow(/does not exist/);
+  });
 });

@@ -1,8 +1,19 @@
+import { isSnapshotCapable } from './aggregate.js';
 import { InvalidArgumentError } from './errors.js';
 import type { EventStore } from './event-store.js';
 import type { AnyAggregate, SnapshotProblem } from './repository.js';
 import { EventSourcedRepository, type RepositorySnapshotOptions } from './repository.js';
-import type { SnapshotSerializer, SnapshotStore, SnapshotStrategy } from './snapshot.js';
+import type { SnapshotCapable, SnapshotSerializer, SnapshotStore, SnapshotStrategy } from './snapshot.js';
+
+/**
+ * Whether the builder's repository will take snapshots, as far as the types can tell: `'unset'`
+ * until a snapshot store or `withSnapshotsEnabled` decides, then `'on'` or `'off'`.
+ */
+export type SnapshotsSetting = 'unset' | 'on' | 'off';
+
+/** What `build` requires of the aggregate when snapshots are on: `createSnapshot` and `restoreSnapshot`. */
+// biome-ignore lint/suspicious/noExplicitAny: any snapshot state type is accepted
+export type SnapshotRequirement<S extends SnapshotsSetting> = S extends 'on' ? SnapshotCapable<any> : unknown;
 
 /**
  * Builds an {@link EventSourcedRepository} fluently, as in the specification. Each `with…` call
@@ -17,6 +28,11 @@ import type { SnapshotSerializer, SnapshotStore, SnapshotStrategy } from './snap
  * `.withSnapshotStrategy(new PredicateSnapshotStrategy<Warehouse>(…)).build((id) => new Account(id))`
  * does not compile.
  *
+ * `TSnapshots` records whether snapshots are on (a snapshot store set and not turned off): `build`
+ * then only accepts a factory of aggregates with `createSnapshot` and `restoreSnapshot`, since a
+ * repository would otherwise never snapshot them, silently. Where the types cannot tell (a factory
+ * typed loosely), the repository's factory throws `InvalidArgumentError` on its first aggregate.
+ *
  * @example
  * const accounts = new EventSourcingBuilder()
  *   .withEventStore(store)
@@ -25,7 +41,10 @@ import type { SnapshotSerializer, SnapshotStore, SnapshotStrategy } from './snap
  *   .withSnapshotsEnabled(true)
  *   .build((id) => new BankAccount(id));
  */
-export class EventSourcingBuilder<TStrategyAggregate = unknown> {
+export class EventSourcingBuilder<
+  TStrategyAggregate = unknown,
+  TSnapshots extends SnapshotsSetting = 'unset',
+> {
   #eventStore?: EventStore;
   #snapshotStore?: SnapshotStore;
   // Stored without its type: `build` only accepts factories of `TStrategyAggregate`.
@@ -47,12 +66,14 @@ export class EventSourcingBuilder<TStrategyAggregate = unknown> {
   }
 
   /** Where snapshots are kept. Setting one turns snapshots on unless `withSnapshotsEnabled(false)`. */
-  withSnapshotStore(store: SnapshotStore): this {
+  withSnapshotStore(
+    store: SnapshotStore,
+  ): EventSourcingBuilder<TStrategyAggregate, TSnapshots extends 'off' ? 'off' : 'on'> {
     if (typeof store?.save !== 'function' || typeof store.load !== 'function') {
       throw new InvalidArgumentError('snapshot store', 'expected a SnapshotStore (save, load, delete).');
     }
     this.#snapshotStore = store;
-    return this;
+    return this as never;
   }
 
   /**
@@ -60,7 +81,9 @@ export class EventSourcingBuilder<TStrategyAggregate = unknown> {
    * builder remembers the aggregate type the strategy was written for: `build` then requires a
    * factory of that type (or a subtype).
    */
-  withSnapshotStrategy<TAggregate>(strategy: SnapshotStrategy<TAggregate>): EventSourcingBuilder<TAggregate> {
+  withSnapshotStrategy<TAggregate>(
+    strategy: SnapshotStrategy<TAggregate>,
+  ): EventSourcingBuilder<TAggregate, TSnapshots> {
     if (typeof strategy?.shouldSnapshot !== 'function') {
       throw new InvalidArgumentError(
         'snapshot strategy',
@@ -69,19 +92,24 @@ export class EventSourcingBuilder<TStrategyAggregate = unknown> {
     }
     this.#strategy = strategy as SnapshotStrategy<never>;
     // The same builder, now typed by the strategy's aggregate (only the type parameter changes).
-    return this as unknown as EventSourcingBuilder<TAggregate>;
+    return this as unknown as EventSourcingBuilder<TAggregate, TSnapshots>;
   }
 
   /**
    * Turns snapshots on or off (the specification's `UseSnapshots`). Defaults to on when a snapshot
    * store is set, off otherwise; `true` without a snapshot store fails at `build`.
    */
-  withSnapshotsEnabled(enabled: boolean): this {
+  withSnapshotsEnabled<E extends boolean>(
+    enabled: E,
+  ): EventSourcingBuilder<
+    TStrategyAggregate,
+    boolean extends E ? TSnapshots : E extends true ? 'on' : 'off'
+  > {
     if (typeof enabled !== 'boolean') {
       throw new InvalidArgumentError('snapshots enabled', `expected a boolean, got ${typeof enabled}.`);
     }
     this.#enabled = enabled;
-    return this;
+    return this as never;
   }
 
   /** Converts snapshot state to JSON and back. Defaults to plain JSON (see `JsonSnapshotSerializer`). */
@@ -133,14 +161,19 @@ export class EventSourcingBuilder<TStrategyAggregate = unknown> {
    * Builds the repository; `factory` creates an empty aggregate for an id. With a strategy written
    * for one aggregate type, a factory of another type is a compile error.
    */
-  build<T extends AnyAggregate & TStrategyAggregate>(factory: (id: string) => T): EventSourcedRepository<T> {
+  build<T extends AnyAggregate & TStrategyAggregate & SnapshotRequirement<TSnapshots>>(
+    factory: (id: string) => T,
+  ): EventSourcedRepository<T> {
     if (!this.#eventStore) {
       throw new InvalidArgumentError('event store', 'call withEventStore(store) before build().');
+    }
+    if (typeof factory !== 'function') {
+      throw new InvalidArgumentError('factory', 'expected a function (id) => aggregate.');
     }
     const enabled = this.#enabled ?? this.#snapshotStore !== undefined;
     return new EventSourcedRepository<T>({
       eventStore: this.#eventStore,
-      factory,
+      factory: enabled ? snapshotCapableFactory(factory) : factory,
       streamPrefix: this.#streamPrefix,
       snapshots: enabled ? this.#snapshotOptions<T>() : undefined,
     });
@@ -168,4 +201,20 @@ export class EventSourcingBuilder<TStrategyAggregate = unknown> {
       onError: this.#onError,
     };
   }
+}
+
+// With snapshots on, an aggregate without createSnapshot/restoreSnapshot would never be snapshotted,
+// and nothing would say so: the factory refuses it instead (the types refuse it first where they can).
+function snapshotCapableFactory<T extends object>(factory: (id: string) => T): (id: string) => T {
+  return (id) => {
+    const aggregate = factory(id);
+    if (!isSnapshotCapable(aggregate)) {
+      const name = (aggregate as object | null)?.constructor?.name ?? typeof aggregate;
+      throw new InvalidArgumentError(
+        'aggregate',
+        `snapshots are on, but ${name} has no createSnapshot() and restoreSnapshot(): add them, or call withSnapshotsEnabled(false).`,
+      );
+    }
+    return aggregate;
+  };
 }

@@ -6,6 +6,7 @@ export { EventSourcedAggregate, isSnapshotCapable } from './aggregate.js';
 export type { PrepareAppendOptions, PreparedAppend, PreparedEvent, StoredEventLocation } from './append.js';
 // Building blocks for adapters: every store validates and decodes the same way
 export { MAX_BATCH_SIZE, prepareAppend, resolveRetriedAppend } from './append.js';
+export type { SnapshotRequirement, SnapshotsSetting } from './builder.js';
 export { EventSourcingBuilder } from './builder.js';
 // Checkpoints for subscriptions and projections
 export type { CheckpointStore } from './checkpoint.js';

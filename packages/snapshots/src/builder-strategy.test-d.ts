@@ -19,11 +19,24 @@ class Warehouse extends EventSourcedAggregate<DomainEvent<'Received', { sku: str
   protected apply(event: DomainEvent<'Received', { sku: string }>) {
     this.skus.add(event.data.sku);
   }
+  // With a snapshot store, build() requires both snapshot methods (see core's builder.test-d.ts).
+  createSnapshot() {
+    return [...this.skus];
+  }
+  restoreSnapshot(state: string[]) {
+    this.skus = new Set(state);
+  }
 }
 class Account extends EventSourcedAggregate<DomainEvent<'Deposited', { amount: number }>> {
   balance = 0;
   protected apply(event: DomainEvent<'Deposited', { amount: number }>) {
     this.balance += event.data.amount;
+  }
+  createSnapshot() {
+    return this.balance;
+  }
+  restoreSnapshot(state: number) {
+    this.balance = state;
   }
 }
 
