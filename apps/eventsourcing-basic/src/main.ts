@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { fileURLToPath } from 'node:url';
-import { openStorage } from '@es-samples/storage';
-import { runCommand } from './cli.js';
+import { describeFailure, ExitCode, openStorage, type Storage } from '@es-samples/storage';
+import { parseCommandLine, runCommand, USAGE } from './cli.js';
 import { runDemo } from './demo.js';
 import { accountEvents } from './domain/account-events.js';
 
@@ -10,15 +10,39 @@ import { accountEvents } from './domain/account-events.js';
 const defaultDataDir = fileURLToPath(new URL('../.data/bank', import.meta.url));
 
 async function main(args: readonly string[]): Promise<number> {
-  const storage = await openStorage({ registry: accountEvents, schema: 'bank', dataDir: defaultDataDir });
+  const parsed = parseCommandLine(args);
+  if (parsed.kind === 'help') {
+    console.log(USAGE);
+    return ExitCode.Ok;
+  }
+  if (parsed.kind === 'usage-error') {
+    console.error(`bank: ${parsed.message}`);
+    console.error('Run "bank --help" for the commands and what they accept.');
+    return ExitCode.Usage;
+  }
+  const { command, verbose } = parsed;
+  let storage: Storage | undefined;
   try {
-    if (args[0] === 'demo') {
+    storage = await openStorage({
+      registry: accountEvents,
+      schema: 'bank',
+      dataDir: defaultDataDir,
+      onLockWait: (holder) =>
+        console.error(
+          `bank: waiting for process ${holder.pid} ("${holder.command}") to finish with the data folder...`,
+        ),
+    });
+    if (command.name === 'demo') {
       await runDemo({ storage });
-      return 0;
+      return ExitCode.Ok;
     }
-    return await runCommand(args, storage);
+    return await runCommand(command, storage);
+  } catch (error) {
+    const report = describeFailure('bank', error, verbose);
+    for (const line of report.lines) console.error(line);
+    return report.exitCode;
   } finally {
-    await storage.close();
+    await storage?.close().catch(() => undefined);
   }
 }
 
@@ -27,7 +51,7 @@ main(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (error: unknown) => {
-    console.error(error);
-    process.exitCode = 1;
+    console.error(`bank: ${error instanceof Error ? error.message : String(error)}`);
+    process.exitCode = ExitCode.Failed;
   },
 );

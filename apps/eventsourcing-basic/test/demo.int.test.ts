@@ -2,7 +2,7 @@ import { describeWithService } from '@es/testing';
 import { openStorage } from '@es-samples/storage';
 import { afterAll, beforeAll, expect, it } from '@jest/globals';
 import pg from 'pg';
-import { runCommand } from '../src/cli.js';
+import { runCommandLine } from '../src/cli.js';
 import { type DemoResult, runDemo } from '../src/demo.js';
 import { accountEvents } from '../src/domain/account-events.js';
 import { uniqueSchema } from './support.js';
@@ -55,9 +55,10 @@ describeWithService('the bank app on a PostgreSQL server', 'DATABASE_URL', (url)
   it('runs the CLI against the same data', async () => {
     const storage = await open();
     const output: string[] = [];
+    const print = { out: (line: string) => output.push(line), err: (line: string) => output.push(line) };
     try {
-      expect(await runCommand(['balance', 'alice'], storage, (line) => output.push(line))).toBe(0);
-      expect(await runCommand(['withdraw', 'bob', '1000'], storage, (line) => output.push(line))).toBe(1);
+      expect(await runCommandLine(['balance', 'alice'], storage, print)).toBe(0);
+      expect(await runCommandLine(['withdraw', 'bob', '1000'], storage, print)).toBe(1);
     } finally {
       await storage.close();
     }

@@ -17,6 +17,23 @@ export interface StorageEnv {
   readonly ES_DATA_DIR?: string;
   /** PostgreSQL schema or MongoDB database. Defaults to the app's name. */
   readonly ES_SCHEMA?: string;
+  /** On PGlite: how long to wait for another process using the folder, in ms. Defaults to 30000. */
+  readonly ES_LOCK_WAIT_MS?: string;
+}
+
+/** The environment asks for a store that does not exist, or lacks what the store needs. */
+export class StorageChoiceError extends Error {
+  readonly code = 'SAMPLE_STORAGE_CHOICE';
+
+  constructor(message: string) {
+    super(message);
+    this.name = 'StorageChoiceError';
+  }
+}
+
+/** True for a `StorageChoiceError`. */
+export function isStorageChoiceError(error: unknown): error is StorageChoiceError {
+  return error instanceof Error && (error as { code?: unknown }).code === 'SAMPLE_STORAGE_CHOICE';
 }
 
 /**
@@ -39,11 +56,13 @@ export function chooseStorage(env: StorageEnv, defaults: { dataDir: string; sche
     case 'mongodb':
       return { kind, url: required(env.MONGO_URL, 'MONGO_URL', kind), database: schema };
     default:
-      throw new Error(`ES_STORE="${env.ES_STORE}" is not a store: use memory, pglite, postgres or mongodb.`);
+      throw new StorageChoiceError(
+        `ES_STORE="${env.ES_STORE}" is not a store: use memory, pglite, postgres or mongodb.`,
+      );
   }
 }
 
 function required(value: string | undefined, name: string, kind: string): string {
-  if (!value) throw new Error(`ES_STORE=${kind} needs ${name}.`);
+  if (!value) throw new StorageChoiceError(`ES_STORE=${kind} needs ${name}.`);
   return value;
 }

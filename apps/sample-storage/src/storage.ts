@@ -1,6 +1,4 @@
-import { mkdir } from 'node:fs/promises';
 import { relative } from 'node:path';
-import { PGlite } from '@electric-sql/pglite';
 import {
   type CheckpointStore,
   type DomainEvent,
@@ -13,13 +11,15 @@ import {
 import { InMemoryCheckpointStore } from '@es/replay';
 import { InMemorySnapshotStore } from '@es/snapshots';
 import {
+  type EmbeddedDatabaseHolder,
+  openEmbeddedPostgres,
   PostgresCheckpointStore,
   type PostgresConnection,
   PostgresEventStore,
   PostgresSnapshotStore,
 } from '@es/store-postgres';
 import pg from 'pg';
-import { chooseStorage, type StorageChoice, type StorageEnv } from './storage-choice.js';
+import { chooseStorage, type StorageChoice, StorageChoiceError, type StorageEnv } from './storage-choice.js';
 
 /** Where the app keeps its events, snapshots and checkpoints. */
 export interface Storage {
@@ -48,7 +48,21 @@ export interface StorageOptions {
   readonly schema: string;
   /** The environment to choose from. Defaults to `process.env`. */
   readonly env?: StorageEnv;
+  /**
+   * On PGlite, how long to wait for another process that has the data folder open, in
+   * milliseconds, before refusing with `EmbeddedDatabaseLockedError`. Defaults to
+   * `ES_LOCK_WAIT_MS`, else 30 000: a short command queues behind another instead of failing.
+   */
+  readonly lockWaitMs?: number;
+  /** Called once if this process has to wait for another one to close the PGlite folder. */
+  readonly onLockWait?: (holder: EmbeddedDatabaseHolder) => void;
 }
+
+/** How long the sample apps wait for another process's PGlite folder by default. */
+export const DEFAULT_LOCK_WAIT_MS = 30_000;
+
+/** How long the sample apps wait for a PostgreSQL server to accept a connection. */
+export const CONNECT_TIMEOUT_MS = 5_000;
 
 /**
  * Opens the store the environment asks for (see `chooseStorage`): PGlite in a local folder by
@@ -56,20 +70,29 @@ export interface StorageOptions {
  * only file that knows which; the rest of the app sees an `EventStore` and a `SnapshotStore`.
  */
 export async function openStorage(options: StorageOptions): Promise<Storage> {
-  const choice = chooseStorage(options.env ?? process.env, options);
+  const env = options.env ?? process.env;
+  const choice = chooseStorage(env, options);
   switch (choice.kind) {
     case 'pglite': {
-      await mkdir(choice.dataDir, { recursive: true });
-      const db = await PGlite.create(choice.dataDir);
+      // One process at a time on the folder: another one waits for it, then gets a typed error.
+      const embedded = await openEmbeddedPostgres({
+        dataDir: choice.dataDir,
+        waitMs: options.lockWaitMs ?? lockWaitFrom(env),
+        ...(options.onLockWait ? { onWait: options.onLockWait } : {}),
+      });
       const where = relative(process.cwd(), choice.dataDir) || choice.dataDir;
-      return openPostgres(db, choice.schema, options.registry, {
+      return openPostgres(embedded.db, choice.schema, options.registry, {
         kind: 'pglite',
         description: `PGlite (embedded PostgreSQL), data in ${where}, schema "${choice.schema}"`,
-        closeConnection: () => db.close(),
+        closeConnection: () => embedded.close(),
       });
     }
     case 'postgres': {
-      const pool = new pg.Pool({ connectionString: choice.url, max: 4 });
+      const pool = new pg.Pool({
+        connectionString: choice.url,
+        max: 4,
+        connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+      });
       return openPostgres(pool, choice.schema, options.registry, {
         kind: 'postgres',
         description: `PostgreSQL at ${redact(choice.url)}, schema "${choice.schema}"`,
@@ -153,6 +176,14 @@ function openInMemory(registry: EventRegistry<DomainEvent>): Storage {
     eventStoreWith: (otherRegistry) => new InMemoryEventStore({ storage, registry: otherRegistry }),
     close: () => eventStore.close(),
   };
+}
+
+function lockWaitFrom(env: StorageEnv): number {
+  const text = env.ES_LOCK_WAIT_MS?.trim();
+  if (!text) return DEFAULT_LOCK_WAIT_MS;
+  if (!/^\d+$/.test(text))
+    throw new StorageChoiceError(`ES_LOCK_WAIT_MS="${env.ES_LOCK_WAIT_MS}" is not a number of milliseconds.`);
+  return Number(text);
 }
 
 // postgres://user:secret@host/db -> postgres://user:***@host/db
