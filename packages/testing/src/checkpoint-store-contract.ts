@@ -12,16 +12,30 @@ export interface CheckpointStoreContractConfig {
   readonly cleanup?: (store: CheckpointStore) => Promise<void>;
   /** Per-test timeout in ms. Defaults to 30,000. */
   readonly timeoutMs?: number;
+  /** Behaviours the store does not offer, each with the reason shown on the skipped tests. */
+  readonly limitations?: CheckpointStoreContractLimitations;
+}
+
+/**
+ * What a `CheckpointStore` may leave out, each declared with a reason. A test of a behaviour the
+ * store does not declare as missing runs, and fails when the store lacks it.
+ */
+export interface CheckpointStoreContractLimitations {
+  /** The store has no compare-and-set `saveIf` (it is used through `save`). */
+  readonly saveIf?: string;
 }
 
 /**
  * The behaviour every `CheckpointStore` must show, as one jest suite: load / save / reset per
  * subscription, bigint positions beyond 2^53, argument checks, and the compare-and-set `saveIf`
- * (atomic under concurrency) when the store offers it.
+ * (atomic under concurrency). A store without `saveIf` declares `limitations.saveIf`: its tests
+ * then show as skipped, with the reason in their title.
  *
  * @example
  * describeCheckpointStoreContract({ name: 'InMemoryCheckpointStore', create: async () => new InMemoryCheckpointStore() });
  */
+type SaveIf = NonNullable<CheckpointStore['saveIf']>;
+
 export function describeCheckpointStoreContract(config: CheckpointStoreContractConfig): void {
   describe(`CheckpointStore contract: ${config.name}`, () => {
     jest.setTimeout(config.timeoutMs ?? 30_000);
@@ -85,35 +99,47 @@ export function describeCheckpointStoreContract(config: CheckpointStoreContractC
       expect(await store.load(subscription)).toBeUndefined();
     });
 
-    it('saveIf stores only when the checkpoint is the expected one (when the store offers it)', async () => {
-      const store = await open();
-      if (!store.saveIf) {
-        console.warn(`${config.name}: saveIf is not offered; compare-and-set checks skipped.`);
+    const noSaveIf = config.limitations?.saveIf;
+    const saveIfTest = (title: string, body: (saveIf: SaveIf, store: CheckpointStore) => Promise<void>) => {
+      if (noSaveIf) {
+        it.skip(`${title} (not run for this store: ${noSaveIf})`, () => undefined);
         return;
       }
+      it(title, async () => {
+        const store = await open();
+        if (typeof store.saveIf !== 'function') {
+          throw new Error(
+            `${config.name} has no saveIf: implement it, or declare limitations.saveIf with the reason it is missing.`,
+          );
+        }
+        await body(store.saveIf.bind(store), store);
+      });
+    };
+
+    saveIfTest('saveIf stores only when the checkpoint is the expected one', async (saveIf, store) => {
       const subscription = id();
-      expect(await store.saveIf(subscription, 5n, 10n)).toBe(false);
+      expect(await saveIf(subscription, 5n, 10n)).toBe(false);
       expect(await store.load(subscription)).toBeUndefined();
-      expect(await store.saveIf(subscription, undefined, 10n)).toBe(true);
-      expect(await store.saveIf(subscription, undefined, 11n)).toBe(false);
-      expect(await store.saveIf(subscription, 9n, 12n)).toBe(false);
+      expect(await saveIf(subscription, undefined, 10n)).toBe(true);
+      expect(await saveIf(subscription, undefined, 11n)).toBe(false);
+      expect(await saveIf(subscription, 9n, 12n)).toBe(false);
       expect(await store.load(subscription)).toBe(10n);
-      expect(await store.saveIf(subscription, 10n, 20n)).toBe(true);
+      expect(await saveIf(subscription, 10n, 20n)).toBe(true);
       expect(await store.load(subscription)).toBe(20n);
     });
 
-    it('saveIf lets exactly one of many concurrent writers with the same expectation win', async () => {
-      const store = await open();
-      if (!store.saveIf) return;
-      const subscription = id();
-      await store.save(subscription, 100n);
-      const saveIf = store.saveIf.bind(store);
-      const results = await Promise.all(
-        Array.from({ length: 10 }, (_, i) => saveIf(subscription, 100n, 200n + BigInt(i))),
-      );
-      expect(results.filter(Boolean)).toHaveLength(1);
-      const winner = results.indexOf(true);
-      expect(await store.load(subscription)).toBe(200n + BigInt(winner));
-    });
+    saveIfTest(
+      'saveIf lets exactly one of many concurrent writers with the same expectation win',
+      async (saveIf, store) => {
+        const subscription = id();
+        await store.save(subscription, 100n);
+        const results = await Promise.all(
+          Array.from({ length: 10 }, (_, i) => saveIf(subscription, 100n, 200n + BigInt(i))),
+        );
+        expect(results.filter(Boolean)).toHaveLength(1);
+        const winner = results.indexOf(true);
+        expect(await store.load(subscription)).toBe(200n + BigInt(winner));
+      },
+    );
   });
 }

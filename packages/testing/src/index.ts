@@ -2,6 +2,7 @@ export type { AggregateFixtureOptions, AggregateGiven, AggregateOutcome } from '
 export { aggregateFixture } from './aggregate-fixture.js';
 export {
   type CheckpointStoreContractConfig,
+  type CheckpointStoreContractLimitations,
   describeCheckpointStoreContract,
 } from './checkpoint-store-contract.js';
 export type { ErrorMatcher } from './compare.js';

@@ -21,9 +21,7 @@ export function concurrencyContract(config: EventStoreContractConfig): void {
 
   if (reason) {
     describe(title, () => {
-      it(`is not run for this adapter: ${reason}`, () => {
-        expect(reason.length).toBeGreaterThan(0);
-      });
+      it.skip(`is not run for this adapter: ${reason}`, () => undefined);
     });
     return;
   }

@@ -72,21 +72,22 @@ export function registryContract(config: EventStoreContractConfig): void {
 
     const sharing = config.limitations?.sharedStorage;
     const title = 'upcasts events written by older code on every read path';
-    it(sharing ? `${title} (not run for this adapter: ${sharing})` : title, async () => {
-      if (sharing) return;
-      const oldCode = await open({ registry: v1 });
-      const streamId = newStreamId();
-      await oldCode.appendEvents(streamId, ExpectedVersion.NoStream, [
-        { type: 'Opened', data: { owner: 'A' } },
-        { type: 'Deposited', data: { cents: 300 } },
-      ]);
-      const newCode = await open({ registry: v2, sameStorageAs: oldCode });
-      const expected = { type: 'Deposited', schemaVersion: 2, data: { amount: 3 } };
-      await awaitVisible(newCode);
-      const [, fromStream] = await newCode.getEvents(streamId);
-      expect(fromStream).toMatchObject(expected);
-      expect((await newCode.getEventsByType('Deposited'))[0]).toMatchObject(expected);
-      expect((await readAll(newCode))[1]).toMatchObject(expected);
-    });
+    if (sharing) it.skip(`${title} (not run for this adapter: ${sharing})`, () => undefined);
+    else
+      it(title, async () => {
+        const oldCode = await open({ registry: v1 });
+        const streamId = newStreamId();
+        await oldCode.appendEvents(streamId, ExpectedVersion.NoStream, [
+          { type: 'Opened', data: { owner: 'A' } },
+          { type: 'Deposited', data: { cents: 300 } },
+        ]);
+        const newCode = await open({ registry: v2, sameStorageAs: oldCode });
+        const expected = { type: 'Deposited', schemaVersion: 2, data: { amount: 3 } };
+        await awaitVisible(newCode);
+        const [, fromStream] = await newCode.getEvents(streamId);
+        expect(fromStream).toMatchObject(expected);
+        expect((await newCode.getEventsByType('Deposited'))[0]).toMatchObject(expected);
+        expect((await readAll(newCode))[1]).toMatchObject(expected);
+      });
   });
 }
