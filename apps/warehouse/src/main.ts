@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { fileURLToPath } from 'node:url';
-import { openStorage } from '@es-samples/storage';
+import { describeFailure, ExitCode, openStorage, type Storage } from '@es-samples/storage';
+import { parseCommandLine, USAGE } from './cli.js';
 import { runDemo } from './demo.js';
 import { PRODUCT_STREAM_PREFIX, productEvents } from './domain/product-events.js';
 import { formatEvent, formatStock } from './format.js';
@@ -10,43 +11,59 @@ import { startStockProjection } from './stock-projection.js';
 // the app's .data folder unless ES_DATA_DIR, DATABASE_URL or MONGO_URL say otherwise.
 const defaultDataDir = fileURLToPath(new URL('../.data/warehouse', import.meta.url));
 
-const USAGE = `Usage: warehouse <command>
-
-  demo            the scripted story (see README.md)
-  stock           the stock read model, built by the projection
-  history <sku>   every event of a product, in today's shape`;
-
 async function main(args: readonly string[]): Promise<number> {
-  const storage = await openStorage({
-    registry: productEvents,
-    schema: 'warehouse',
-    dataDir: defaultDataDir,
-  });
+  const parsed = parseCommandLine(args);
+  if (parsed.kind === 'help') {
+    console.log(USAGE);
+    return ExitCode.Ok;
+  }
+  if (parsed.kind === 'usage-error') {
+    console.error(`warehouse: ${parsed.message}`);
+    console.error('Run "warehouse --help" for the commands and what they accept.');
+    return ExitCode.Usage;
+  }
+  const { command, verbose } = parsed;
+  let storage: Storage | undefined;
   try {
-    switch (args[0]) {
+    storage = await openStorage({
+      registry: productEvents,
+      schema: 'warehouse',
+      dataDir: defaultDataDir,
+      onLockWait: (holder) =>
+        console.error(
+          `warehouse: waiting for process ${holder.pid} ("${holder.command}") to finish with the data folder...`,
+        ),
+    });
+    switch (command.name) {
       case 'demo':
         await runDemo({ storage });
-        return 0;
+        return ExitCode.Ok;
       case 'stock': {
         const stock = await startStockProjection(storage);
         await stock.projection.waitForIdle();
         const rows = await stock.rows();
         await stock.stop();
         for (const line of formatStock(rows)) console.log(line);
-        return 0;
+        return ExitCode.Ok;
       }
       case 'history': {
-        if (!args[1]) break;
-        const events = await storage.eventStore.getEvents(PRODUCT_STREAM_PREFIX + args[1]);
+        const events = await storage.eventStore.getEvents(PRODUCT_STREAM_PREFIX + command.sku);
+        if (events.length === 0) {
+          console.error(`warehouse: no product '${command.sku}'`);
+          return ExitCode.Refused;
+        }
         for (const event of events) console.log(formatEvent(event));
-        if (events.length === 0) console.log(`no product "${args[1]}"`);
-        return events.length === 0 ? 1 : 0;
+        return ExitCode.Ok;
       }
+      default:
+        throw new Error(`unhandled command ${JSON.stringify(command satisfies never)}`);
     }
-    console.log(USAGE);
-    return 2;
+  } catch (error) {
+    const report = describeFailure('warehouse', error, verbose);
+    for (const line of report.lines) console.error(line);
+    return report.exitCode;
   } finally {
-    await storage.close();
+    await storage?.close().catch(() => undefined);
   }
 }
 
@@ -55,7 +72,7 @@ main(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (error: unknown) => {
-    console.error(error);
-    process.exitCode = 1;
+    console.error(`warehouse: ${error instanceof Error ? error.message : String(error)}`);
+    process.exitCode = ExitCode.Failed;
   },
 );
