@@ -1,4 +1,4 @@
-import { InvalidArgumentError } from '@es/core';
+import { InvalidArgumentError, isEventSourcingError, StoreClosedError } from '@es/core';
 import { type Db, MongoClient, type MongoClientOptions } from 'mongodb';
 import { assertDatabaseName } from './names.js';
 
@@ -58,4 +58,43 @@ export function openConnection(
       : ((uri === undefined ? undefined : databaseFromUri(uri)) ?? defaultDatabase);
   assertDatabaseName(database);
   return { client: client!, db: client!.db(database), ownsClient: uri !== undefined };
+}
+
+/**
+ * Whether a store was closed. After `close()` every call of the store fails with
+ * `StoreClosedError` (so does a call the close cut short), and a second `close()` does nothing.
+ */
+export class StoreLifecycle {
+  readonly #store: string;
+  #closing: Promise<void> | undefined;
+
+  constructor(store: string) {
+    this.#store = store;
+  }
+
+  /** Throws `StoreClosedError` once `close()` was called. */
+  assertOpen(): void {
+    if (this.#closing) throw new StoreClosedError(this.#store);
+  }
+
+  /** `ready` preceded by the open check: what every operation of the store awaits first. */
+  guard(ready: () => Promise<void>): () => Promise<void> {
+    return async () => {
+      this.assertOpen();
+      await ready();
+    };
+  }
+
+  /** The error for a failed driver call: `StoreClosedError` when the store was closed meanwhile. */
+  error(error: unknown, wrap: (error: unknown) => Error): Error {
+    if (this.#closing && !isEventSourcingError(error))
+      return new StoreClosedError(this.#store, { cause: error });
+    return wrap(error);
+  }
+
+  /** Runs `release` on the first call only; later calls return the same promise. */
+  close(release: () => Promise<void>): Promise<void> {
+    this.#closing ??= release();
+    return this.#closing;
+  }
 }

@@ -1,7 +1,12 @@
 import { assertPosition, assertStreamId, type CheckpointStore, type Position } from '@es/core';
 import type { Collection, Long } from 'mongodb';
 import { readPosition, toBsonPosition } from './bson-values.js';
-import { type MongoConnection, type MongoConnectionOptions, openConnection } from './connection.js';
+import {
+  type MongoConnection,
+  type MongoConnectionOptions,
+  openConnection,
+  StoreLifecycle,
+} from './connection.js';
 import { RAW_READ } from './event-document.js';
 import { isDuplicateKeyError, wrapDriverError } from './mongo-errors.js';
 import { assertBooleanOption, assertCollectionName, optionOr } from './names.js';
@@ -36,6 +41,7 @@ export class MongoCheckpointStore implements CheckpointStore {
   readonly #connection: MongoConnection;
   readonly #checkpoints: Collection<CheckpointDocument>;
   readonly #whenReady: () => Promise<void>;
+  readonly #life = new StoreLifecycle('MongoCheckpointStore');
 
   constructor(options: MongoCheckpointStoreOptions) {
     const collection = optionOr(options.collection, 'checkpoints');
@@ -44,9 +50,11 @@ export class MongoCheckpointStore implements CheckpointStore {
     this.#checkpoints = this.#connection.db.collection<CheckpointDocument>(collection);
     const auto = optionOr(options.ensureSchema, true);
     assertBooleanOption(auto, 'ensureSchema');
-    this.#whenReady = onFirstUse(async () => {
-      if (auto) await this.ensureSchema();
-    });
+    this.#whenReady = this.#life.guard(
+      onFirstUse(async () => {
+        if (auto) await this.ensureSchema();
+      }),
+    );
   }
 
   /** The checkpoints collection's name. */
@@ -56,6 +64,7 @@ export class MongoCheckpointStore implements CheckpointStore {
 
   /** Creates the checkpoints collection from `migrations/mongo/`. Idempotent. */
   async ensureSchema(): Promise<MigrationOutcome[]> {
+    this.#life.assertOpen();
     return applyMigrations(this.#connection.db, { checkpoints: this.#checkpoints.collectionName });
   }
 
@@ -111,9 +120,14 @@ export class MongoCheckpointStore implements CheckpointStore {
     await this.#run('checkpoint reset', () => this.#checkpoints.deleteOne({ _id: { $eq: subscriptionId } }));
   }
 
-  /** Closes the client when the store opened it from `uri`. */
-  async close(): Promise<void> {
-    if (this.#connection.ownsClient) await this.#connection.client.close();
+  /**
+   * Closes the client when the store opened it from `uri`. Every later call fails with
+   * `StoreClosedError`; calling `close()` again does nothing.
+   */
+  close(): Promise<void> {
+    return this.#life.close(async () => {
+      if (this.#connection.ownsClient) await this.#connection.client.close();
+    });
   }
 
   async #run<T>(operation: string, action: () => Promise<T>): Promise<T> {
@@ -121,7 +135,7 @@ export class MongoCheckpointStore implements CheckpointStore {
     try {
       return await action();
     } catch (error) {
-      throw wrapDriverError(error, operation);
+      throw this.#life.error(error, (cause) => wrapDriverError(cause, operation));
     }
   }
 }

@@ -142,3 +142,28 @@ describe('wrapDriverError', () => {
     expect(isTransientTransactionError(error)).toBe(true);
   });
 });
+
+describe('wrapDriverError: errors an operator must fix', () => {
+  const server = (code: number, errmsg: string) => new MongoServerError({ ok: 0, code, errmsg });
+
+  it('maps refused credentials (18), a missing role (13) and a missing collection or index (26, 27) to their own errors', async () => {
+    const core = await import('@es/core');
+    const cases = [
+      [server(18, 'Authentication failed.'), core.isStoreAuthenticationError],
+      [server(13, 'not authorized on es to execute command'), core.isStorePermissionDeniedError],
+      [server(26, 'ns does not exist'), core.isStoreNotMigratedError],
+      [server(27, 'index not found with name [type_position]'), core.isStoreNotMigratedError],
+      [server(2, 'hint provided does not correspond to an existing index'), core.isStoreNotMigratedError],
+    ] as const;
+    for (const [cause, guard] of cases) {
+      const error = wrapDriverError(cause, 'getEvents');
+      expect(guard(error)).toBe(true);
+      expect(isEventStoreUnavailableError(error)).toBe(false);
+      expect(error.cause).toBe(cause);
+    }
+    // Other server errors are still "unavailable".
+    expect(
+      isEventStoreUnavailableError(wrapDriverError(server(2, 'some other bad value'), 'getEvents')),
+    ).toBe(true);
+  });
+});

@@ -4,6 +4,9 @@ import {
   EventStoreUnavailableError,
   type ExpectedVersionValue,
   isEventSourcingError,
+  StoreAuthenticationError,
+  StoreNotMigratedError,
+  StorePermissionDeniedError,
 } from '@es/core';
 import { BSON, MongoInvalidArgumentError } from 'mongodb';
 import { integerOf } from './bson-values.js';
@@ -11,6 +14,12 @@ import { integerOf } from './bson-values.js';
 // Server error codes this package reacts to (https://www.mongodb.com/docs/manual/reference/error-codes/).
 const DUPLICATE_KEY = new Set([11000, 11001]);
 const TOO_LARGE = new Set([10334, 17419, 17420, 2]);
+// Errors an operator must fix; retrying cannot help.
+const AUTHENTICATION_FAILED = 18;
+const UNAUTHORIZED = 13;
+// NamespaceNotFound, IndexNotFound: the collections or indexes of ensureSchema() are missing.
+const NOT_MIGRATED = new Set([26, 27]);
+const BAD_VALUE = 2;
 
 interface DriverErrorShape {
   readonly code?: unknown;
@@ -98,8 +107,11 @@ export function conflictFromDuplicateKey(
 /**
  * Wraps a driver error in the toolkit's typed errors, keeping it as `cause`. Input that can never
  * be stored (a document over 16 MB, refused by the server or by the driver before sending; a value
- * BSON cannot serialize) becomes `EventSerializationError`, so retry loops stop; anything else
- * becomes `EventStoreUnavailableError`. Errors of the toolkit itself pass through unchanged.
+ * BSON cannot serialize) becomes `EventSerializationError`, so retry loops stop. Faults an operator
+ * must fix get their own error: refused credentials (code 18) `StoreAuthenticationError`, a user
+ * without the needed role (13) `StorePermissionDeniedError`, a missing collection or index (26, 27,
+ * or a hint naming no index) `StoreNotMigratedError`. Anything else becomes
+ * `EventStoreUnavailableError`. Errors of the toolkit itself pass through unchanged.
  */
 export function wrapDriverError(error: unknown, operation: string): Error {
   if (isEventSourcingError(error)) return error;
@@ -111,6 +123,33 @@ export function wrapDriverError(error: unknown, operation: string): Error {
       `MongoDB refused the document during ${operation} as too large: ${text}. ` +
         'An event (data plus metadata) must fit in the 16 MB BSON document limit; nothing was written.',
       undefined,
+      { cause: error },
+    );
+  }
+  const code = codeOf(error);
+  const said = text.replace(/\.$/, '');
+  if (code === AUTHENTICATION_FAILED) {
+    return new StoreAuthenticationError(
+      `MongoDB refused the credentials during ${operation}: ${said}. Check the user, password and ` +
+        'authSource of the connection string. Retrying will not help.',
+      { cause: error },
+    );
+  }
+  if (code === UNAUTHORIZED) {
+    return new StorePermissionDeniedError(
+      `MongoDB refused ${operation} to this user: ${said}. Grant the user a role that allows it (readWrite ` +
+        'on the database; ensureSchema() also needs to create collections and indexes), or run it as one that ' +
+        'has it. Retrying will not help.',
+      { cause: error },
+    );
+  }
+  if (
+    (code !== undefined && NOT_MIGRATED.has(code)) ||
+    (code === BAD_VALUE && /hint provided does not correspond to an existing index/i.test(text))
+  ) {
+    return new StoreNotMigratedError(
+      `MongoDB ${operation} failed: ${said}. A collection or index of the store is missing: run ` +
+        'ensureSchema() (or leave the ensureSchema option on) as a user that may create them.',
       { cause: error },
     );
   }

@@ -24,7 +24,12 @@ import {
 import type { Collection, Document } from 'mongodb';
 import { appendInTransaction, type PositionDocument, readHead } from './append.js';
 import { watchAppends } from './append-notifications.js';
-import { type MongoConnection, type MongoConnectionOptions, openConnection } from './connection.js';
+import {
+  type MongoConnection,
+  type MongoConnectionOptions,
+  openConnection,
+  StoreLifecycle,
+} from './connection.js';
 import { EVENT_PROJECTION, type EventDocument, fromEventDocument, RAW_READ } from './event-document.js';
 import { byTypeFilter, globalLogFilter, streamFilter, TYPE_POSITION_INDEX } from './filters.js';
 import { wrapDriverError } from './mongo-errors.js';
@@ -91,6 +96,7 @@ export class MongoEventStore implements EventStore {
   readonly #autoSchema: boolean;
   readonly #logReadConcern: { level: 'majority' | 'local' };
   readonly #whenReady: () => Promise<void>;
+  readonly #life = new StoreLifecycle('MongoEventStore');
   readonly #subscriptions = new Set<AppendSubscription>();
 
   constructor(options: MongoEventStoreOptions) {
@@ -112,7 +118,7 @@ export class MongoEventStore implements EventStore {
       );
     }
     this.#logReadConcern = { level };
-    this.#whenReady = onFirstUse(() => this.#prepare());
+    this.#whenReady = this.#life.guard(onFirstUse(() => this.#prepare()));
   }
 
   /** The events collection's name. */
@@ -130,6 +136,7 @@ export class MongoEventStore implements EventStore {
    * applied version. Idempotent and safe to run from several processes at once.
    */
   async ensureSchema(): Promise<MigrationOutcome[]> {
+    this.#life.assertOpen();
     return applyMigrations(this.#connection.db, {
       events: this.#events.collectionName,
       positions: this.#positions.collectionName,
@@ -190,7 +197,7 @@ export class MongoEventStore implements EventStore {
     try {
       return await readHead(this.#events, streamId);
     } catch (error) {
-      throw wrapDriverError(error, 'getStreamVersion');
+      throw this.#life.error(error, (cause) => wrapDriverError(cause, 'getStreamVersion'));
     }
   }
 
@@ -211,11 +218,14 @@ export class MongoEventStore implements EventStore {
 
   /**
    * Ends this store's append subscriptions, and closes the client when the store opened it from
-   * `uri`; a client you passed stays open.
+   * `uri`; a client you passed stays open. Every later call fails with `StoreClosedError`; calling
+   * `close()` again does nothing.
    */
-  async close(): Promise<void> {
-    for (const subscription of [...this.#subscriptions]) await subscription.close();
-    if (this.#connection.ownsClient) await this.#connection.client.close();
+  close(): Promise<void> {
+    return this.#life.close(async () => {
+      for (const subscription of [...this.#subscriptions]) await subscription.close();
+      if (this.#connection.ownsClient) await this.#connection.client.close();
+    });
   }
 
   // Keyset pagination on _id (the position): each batch is one indexed query, so memory stays at
@@ -259,7 +269,7 @@ export class MongoEventStore implements EventStore {
       if (query.limit !== undefined && query.limit < Number.MAX_SAFE_INTEGER) cursor.limit(query.limit);
       documents = await cursor.toArray();
     } catch (error) {
-      throw wrapDriverError(error, query.operation);
+      throw this.#life.error(error, (cause) => wrapDriverError(cause, query.operation));
     }
     return documents.map((document) => decodeStoredEvent<E>(fromEventDocument(document), this.#registry));
   }

@@ -1,6 +1,11 @@
 import { assertStreamId, type Snapshot, type SnapshotStore } from '@es/core';
 import type { Collection } from 'mongodb';
-import { type MongoConnection, type MongoConnectionOptions, openConnection } from './connection.js';
+import {
+  type MongoConnection,
+  type MongoConnectionOptions,
+  openConnection,
+  StoreLifecycle,
+} from './connection.js';
 import { RAW_READ } from './event-document.js';
 import { isDuplicateKeyError, wrapDriverError } from './mongo-errors.js';
 import { assertBooleanOption, assertCollectionName, optionOr } from './names.js';
@@ -34,6 +39,7 @@ export class MongoSnapshotStore implements SnapshotStore {
   readonly #connection: MongoConnection;
   readonly #snapshots: Collection<SnapshotDocument>;
   readonly #whenReady: () => Promise<void>;
+  readonly #life = new StoreLifecycle('MongoSnapshotStore');
 
   constructor(options: MongoSnapshotStoreOptions) {
     const collection = optionOr(options.collection, 'snapshots');
@@ -42,9 +48,11 @@ export class MongoSnapshotStore implements SnapshotStore {
     this.#snapshots = this.#connection.db.collection<SnapshotDocument>(collection);
     const auto = optionOr(options.ensureSchema, true);
     assertBooleanOption(auto, 'ensureSchema');
-    this.#whenReady = onFirstUse(async () => {
-      if (auto) await this.ensureSchema();
-    });
+    this.#whenReady = this.#life.guard(
+      onFirstUse(async () => {
+        if (auto) await this.ensureSchema();
+      }),
+    );
   }
 
   /** The snapshots collection's name. */
@@ -54,6 +62,7 @@ export class MongoSnapshotStore implements SnapshotStore {
 
   /** Creates the snapshots collection from `migrations/mongo/`. Idempotent. */
   async ensureSchema(): Promise<MigrationOutcome[]> {
+    this.#life.assertOpen();
     return applyMigrations(this.#connection.db, { snapshots: this.#snapshots.collectionName });
   }
 
@@ -96,8 +105,13 @@ export class MongoSnapshotStore implements SnapshotStore {
     }
   }
 
-  /** Closes the client when the store opened it from `uri`. */
-  async close(): Promise<void> {
-    if (this.#connection.ownsClient) await this.#connection.client.close();
+  /**
+   * Closes the client when the store opened it from `uri`. Every later call fails with
+   * `StoreClosedError`; calling `close()` again does nothing.
+   */
+  close(): Promise<void> {
+    return this.#life.close(async () => {
+      if (this.#connection.ownsClient) await this.#connection.client.close();
+    });
   }
 }

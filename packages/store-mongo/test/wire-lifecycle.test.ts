@@ -1,0 +1,142 @@
+import {
+  isEventStoreUnavailableError,
+  isStoreAuthenticationError,
+  isStoreClosedError,
+  isStoreNotMigratedError,
+  isStorePermissionDeniedError,
+} from '@es/core';
+import { afterEach, describe, expect, it } from '@jest/globals';
+import { MongoCheckpointStore } from '../src/mongo-checkpoint-store.js';
+import { MongoEventStore } from '../src/mongo-event-store.js';
+import { MongoSnapshotStore } from '../src/mongo-snapshot-store.js';
+import { type FakeMongoServer, startFakeMongoServer } from './fake-mongo-server.js';
+
+// The real driver against the scripted wire-protocol stand-in (NOT a MongoDB; see fake-mongo-server.ts).
+
+async function failure(call: () => unknown): Promise<unknown> {
+  try {
+    const result = call();
+    if (result && typeof result === 'object' && Symbol.asyncIterator in result) {
+      for await (const _ of result as AsyncIterable<unknown>) break;
+    } else {
+      await result;
+    }
+  } catch (error) {
+    return error;
+  }
+  throw new Error('expected the call to fail');
+}
+
+describe('MongoDB stores: closed stores and errors an operator must fix (scripted fake server)', () => {
+  let fake: FakeMongoServer | undefined;
+  afterEach(async () => {
+    await fake?.close();
+    fake = undefined;
+  });
+
+  it('every method of every store fails with StoreClosedError after close(); a second close() does nothing', async () => {
+    fake = await startFakeMongoServer({ replicaSet: true });
+    const events = new MongoEventStore({ uri: fake.uri, ensureSchema: false });
+    const snapshots = new MongoSnapshotStore({ uri: fake.uri, ensureSchema: false });
+    const checkpoints = new MongoCheckpointStore({ uri: fake.uri, ensureSchema: false });
+    expect(await events.getEvents('s')).toEqual([]);
+    for (const store of [events, snapshots, checkpoints]) {
+      await store.close();
+      await store.close();
+    }
+    const sent = fake.operations().length;
+    const calls: Record<string, [string, () => unknown]> = {
+      appendEvents: [
+        'MongoEventStore',
+        () => events.appendEvents('s', 'any', [{ type: 'Opened', data: {} }]),
+      ],
+      getEvents: ['MongoEventStore', () => events.getEvents('s')],
+      getEventsByType: ['MongoEventStore', () => events.getEventsByType('Opened')],
+      getAllEvents: ['MongoEventStore', () => events.getAllEvents()],
+      getStreamVersion: ['MongoEventStore', () => events.getStreamVersion('s')],
+      streamExists: ['MongoEventStore', () => events.streamExists('s')],
+      subscribeToAppends: ['MongoEventStore', () => events.subscribeToAppends(() => undefined)],
+      ensureSchema: ['MongoEventStore', () => events.ensureSchema()],
+      'snapshot save': [
+        'MongoSnapshotStore',
+        () =>
+          snapshots.save({
+            streamId: 's',
+            aggregateVersion: 1,
+            snapshotVersion: 1,
+            state: {},
+            createdAt: new Date(),
+          }),
+      ],
+      'snapshot load': ['MongoSnapshotStore', () => snapshots.load('s')],
+      'snapshot delete': ['MongoSnapshotStore', () => snapshots.delete('s')],
+      'snapshot ensureSchema': ['MongoSnapshotStore', () => snapshots.ensureSchema()],
+      'checkpoint load': ['MongoCheckpointStore', () => checkpoints.load('p')],
+      'checkpoint save': ['MongoCheckpointStore', () => checkpoints.save('p', 1n)],
+      'checkpoint saveIf': ['MongoCheckpointStore', () => checkpoints.saveIf('p', undefined, 1n)],
+      'checkpoint reset': ['MongoCheckpointStore', () => checkpoints.reset('p')],
+      'checkpoint ensureSchema': ['MongoCheckpointStore', () => checkpoints.ensureSchema()],
+    };
+    for (const [method, [store, call]] of Object.entries(calls)) {
+      const error = await failure(call);
+      expect({ method, closed: isStoreClosedError(error) }).toEqual({ method, closed: true });
+      expect((error as Error).message).toContain(`${store} is closed`);
+    }
+    expect(fake.operations()).toHaveLength(sent);
+  });
+
+  it('refused credentials: StoreAuthenticationError, not "unavailable"', async () => {
+    fake = await startFakeMongoServer({ replicaSet: true });
+    fake.respond = ({ name }) =>
+      name === 'saslStart'
+        ? { ok: 0, code: 18, codeName: 'AuthenticationFailed', errmsg: 'Authentication failed.' }
+        : undefined;
+    const uri = fake.uri.replace('mongodb://', 'mongodb://app:wrong@');
+    const store = new MongoEventStore({
+      uri: `${uri}${uri.includes('?') ? '&' : '?'}authMechanism=SCRAM-SHA-256&authSource=admin`,
+      ensureSchema: false,
+    });
+    try {
+      const error = await failure(() => store.getEvents('s'));
+      expect(isStoreAuthenticationError(error)).toBe(true);
+      expect(isEventStoreUnavailableError(error)).toBe(false);
+      expect((error as Error).message).toMatch(/Check the user, password and authSource/);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('a user without the role: StorePermissionDeniedError; a missing index: StoreNotMigratedError', async () => {
+    fake = await startFakeMongoServer({ replicaSet: true });
+    const store = new MongoEventStore({ uri: fake.uri, ensureSchema: false });
+    try {
+      fake.respond = ({ name }) =>
+        name === 'find'
+          ? {
+              ok: 0,
+              code: 13,
+              codeName: 'Unauthorized',
+              errmsg: 'not authorized on es to execute command { find: "events" }',
+            }
+          : undefined;
+      const denied = await failure(() => store.getEvents('s'));
+      expect(isStorePermissionDeniedError(denied)).toBe(true);
+      expect((denied as Error).message).toMatch(/Grant the user a role/);
+      fake.respond = ({ name }) =>
+        name === 'find'
+          ? {
+              ok: 0,
+              code: 2,
+              codeName: 'BadValue',
+              errmsg:
+                'error processing query: planner returned error :: caused by :: hint provided does not correspond to an existing index',
+            }
+          : undefined;
+      const missing = await failure(() => store.getEventsByType('Opened'));
+      expect(isStoreNotMigratedError(missing)).toBe(true);
+      expect((missing as Error).message).toMatch(/run ensureSchema\(\)/);
+    } finally {
+      await store.close();
+    }
+  });
+});
