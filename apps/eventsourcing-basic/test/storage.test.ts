@@ -23,6 +23,14 @@ describe('openStorage', () => {
     await storage.close();
   });
 
+  it('refuses an unknown store and a lock wait that is not a number with StorageChoiceError', async () => {
+    await expect(open({ ES_STORE: 'oracle' })).rejects.toMatchObject({ code: 'SAMPLE_STORAGE_CHOICE' });
+    await expect(open({ ES_LOCK_WAIT_MS: 'soon' })).rejects.toMatchObject({
+      code: 'SAMPLE_STORAGE_CHOICE',
+      message: 'ES_LOCK_WAIT_MS="soon" is not a number of milliseconds.',
+    });
+  });
+
   it('reports an unreachable PostgreSQL server as a typed error', async () => {
     await expect(open({ DATABASE_URL: 'postgres://app:secret@127.0.0.1:1/none' })).rejects.toMatchObject({
       code: 'ES_EVENT_STORE_UNAVAILABLE',
