@@ -1,6 +1,6 @@
 import { prepareAppend, resolveRetriedAppend } from './append.js';
 import { decodeStoredEvent } from './decode.js';
-import { ConcurrencyConflictError } from './errors.js';
+import { ConcurrencyConflictError, StoreClosedError } from './errors.js';
 import type { EventRegistry } from './event-registry.js';
 import type {
   AppendResult,
@@ -51,6 +51,7 @@ export class InMemoryEventStore implements EventStore {
   };
   readonly #registry: EventRegistry<DomainEvent> | undefined;
   readonly #storage: InMemoryStorage;
+  #closed = false;
   // This store's own subscriptions, removed from the shared storage on close.
   readonly #ownListeners = new Set<() => void>();
 
@@ -77,6 +78,7 @@ export class InMemoryEventStore implements EventStore {
     expectedVersion: ExpectedVersionValue,
     events: readonly NewEvent<E>[],
   ): Promise<AppendResult> {
+    this.#assertOpen();
     const append = prepareAppend(streamId, expectedVersion, events, this.#registry);
     const stream = this.#streams.get(streamId) ?? [];
     const actualVersion = stream.length;
@@ -131,6 +133,7 @@ export class InMemoryEventStore implements EventStore {
     fromVersion = 0,
     options: ReadStreamOptions = {},
   ): Promise<StoredEvent<E>[]> {
+    this.#assertOpen();
     const { toVersion, limit } = readStreamArguments(streamId, fromVersion, options);
     const stream = this.#streams.get(streamId) ?? [];
     return stream
@@ -144,6 +147,7 @@ export class InMemoryEventStore implements EventStore {
     fromTimestamp?: Date,
     options: ReadByTypeOptions = {},
   ): Promise<StoredEvent<E>[]> {
+    this.#assertOpen();
     const { types, since, afterPosition, limit } = readByTypeArguments(eventType, fromTimestamp, options);
     const result: StoredEvent<E>[] = [];
     for (let index = Number(afterPosition); index < this.#log.length && result.length < limit; index++) {
@@ -165,6 +169,7 @@ export class InMemoryEventStore implements EventStore {
     fromPosition: Position,
     options: ReturnType<typeof readAllOptions>,
   ): AsyncGenerator<StoredEvent<E>> {
+    this.#assertOpen();
     let cursor = Number(fromPosition);
     const end = () =>
       Math.min(this.#log.length, options.toPosition === undefined ? Infinity : Number(options.toPosition));
@@ -181,6 +186,7 @@ export class InMemoryEventStore implements EventStore {
   }
 
   async getStreamVersion(streamId: string): Promise<number> {
+    this.#assertOpen();
     assertStreamId(streamId);
     return this.#streams.get(streamId)?.length ?? 0;
   }
@@ -190,6 +196,7 @@ export class InMemoryEventStore implements EventStore {
   }
 
   async subscribeToAppends(listener: () => void): Promise<AppendSubscription> {
+    this.#assertOpen();
     this.#storage.listeners.add(listener);
     this.#ownListeners.add(listener);
     return {
@@ -200,9 +207,15 @@ export class InMemoryEventStore implements EventStore {
     };
   }
 
+  /** Ends this store's subscriptions. Every later call fails with `StoreClosedError`; a second `close()` does nothing. */
   async close(): Promise<void> {
+    this.#closed = true;
     for (const listener of this.#ownListeners) this.#storage.listeners.delete(listener);
     this.#ownListeners.clear();
+  }
+
+  #assertOpen(): void {
+    if (this.#closed) throw new StoreClosedError('InMemoryEventStore');
   }
 
   #notify(): void {
