@@ -1,14 +1,19 @@
 #!/usr/bin/env node
 // Checks what would be published, for every publishable package under packages/:
-//  1. publint finds no error or warning in package.json / exports;
+//  1. publint finds no error or warning in package.json / exports, and Are the Types Wrong (attw,
+//     strict profile) finds no problem in the `npm pack` tarball: every entry point resolves to
+//     types of the right module kind (ESM for `import`, CJS for `require`) under node10, node16
+//     from CJS and from ESM, and bundler resolution;
 //  2. the package loads by its published name through its exports map, as ESM and as CJS, and both
 //     expose the same names (packages that only run under jest, like @es/testing, are checked by
 //     their own tests instead);
 //  3. it ships the repository's LICENSE and says where it comes from: `repository` (with its
 //     folder as `directory`), `homepage` and `bugs`, the same repository for every package.
 import { execFileSync } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { publint } from 'publint';
 import { formatMessage } from 'publint/utils';
 
@@ -18,6 +23,9 @@ const license = readFileSync(new URL('../../LICENSE', import.meta.url), 'utf8');
 // packages/*/package.json together.
 const repository = 'https://github.com/es-toolkit/es-toolkit';
 const loadsOnlyUnderJest = new Set(['@es/testing']);
+const attwPackage = createRequire(import.meta.url).resolve('@arethetypeswrong/cli/package.json');
+const attw = join(dirname(attwPackage), JSON.parse(readFileSync(attwPackage, 'utf8')).bin.attw);
+const packDir = mkdtempSync(join(tmpdir(), 'check-packages-'));
 let failures = 0;
 
 for (const dir of readdirSync(root).sort()) {
@@ -29,9 +37,45 @@ for (const dir of readdirSync(root).sort()) {
     failures++;
     console.error(`${pkg.name}: publint ${message.type}: ${formatMessage(message, pkg)}`);
   }
+  const typeProblems = checkTypes(pkg.name, pkgDir);
+  failures += typeProblems;
   if (!loadsOnlyUnderJest.has(pkg.name)) failures += checkLoads(pkg.name, pkgDir);
   failures += checkMetadata(pkg, dir, pkgDir);
-  console.log(`${pkg.name}: ${messages.length === 0 ? 'ok' : `${messages.length} publint problem(s)`}`);
+  const publintResult = messages.length === 0 ? 'ok' : `${messages.length} problem(s)`;
+  console.log(`${pkg.name}: publint ${publintResult}, attw ${typeProblems === 0 ? 'ok' : 'problems'}`);
+}
+rmSync(packDir, { recursive: true, force: true });
+
+// Packs the package as publishing does (`pnpm pack`: its `files`, workspace: ranges replaced) and
+// runs attw on the tarball. Returns 1 when attw reports a problem (its table is printed), else 0.
+// Like publint, this needs pnpm on the PATH: run it through `pnpm test` or `pnpm exec`.
+function checkTypes(name, cwd) {
+  let tarball;
+  try {
+    tarball = JSON.parse(
+      execFileSync(
+        'pnpm',
+        ['pack', '--json', '--pack-destination', packDir, '--config.ignore-scripts=true'],
+        {
+          cwd,
+          encoding: 'utf8',
+          stdio: ['ignore', 'pipe', 'pipe'],
+        },
+      ),
+    ).filename;
+    execFileSync(
+      process.execPath,
+      [attw, tarball, '--profile', 'strict', '--format', 'ascii', '--no-color', '--no-emoji'],
+      { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    return 0;
+  } catch (error) {
+    const report = `${error.stdout ?? ''}${error.stderr ?? ''}`.trim() || error.message;
+    console.error(`${name}: attw: ${report.replaceAll('\n', `\n  `)}`);
+    return 1;
+  } finally {
+    if (tarball) rmSync(tarball, { force: true });
+  }
 }
 
 function checkMetadata(pkg, dir, pkgDir) {
