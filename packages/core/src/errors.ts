@@ -211,6 +211,19 @@ export class StoreNotMigratedError extends EventSourcingError {
   }
 }
 
+/**
+ * Whether `e` is a {@link ConcurrencyConflictError}: an append found the stream at another version
+ * than expected and wrote nothing. Compares the error's code, not its class, so it also recognises
+ * the error of another installed copy of @es/core.
+ *
+ * @example
+ * try {
+ *   await repository.save(account);
+ * } catch (error) {
+ *   if (!isConcurrencyConflictError(error)) throw error;
+ *   // reload the aggregate and try again, or use retryOnConcurrencyConflict
+ * }
+ */
 export const isConcurrencyConflictError = (e: unknown): e is ConcurrencyConflictError =>
   hasCode(e, ErrorCode.ConcurrencyConflict);
 export const isStreamNotFoundError = (e: unknown): e is StreamNotFoundError =>

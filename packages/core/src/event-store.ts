@@ -20,6 +20,7 @@ export interface AppendResult {
   readonly lastPosition: Position;
 }
 
+/** Options of {@link EventStore.getEvents}: where to stop reading a stream. */
 export interface ReadStreamOptions {
   /** Return events up to and including this version. Defaults to the end of the stream. */
   readonly toVersion?: number;
@@ -27,6 +28,7 @@ export interface ReadStreamOptions {
   readonly limit?: number;
 }
 
+/** Options of {@link EventStore.getEventsByType}: where to resume and how many events to return. */
 export interface ReadByTypeOptions {
   /** Only events after this global position. Defaults to 0n. */
   readonly afterPosition?: Position;
@@ -34,6 +36,15 @@ export interface ReadByTypeOptions {
   readonly limit?: number;
 }
 
+/**
+ * Options of {@link EventStore.getAllEvents}: batch size, a type filter, where to stop, and a
+ * signal to stop early.
+ *
+ * @example
+ * for await (const event of store.getAllEvents(checkpoint, { eventTypes: ['Deposited'], batchSize: 100 })) {
+ *   await handle(event);
+ * }
+ */
 export interface ReadAllOptions {
   /** Events fetched per round trip. Defaults to 500. */
   readonly batchSize?: number;

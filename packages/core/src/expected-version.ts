@@ -15,6 +15,7 @@ export const ExpectedVersion = {
   StreamExists: 'stream_exists',
 } as const;
 
+/** One of the {@link ExpectedVersion} markers: `'any'`, `'no_stream'` or `'stream_exists'`. */
 export type ExpectedVersionMarker = (typeof ExpectedVersion)[keyof typeof ExpectedVersion];
 
 /** An exact stream version (a non-negative integer) or one of the {@link ExpectedVersion} markers. */

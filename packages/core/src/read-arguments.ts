@@ -25,6 +25,11 @@ function clampTimestamp(timestamp: Date): Date {
   return timestamp;
 }
 
+/**
+ * For adapters: validates the arguments of `getEvents` (throwing `InvalidArgumentError` as every
+ * store does) and returns the options to apply. `toVersion` and `limit` stay `undefined` when not
+ * given: read to the end of the stream, without a limit.
+ */
 export function readStreamArguments(
   streamId: unknown,
   fromVersion: unknown,
@@ -37,6 +42,11 @@ export function readStreamArguments(
   return { toVersion: options.toVersion, limit: options.limit };
 }
 
+/**
+ * For adapters: validates the arguments of `getEventsByType` (throwing `InvalidArgumentError`) and
+ * resolves the defaults: `fromTimestamp` defaults to the earliest time and is clamped to the years
+ * 1 to 9999, `afterPosition` defaults to `0n`, `limit` to `Number.MAX_SAFE_INTEGER` (all).
+ */
 export function readByTypeArguments(
   eventType: unknown,
   fromTimestamp: unknown,
@@ -65,6 +75,18 @@ export function readByTypeArguments(
   };
 }
 
+/**
+ * For adapters: validates the arguments of `getAllEvents` (throwing `InvalidArgumentError`) and
+ * resolves the defaults: `batchSize` defaults to {@link DEFAULT_BATCH_SIZE} (500), `eventTypes` to
+ * `undefined` (every type; an empty array is refused), `toPosition` to `undefined` (the end of the
+ * log as each batch is read).
+ *
+ * @example
+ * getAllEvents(fromPosition: Position = 0n, options: ReadAllOptions = {}) {
+ *   const { batchSize, eventTypes, toPosition, signal } = readAllOptions(fromPosition, options);
+ *   // ...read batches of `batchSize` events after `fromPosition`
+ * }
+ */
 export function readAllOptions(
   fromPosition: unknown,
   options: ReadAllOptions,

@@ -59,15 +59,30 @@ export interface RepositorySnapshotOptions<T> {
   readonly onError?: (problem: SnapshotProblem) => void;
 }
 
+/**
+ * What an {@link EventSourcedRepository} needs: the event store, a factory for empty aggregates,
+ * and optionally a stream prefix (defaults to `""`) and snapshot settings (defaults to none: every
+ * load replays the whole stream).
+ *
+ * @example
+ * const accounts = new EventSourcedRepository<BankAccount>({
+ *   eventStore,
+ *   factory: (id) => new BankAccount(id),
+ *   streamPrefix: 'account-',
+ * });
+ */
 export interface RepositoryOptions<T extends AnyAggregate> {
+  /** Where the aggregates' events are read from and appended to. */
   readonly eventStore: EventStore;
   /** Creates an empty aggregate for an id; loading applies its history to it. */
   readonly factory: (id: string) => T;
   /** Prepended to aggregate ids to form stream ids, e.g. `"account-"`. Defaults to `""`. */
   readonly streamPrefix?: string;
+  /** Snapshot store, strategy and serializer. Defaults to no snapshots. */
   readonly snapshots?: RepositorySnapshotOptions<T>;
 }
 
+/** Options of `EventSourcedRepository.save`. */
 export interface SaveOptions {
   /** Merged into the metadata of every event saved (e.g. correlation and causation ids). */
   readonly metadata?: EventMetadata;

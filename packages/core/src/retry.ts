@@ -1,5 +1,9 @@
 import { InvalidArgumentError, isConcurrencyConflictError } from './errors.js';
 
+/**
+ * How long {@link retryOnConcurrencyConflict} waits between attempts: exponential backoff from
+ * 10 ms, doubling, capped at 1 s, with jitter, unless set otherwise.
+ */
 export interface BackoffOptions {
   /** Delay before the first retry. Defaults to 10 ms. */
   readonly initialDelayMs?: number;
@@ -11,9 +15,11 @@ export interface BackoffOptions {
   readonly jitter?: boolean;
 }
 
+/** Options of {@link retryOnConcurrencyConflict}: how many retries (defaults to 3) and how long to wait. */
 export interface RetryOptions {
   /** Retries after the first attempt. Defaults to 3. */
   readonly maxRetries?: number;
+  /** The waits between attempts. Defaults to the defaults of {@link BackoffOptions}. */
   readonly backoff?: BackoffOptions;
   /** Called before each retry with the conflict and the attempt number that failed (1-based). */
   readonly onRetry?: (error: unknown, attempt: number) => void;
