@@ -53,6 +53,14 @@ export interface AggregateReplayResult {
   readonly version: number;
 }
 
+/**
+ * Options of the {@link EventReplayer} constructor. The options of each replay (batch size of the
+ * global log, type filter, upper bound, parallelism) are given to `replayAll` and
+ * `replayWithProgress` instead.
+ *
+ * @example
+ * const replayer = new EventReplayer(store, { streamBatchSize: 1000 });
+ */
 export interface EventReplayerOptions {
   /** Events read per round trip by `replayAggregate`. Defaults to 500. */
   readonly streamBatchSize?: number;

@@ -12,6 +12,7 @@ export interface AggregateOutcome<T extends AnyAggregate> {
   thenThrows(matcher?: ErrorMatcher): Promise<void>;
 }
 
+/** What `aggregateFixture(...).given(...)` returns: the history is set, name the command next. */
 export interface AggregateGiven<T extends AnyAggregate> {
   /** The command to run against the aggregate rebuilt from the given history. */
   when(command: (aggregate: T) => unknown): AggregateOutcome<T>;
@@ -42,6 +43,10 @@ export function aggregateFixture<T extends AnyAggregate>(
   };
 }
 
+/**
+ * Options of {@link aggregateFixture} (or just the id as a string): the aggregate id (defaults to
+ * "fixture-1") and how to read the state compared by the replay check.
+ */
 export interface AggregateFixtureOptions<T> {
   /** The aggregate id. Defaults to "fixture-1". */
   readonly id?: string;

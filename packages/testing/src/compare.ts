@@ -21,6 +21,10 @@ export function explain(reason: string, assertion: () => void): void {
 export const typeAndData = (events: readonly { type: string; data: unknown }[]) =>
   events.map(({ type, data }) => ({ type, data }));
 
+/**
+ * What `thenThrows` checks the error against: a substring of its message, a pattern its message
+ * matches, or a class it is an instance of. Left out, any `Error` matches.
+ */
 export type ErrorMatcher = string | RegExp | (new (...args: never[]) => Error);
 
 /** Asserts `error` matches a message substring, a pattern or a class. */

@@ -2,6 +2,7 @@ import type { Decider, DomainEvent } from '@es/core';
 import { expect } from '@jest/globals';
 import { deepFreeze, type ErrorMatcher, expectErrorMatching, explain, typeAndData } from './compare.js';
 
+/** The outcome of `deciderFixture(...).given(...).when(command)`, to assert on. */
 export interface DeciderOutcome<TState, E extends DomainEvent> {
   /** Asserts `decide` returned exactly these events (type and data). */
   thenEvents(expected: readonly E[]): void;

@@ -24,6 +24,17 @@ export interface ContractLimitations {
   readonly sharedStorage?: string;
 }
 
+/**
+ * How {@link describeEventStoreContract} opens and releases the adapter's stores. `cleanup`
+ * defaults to `store.close()`, `limitations` to none (every test runs), `timeoutMs` to 30,000.
+ *
+ * @example
+ * describeEventStoreContract({
+ *   name: 'MyStore',
+ *   create: async ({ registry }) => MyStore.open({ database: await freshDatabase(), registry }),
+ *   limitations: { sharedStorage: 'each store is its own in-process database' },
+ * });
+ */
 export interface EventStoreContractConfig {
   /** Shown in the suite's title, e.g. "PostgresEventStore (PGlite)". */
   readonly name: string;
@@ -34,6 +45,7 @@ export interface EventStoreContractConfig {
   readonly create: (options: ContractStoreOptions) => Promise<EventStore>;
   /** Releases what `create` made. Defaults to `store.close()`. */
   readonly cleanup?: (store: EventStore) => Promise<void>;
+  /** Behaviours the adapter cannot support; their tests are skipped with the reason. Defaults to none. */
   readonly limitations?: ContractLimitations;
   /** Per-test timeout in ms. Defaults to 30,000. */
   readonly timeoutMs?: number;
