@@ -25,6 +25,8 @@ export interface CheckpointStoreContractLimitations {
   readonly saveIf?: string;
 }
 
+type SaveIf = NonNullable<CheckpointStore['saveIf']>;
+
 /**
  * The behaviour every `CheckpointStore` must show, as one jest suite: load / save / reset per
  * subscription, bigint positions beyond 2^53, argument checks, and the compare-and-set `saveIf`
@@ -34,8 +36,6 @@ export interface CheckpointStoreContractLimitations {
  * @example
  * describeCheckpointStoreContract({ name: 'InMemoryCheckpointStore', create: async () => new InMemoryCheckpointStore() });
  */
-type SaveIf = NonNullable<CheckpointStore['saveIf']>;
-
 export function describeCheckpointStoreContract(config: CheckpointStoreContractConfig): void {
   describe(`CheckpointStore contract: ${config.name}`, () => {
     jest.setTimeout(config.timeoutMs ?? 30_000);
