@@ -1,0 +1,122 @@
+#!/usr/bin/env node
+// Every public export has a doc comment: for each publishable package under packages/, every name
+// its src/index.ts exports (functions, classes, constants, interfaces, types, enums) must be
+// declared with a JSDoc comment (`/** ... */`) that says something, or carries a tag such as
+// @example or @deprecated. A plain `//` comment does not count: editors and the published .d.ts
+// show only JSDoc.
+//
+// Uses the TypeScript compiler API with each package's own tsconfig.json, so re-exports are followed
+// to the declaration they name. Prints one line per undocumented export, with its file and line.
+//   node tools/scripts/check-doc-comments.mjs [package-dir...]   (default: every package)
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import ts from 'typescript';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+/**
+ * TEMPORARY: undocumented exports of files that were being rewritten when this check came in
+ * (core errors.ts and in-memory-event-store.ts, replay's projection lock, store-postgres
+ * embedded/). They are reported but do not fail the check; any other undocumented export does.
+ * Document them and delete their names here (the check says when a name here has a doc comment).
+ */
+const PENDING = {
+  '@es/core': [
+    'ErrorCodeValue',
+    'isAggregateNotFoundError',
+    'isEventSerializationError',
+    'isEventStoreUnavailableError',
+    'isEventValidationError',
+    'isInvalidArgumentError',
+    'isStoreAuthenticationError',
+    'isStoreClosedError',
+    'isStoreDatabaseNotFoundError',
+    'isStoreNotMigratedError',
+    'isStorePermissionDeniedError',
+    'isStreamNotFoundError',
+    'isUnknownEventTypeError',
+    'InMemoryEventStoreOptions',
+  ],
+  '@es/replay': ['InMemoryProjectionLockOptions'],
+  '@es/store-postgres': ['LockDataDirOptions', 'OpenEmbeddedPostgresOptions'],
+};
+const only = process.argv.slice(2);
+let missing = 0;
+
+for (const dir of readdirSync(join(root, 'packages')).sort()) {
+  if (only.length > 0 && !only.includes(dir)) continue;
+  const pkgDir = join(root, 'packages', dir);
+  const entry = join(pkgDir, 'src', 'index.ts');
+  if (!existsSync(entry)) continue;
+  const pkg = JSON.parse(readFileSync(join(pkgDir, 'package.json'), 'utf8'));
+  if (pkg.private) continue;
+
+  const config = ts.getParsedCommandLineOfConfigFile(
+    join(pkgDir, 'tsconfig.json'),
+    {},
+    {
+      ...ts.sys,
+      onUnRecoverableConfigFileDiagnostic: (diagnostic) => {
+        throw new Error(ts.flattenDiagnosticMessageText(diagnostic.messageText, '\n'));
+      },
+    },
+  );
+  const program = ts.createProgram([entry], { ...config.options, noEmit: true });
+  const checker = program.getTypeChecker();
+  const moduleSymbol = checker.getSymbolAtLocation(program.getSourceFile(entry));
+  const exported = moduleSymbol ? checker.getExportsOfModule(moduleSymbol) : [];
+  const pending = new Set(PENDING[pkg.name] ?? []);
+  const undocumented = [];
+  let stillPending = 0;
+  for (const symbol of exported) {
+    const target = symbol.flags & ts.SymbolFlags.Alias ? checker.getAliasedSymbol(symbol) : symbol;
+    const declarations = target.declarations ?? [];
+    const documented = declarations.length === 0 || declarations.some(hasDocComment);
+    if (pending.delete(symbol.name)) {
+      if (documented) console.log(`${pkg.name}: ${symbol.name} is documented now: remove it from PENDING`);
+      else stillPending++;
+      continue;
+    }
+    if (documented) continue;
+    const declaration = declarations[0];
+    const file = declaration.getSourceFile();
+    const { line } = file.getLineAndCharacterOfPosition(declaration.getStart(file));
+    undocumented.push(`${symbol.name} (${relative(root, file.fileName)}:${line + 1})`);
+  }
+  for (const entryName of undocumented) console.error(`${pkg.name}: no doc comment on ${entryName}`);
+  for (const name of pending)
+    console.log(`${pkg.name}: ${name} is no longer exported: remove it from PENDING`);
+  missing += undocumented.length;
+  const summary =
+    undocumented.length === 0 && stillPending === 0
+      ? 'all documented'
+      : `${undocumented.length} without a doc comment, ${stillPending} pending (see PENDING)`;
+  console.log(`${pkg.name}: ${exported.length} exports, ${summary}`);
+}
+
+// A JSDoc block on the declaration (for `export const x = ...`, on its statement) with text or a tag.
+function hasDocComment(declaration) {
+  return ts
+    .getJSDocCommentsAndTags(declaration)
+    .some((doc) =>
+      ts.isJSDoc(doc)
+        ? textOf(doc.comment) !== '' || (doc.tags?.length ?? 0) > 0
+        : textOf(doc.comment) !== '',
+    );
+}
+
+function textOf(comment) {
+  if (comment === undefined) return '';
+  if (typeof comment === 'string') return comment.trim();
+  return comment
+    .map((part) => part.text)
+    .join('')
+    .trim();
+}
+
+if (missing > 0) {
+  console.error(
+    `check-doc-comments: ${missing} public export(s) without a doc comment; add a /** ... */ comment to each`,
+  );
+  process.exit(1);
+}
