@@ -30,6 +30,17 @@ function clampTimestamp(timestamp: Date): Date {
  * store does) and returns the options to apply. `toVersion` and `limit` stay `undefined` when not
  * given: read to the end of the stream, without a limit.
  */
+// Options are an object or left out: `null` or a string would otherwise be read as "no options"
+// or fail with a TypeError.
+function assertOptionsObject(options: unknown): void {
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+    throw new InvalidArgumentError(
+      'options',
+      `expected an object, or leave it out; got ${describe(options)}.`,
+    );
+  }
+}
+
 export function readStreamArguments(
   streamId: unknown,
   fromVersion: unknown,
@@ -37,6 +48,7 @@ export function readStreamArguments(
 ): { toVersion: number | undefined; limit: number | undefined } {
   assertStreamId(streamId);
   assertVersionNumber(fromVersion, 'fromVersion');
+  assertOptionsObject(options);
   if (options.toVersion !== undefined) assertVersionNumber(options.toVersion, 'toVersion');
   if (options.limit !== undefined) assertPositiveInteger(options.limit, 'limit');
   return { toVersion: options.toVersion, limit: options.limit };
@@ -55,6 +67,7 @@ export function readByTypeArguments(
   const list: unknown[] = Array.isArray(eventType) ? eventType : [eventType];
   if (list.length === 0) throw new InvalidArgumentError('eventType', 'name at least one event type.');
   for (const type of list) assertEventType(type);
+  assertOptionsObject(options);
   if (
     fromTimestamp !== undefined &&
     !(fromTimestamp instanceof Date && !Number.isNaN(fromTimestamp.getTime()))
@@ -97,6 +110,10 @@ export function readAllOptions(
   signal?: AbortSignal;
 } {
   assertPosition(fromPosition, 'fromPosition');
+  assertOptionsObject(options);
+  if (options.signal !== undefined && typeof options.signal?.throwIfAborted !== 'function') {
+    throw new InvalidArgumentError('signal', `expected an AbortSignal, got ${describe(options.signal)}.`);
+  }
   const batchSize = options.batchSize ?? DEFAULT_BATCH_SIZE;
   assertPositiveInteger(batchSize, 'batchSize');
   if (options.toPosition !== undefined) assertPosition(options.toPosition, 'toPosition');

@@ -210,6 +210,23 @@ export function edgeValuesContract(config: EventStoreContractConfig): void {
     });
   });
 
+  describe('option objects', () => {
+    it.each<[string, (store: EventStore) => Promise<unknown> | AsyncIterable<unknown>]>([
+      ['getEvents options: null', (s) => s.getEvents('s', 0, null as never)],
+      ['getEvents options: a string', (s) => s.getEvents('s', 0, 'all' as never)],
+      ['getEventsByType options: null', (s) => s.getEventsByType('Opened', undefined, null as never)],
+      ['getAllEvents options: null', (s) => s.getAllEvents(0n, null as never)],
+      [
+        'a getAllEvents signal that is not an AbortSignal',
+        (s) => s.getAllEvents(0n, { signal: {} as never }),
+      ],
+    ])('%s is InvalidArgumentError, not a TypeError', async (_, call) => {
+      const store = await open();
+      await store.appendEvents(newStreamId(), ExpectedVersion.NoStream, [opened()]);
+      expect(await failure(() => call(store))).toBeInstanceOf(InvalidArgumentError);
+    });
+  });
+
   describe('caller-chosen event ids are unique across the store', () => {
     it('an event id stored in one stream is a conflict in another, which stays unwritten', async () => {
       const store = await open();
