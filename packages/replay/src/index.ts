@@ -21,8 +21,8 @@ export type {
   ProjectionCommonOptions,
   ProjectionOptions,
   ProjectionRetryOptions,
-  ProjectionWithCheckpointsOptions,
-  ProjectionWithStoreOptions,
+  ProjectionStoreChoice,
+  ProjectionWithStoreChoice,
 } from './projection-options.js';
 export type { ProjectionBatch, ProjectionStore } from './projection-store.js';
 export { checkpointProjectionStore } from './projection-store.js';

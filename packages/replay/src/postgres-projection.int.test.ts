@@ -9,7 +9,7 @@ import {
 import { describeWithService } from '@es/testing';
 import { afterEach, beforeEach, expect, it, jest } from '@jest/globals';
 import pg from 'pg';
-import { Projection, type ProjectionWithStoreOptions } from './index.js';
+import { Projection, type ProjectionOptions } from './index.js';
 import { applyToReadModel, readModelDdl, uniqueSchema } from './postgres-test-support.js';
 import { type AccountEvent, deposited, opened, sleep } from './test-helpers.js';
 
@@ -58,10 +58,7 @@ describeWithService('Projections on PostgreSQL (server)', 'DATABASE_URL', (url) 
       type: row.type,
     }));
 
-  const exactlyOnce = (
-    name: string,
-    extra: Partial<ProjectionWithStoreOptions<AccountEvent, SqlSession>> = {},
-  ) => {
+  const exactlyOnce = (name: string, extra: Partial<ProjectionOptions<AccountEvent, SqlSession>> = {}) => {
     const projection = new Projection<AccountEvent, SqlSession>({
       name,
       eventStore,

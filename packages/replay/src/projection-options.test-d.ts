@@ -49,3 +49,12 @@ new Projection({
   checkpoints: new InMemoryCheckpointStore(),
   handler: async () => {},
 });
+// ...and the context is inferred from the store, so the handler's parameter needs no annotation.
+new Projection({
+  name: 'j',
+  eventStore,
+  store: sqlStore,
+  handler: async (_event, sql) => {
+    await sql.query('SELECT 1');
+  },
+});

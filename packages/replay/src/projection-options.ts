@@ -27,31 +27,33 @@ export interface ProjectionRetryOptions {
  * (+ `parked`) for at-least-once delivery, where the handler gets no context: a handler that needs
  * one (such as a SQL session) does not compile without a `store` that provides it.
  */
-export type ProjectionOptions<E extends DomainEvent = DomainEvent, TContext = void> =
-  | ProjectionWithStoreOptions<E, TContext>
-  | ProjectionWithCheckpointsOptions<E>;
-
-/** A projection whose `store` commits its progress and hands the handler its context. */
-export interface ProjectionWithStoreOptions<E extends DomainEvent = DomainEvent, TContext = void>
-  extends ProjectionCommonOptions {
-  /** Where progress is committed; its batches give the handler its context (e.g. a transaction). */
-  readonly store: ProjectionStore<TContext>;
-  /** Applies one event to the read model; `context` comes from `store`. */
+export type ProjectionOptions<
+  E extends DomainEvent = DomainEvent,
+  TContext = void,
+> = ProjectionCommonOptions & {
+  /** Applies one event to the read model; `context` comes from `store` (e.g. its transaction). */
   readonly handler: EventHandler<E, TContext>;
-  readonly checkpoints?: undefined;
-  readonly parked?: undefined;
+} & ([void] extends [TContext] ? ProjectionStoreChoice<TContext> : ProjectionWithStoreChoice<TContext>);
+
+/**
+ * A handler without a context: give a `store`, or `checkpoints` (+ `parked`) for at-least-once
+ * delivery (the default, in memory, when neither is given).
+ */
+export interface ProjectionStoreChoice<TContext = void> {
+  /** Where progress is committed. Defaults to `checkpointProjectionStore(checkpoints, parked)`. */
+  readonly store?: ProjectionStore<TContext>;
+  /** Used when `store` is not given. Defaults to a new `InMemoryCheckpointStore`. */
+  readonly checkpoints?: CheckpointStore;
+  /** Used when `store` is not given. Defaults to a new `InMemoryParkedEventStore`. */
+  readonly parked?: ParkedEventStore;
 }
 
-/** A projection whose progress is a checkpoint in a `CheckpointStore`: at-least-once delivery. */
-export interface ProjectionWithCheckpointsOptions<E extends DomainEvent = DomainEvent>
-  extends ProjectionCommonOptions {
-  readonly store?: undefined;
-  /** Applies one event to the read model. It receives no context. */
-  readonly handler: EventHandler<E, void>;
-  /** Where the checkpoint is stored. Defaults to a new `InMemoryCheckpointStore`. */
-  readonly checkpoints?: CheckpointStore;
-  /** Where poison events are parked. Defaults to a new `InMemoryParkedEventStore`. */
-  readonly parked?: ParkedEventStore;
+/** A handler that needs a context (a SQL session...): only a `store` can provide it. */
+export interface ProjectionWithStoreChoice<TContext> {
+  /** Where progress is committed; its batches give the handler its context (e.g. a transaction). */
+  readonly store: ProjectionStore<TContext>;
+  readonly checkpoints?: undefined;
+  readonly parked?: undefined;
 }
 
 /** The options every projection takes, whichever way it commits its progress. */
