@@ -82,11 +82,10 @@ export class InMemoryEventStore implements EventStore {
     const append = prepareAppend(streamId, expectedVersion, events, this.#registry);
     const stream = this.#streams.get(streamId) ?? [];
     const actualVersion = stream.length;
-    // Ids the caller chose, as the other stores index them: unique across streams, and a retry
-    // when found in this stream. Ids the store made are unique by construction.
-    const supplied = append.mayBeRetry
-      ? append.events.filter((_, index) => events[index]!.eventId !== undefined)
-      : [];
+    // A batch carrying ids the caller chose has its ids kept, as PostgreSQL indexes them (the whole
+    // batch): unique across streams, and a retry when found in this stream. The ids of other
+    // batches are made by the store, unique by construction, and not looked up.
+    const supplied = append.mayBeRetry ? append.events : [];
     if (supplied.length > 0) {
       const ids = new Set(supplied.map((event) => event.eventId));
       for (const eventId of ids) {
