@@ -25,11 +25,6 @@ function clampTimestamp(timestamp: Date): Date {
   return timestamp;
 }
 
-/**
- * For adapters: validates the arguments of `getEvents` (throwing `InvalidArgumentError` as every
- * store does) and returns the options to apply. `toVersion` and `limit` stay `undefined` when not
- * given: read to the end of the stream, without a limit.
- */
 // Options are an object or left out: `null` or a string would otherwise be read as "no options"
 // or fail with a TypeError.
 function assertOptionsObject(options: unknown): void {
@@ -41,6 +36,11 @@ function assertOptionsObject(options: unknown): void {
   }
 }
 
+/**
+ * For adapters: validates the arguments of `getEvents` (throwing `InvalidArgumentError` as every
+ * store does) and returns the options to apply. `toVersion` and `limit` stay `undefined` when not
+ * given: read to the end of the stream, without a limit.
+ */
 export function readStreamArguments(
   streamId: unknown,
   fromVersion: unknown,
