@@ -4,6 +4,7 @@ import { afterAll, describe, expect, it } from '@jest/globals';
 import { migrate } from './migrate.js';
 import { PostgresCheckpointStore } from './postgres-checkpoint-store.js';
 import { PostgresEventStore } from './postgres-event-store.js';
+import { PostgresProjectionLock } from './postgres-projection-lock.js';
 import { PostgresProjectionStore } from './postgres-projection-store.js';
 import { PostgresSnapshotStore } from './postgres-snapshot-store.js';
 
@@ -56,5 +57,14 @@ describe('schema and table options', () => {
   it('left out, the names default to public.events', () => {
     expect(new PostgresEventStore({ connection: db }).names.qualifiedTable).toBe('"public"."events"');
     expect(new PostgresEventStore({ connection: db, schema: undefined }).names.schema).toBe('public');
+  });
+
+  it('PostgresProjectionLock refuses namespace: null and heartbeatMs: null before opening a pool', () => {
+    const url = 'postgres://nobody@127.0.0.1:9/none';
+    for (const options of [{ namespace: null }, { namespace: ' ' }, { heartbeatMs: null }]) {
+      expect(isInvalidArgumentError(refusal(() => new PostgresProjectionLock(url, options as never)))).toBe(
+        true,
+      );
+    }
   });
 });

@@ -31,6 +31,11 @@ export class PostgresProjectionLock {
   readonly #heartbeatMs: number;
 
   constructor(connection: string | PgPoolLike, options: PostgresProjectionLockOptions = {}) {
+    // Left out, an option takes its default; any other value (null included) is checked as given.
+    const namespace = options.namespace === undefined ? 'public' : options.namespace;
+    assertStreamId(namespace, 'namespace');
+    const heartbeatMs = options.heartbeatMs === undefined ? 2000 : options.heartbeatMs;
+    assertPositiveInteger(heartbeatMs, 'heartbeatMs');
     if (typeof connection === 'string') {
       if (connection.length === 0)
         throw new InvalidArgumentError('connection', 'the connection string is empty.');
@@ -43,9 +48,8 @@ export class PostgresProjectionLock {
       throw new InvalidArgumentError('connection', 'expected a connection string or a pg.Pool (not PGlite).');
     }
     this.#ownsPool = typeof connection === 'string';
-    this.#namespace = options.namespace ?? 'public';
-    this.#heartbeatMs = options.heartbeatMs ?? 2000;
-    assertPositiveInteger(this.#heartbeatMs, 'heartbeatMs');
+    this.#namespace = namespace;
+    this.#heartbeatMs = heartbeatMs;
   }
 
   /** Tries once to take the lock of `subscriptionId`; `undefined` while another session holds it. */
