@@ -27,13 +27,14 @@ export interface ProjectionRetryOptions {
  * (+ `parked`) for at-least-once delivery, where the handler gets no context: a handler that needs
  * one (such as a SQL session) does not compile without a `store` that provides it.
  */
+// A handler that accepts `undefined` as its context needs no store; any other needs one that provides it.
 export type ProjectionOptions<
   E extends DomainEvent = DomainEvent,
   TContext = void,
 > = ProjectionCommonOptions & {
   /** Applies one event to the read model; `context` comes from `store` (e.g. its transaction). */
   readonly handler: EventHandler<E, TContext>;
-} & ([void] extends [TContext] ? ProjectionStoreChoice<TContext> : ProjectionWithStoreChoice<TContext>);
+} & ([undefined] extends [TContext] ? ProjectionStoreChoice<TContext> : ProjectionWithStoreChoice<TContext>);
 
 /**
  * A handler without a context: give a `store`, or `checkpoints` (+ `parked`) for at-least-once
