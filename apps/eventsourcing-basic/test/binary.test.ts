@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { temporaryDataDir } from './support.js';
@@ -123,6 +124,24 @@ describe('bank: the environment', () => {
     expect(run.stderr).toMatch(/^bank: ES_EVENT_STORE_UNAVAILABLE: .*\(--verbose for details\)\n$/);
     expect(run.stderr).not.toContain('secret');
   });
+
+  it('gives up on a server that accepts the connection but never answers within 10 s, exit 3', async () => {
+    const sockets: import('node:net').Socket[] = [];
+    const silent: Server = createServer((socket) => sockets.push(socket));
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const { port } = silent.address() as { port: number };
+    try {
+      const run = await bank(['balance', 'alice'], { DATABASE_URL: `postgres://app@127.0.0.1:${port}/none` });
+      expect(run.ms).toBeLessThan(10_000);
+      expect(run).toMatchObject({ code: 3, stdout: '' });
+      expect(lines(run.stderr)).toEqual([
+        expect.stringMatching(/^bank: ES_EVENT_STORE_UNAVAILABLE: .*timeout/),
+      ]);
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      await new Promise((resolve) => silent.close(resolve));
+    }
+  }, 30_000);
 
   it('adds the stack with --verbose', async () => {
     const run = await bank(['--verbose', 'balance', 'alice'], {
