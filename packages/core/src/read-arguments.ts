@@ -74,7 +74,8 @@ export function readByTypeArguments(
   ) {
     throw new InvalidArgumentError('fromTimestamp', `expected a valid Date, got ${describe(fromTimestamp)}.`);
   }
-  const afterPosition = options.afterPosition ?? 0n;
+  // Left out means the default; null and any other value are checked as given.
+  const afterPosition = options.afterPosition === undefined ? 0n : options.afterPosition;
   assertPosition(afterPosition, 'afterPosition');
   if (options.limit !== undefined) assertPositiveInteger(options.limit, 'limit');
   return {
@@ -114,7 +115,7 @@ export function readAllOptions(
   if (options.signal !== undefined && typeof options.signal?.throwIfAborted !== 'function') {
     throw new InvalidArgumentError('signal', `expected an AbortSignal, got ${describe(options.signal)}.`);
   }
-  const batchSize = options.batchSize ?? DEFAULT_BATCH_SIZE;
+  const batchSize = options.batchSize === undefined ? DEFAULT_BATCH_SIZE : options.batchSize;
   assertPositiveInteger(batchSize, 'batchSize');
   if (options.toPosition !== undefined) assertPosition(options.toPosition, 'toPosition');
   if (options.eventTypes !== undefined) {

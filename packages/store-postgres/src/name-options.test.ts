@@ -54,6 +54,14 @@ describe('schema and table options', () => {
     await expect(migrate(db, { schema: null as never })).rejects.toThrow(/Invalid schema/);
   });
 
+  it('PostgresEventStore refuses notify: null instead of notifying', () => {
+    expect(
+      isInvalidArgumentError(
+        refusal(() => new PostgresEventStore({ connection: db, notify: null as never })),
+      ),
+    ).toBe(true);
+  });
+
   it('left out, the names default to public.events', () => {
     expect(new PostgresEventStore({ connection: db }).names.qualifiedTable).toBe('"public"."events"');
     expect(new PostgresEventStore({ connection: db, schema: undefined }).names.schema).toBe('public');

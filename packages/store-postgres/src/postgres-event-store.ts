@@ -7,6 +7,7 @@ import {
   type EventStore,
   type EventStoreOptions,
   type ExpectedVersionValue,
+  InvalidArgumentError,
   isEventSourcingError,
   type NewEvent,
   type Position,
@@ -77,12 +78,18 @@ export class PostgresEventStore implements EventStore {
   constructor(options: PostgresEventStoreOptions) {
     // Names are checked before the connection is touched: a hostile name never reaches SQL.
     this.#names = storeNames(optionOr(options.schema, 'public'), optionOr(options.table, 'events'));
+    const notify = options.notify === undefined ? true : options.notify;
+    if (typeof notify !== 'boolean') {
+      throw new InvalidArgumentError(
+        'notify',
+        'expected true or false; leave it out for the default (true).',
+      );
+    }
     const connection = createSqlExecutor(options.connection);
     // Closing first refuses new calls, then lets the last notification out and stops the
     // subscriptions, then releases the pool.
     this.#executor = storeExecutor(connection, 'PostgresEventStore', true, () => this.#release());
     this.#registry = options.registry;
-    const notify = options.notify ?? true;
     this.#announcer = notify
       ? new AppendAnnouncer(connection, notificationChannel(this.#names.schema, this.#names.table))
       : undefined;

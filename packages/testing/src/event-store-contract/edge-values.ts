@@ -220,7 +220,12 @@ export function edgeValuesContract(config: EventStoreContractConfig): void {
         'a getAllEvents signal that is not an AbortSignal',
         (s) => s.getAllEvents(0n, { signal: {} as never }),
       ],
-    ])('%s is InvalidArgumentError, not a TypeError', async (_, call) => {
+      ['getAllEvents batchSize: null', (s) => s.getAllEvents(0n, { batchSize: null as never })],
+      [
+        'getEventsByType afterPosition: null',
+        (s) => s.getEventsByType('Opened', undefined, { afterPosition: null as never }),
+      ],
+    ])('%s is InvalidArgumentError, not a TypeError or a default', async (_, call) => {
       const store = await open();
       await store.appendEvents(newStreamId(), ExpectedVersion.NoStream, [opened()]);
       expect(await failure(() => call(store))).toBeInstanceOf(InvalidArgumentError);
