@@ -240,12 +240,17 @@ export const isInvalidArgumentError = (e: unknown): e is InvalidArgumentError =>
   hasCode(e, ErrorCode.InvalidArgument);
 export const isEventStoreUnavailableError = (e: unknown): e is EventStoreUnavailableError =>
   hasCode(e, ErrorCode.EventStoreUnavailable);
+/** True for a `StoreClosedError` (`ES_STORE_CLOSED`), from any copy of the package. */
 export const isStoreClosedError = (e: unknown): e is StoreClosedError => hasCode(e, ErrorCode.StoreClosed);
+/** True for a `StorePermissionDeniedError` (`ES_STORE_PERMISSION_DENIED`), from any copy of the package. */
 export const isStorePermissionDeniedError = (e: unknown): e is StorePermissionDeniedError =>
   hasCode(e, ErrorCode.StorePermissionDenied);
+/** True for a `StoreAuthenticationError` (`ES_STORE_AUTHENTICATION_FAILED`), from any copy of the package. */
 export const isStoreAuthenticationError = (e: unknown): e is StoreAuthenticationError =>
   hasCode(e, ErrorCode.StoreAuthenticationFailed);
+/** True for a `StoreDatabaseNotFoundError` (`ES_STORE_DATABASE_NOT_FOUND`), from any copy of the package. */
 export const isStoreDatabaseNotFoundError = (e: unknown): e is StoreDatabaseNotFoundError =>
   hasCode(e, ErrorCode.StoreDatabaseNotFound);
+/** True for a `StoreNotMigratedError` (`ES_STORE_NOT_MIGRATED`), from any copy of the package. */
 export const isStoreNotMigratedError = (e: unknown): e is StoreNotMigratedError =>
   hasCode(e, ErrorCode.StoreNotMigrated);
