@@ -33,7 +33,6 @@ const PENDING = {
     'InMemoryEventStoreOptions',
   ],
   '@es/replay': ['InMemoryProjectionLockOptions'],
-  '@es/store-postgres': ['LockDataDirOptions', 'OpenEmbeddedPostgresOptions'],
 };
 const only = process.argv.slice(2);
 let missing = 0;

@@ -9,6 +9,7 @@ import { type EmbeddedDatabaseHolder, EmbeddedDatabaseLockedError } from './erro
 /** The lock file's name inside the data directory. */
 export const EMBEDDED_LOCK_FILE = 'es-embedded-postgres.lock';
 
+/** Options of `lockDataDir` (and of `openEmbeddedPostgres`): how long to wait, and what to tell others. */
 export interface LockDataDirOptions {
   /**
    * How long to wait for a live holder to let go, in milliseconds, before throwing

@@ -4,6 +4,7 @@ import { EventStoreUnavailableError } from '@es/core';
 import { type DataDirLock, type LockDataDirOptions, lockDataDir } from './data-dir-lock.js';
 import { isEmbeddedDatabaseLockedError } from './errors.js';
 
+/** Options of `openEmbeddedPostgres`: the folder, the lock's wait (see `LockDataDirOptions`), PGlite's own options. */
 export interface OpenEmbeddedPostgresOptions extends LockDataDirOptions {
   /** The folder PGlite keeps its files in; created if missing. */
   readonly dataDir: string;
