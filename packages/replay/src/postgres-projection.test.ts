@@ -1,5 +1,5 @@
 import { PGlite } from '@electric-sql/pglite';
-import { ExpectedVersion, type StoredEvent } from '@es/core';
+import { ExpectedVersion, isStoreClosedError, type StoredEvent } from '@es/core';
 import { PostgresEventStore, PostgresProjectionStore, type SqlSession } from '@es/store-postgres';
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { Projection } from './index.js';
@@ -114,5 +114,32 @@ describe('PostgresProjectionStore on PGlite: exactly-once', () => {
     ]);
     await store.removeParked('poison', positions[4]!);
     expect(await store.listParked('poison')).toEqual([]);
+  });
+  it('stops with StoreClosedError, instead of retrying forever, when its projection store is closed', async () => {
+    const store = new PostgresProjectionStore(db);
+    const errors: unknown[] = [];
+    const projection = new Projection<AccountEvent, SqlSession>({
+      name: 'closed-under-it',
+      eventStore,
+      store,
+      pollIntervalMs: 20,
+      handler: (event: StoredEvent<AccountEvent>, sql: SqlSession) =>
+        applyToReadModel(sql, schema, event, '_closed'),
+      onError: (error) => void errors.push(error),
+    });
+    await db.exec(readModelDdl(schema, '_closed'));
+    projection.start();
+    await projection.waitForIdle();
+    await store.close();
+    const { lastPosition } = await eventStore.appendEvents('after-close', ExpectedVersion.NoStream, [
+      opened(),
+    ]);
+    const outcome = await projection.waitForPosition(lastPosition).catch((error: unknown) => error);
+    expect(isStoreClosedError(outcome)).toBe(true);
+    expect(isStoreClosedError(projection.failure)).toBe(true);
+    // Told once, then stopped: no retry loop.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(errors).toHaveLength(1);
+    await projection.stop();
   });
 });
