@@ -102,8 +102,10 @@ describeWithService(
       console.log(`recoveries after each cut (ms): ${recoveries.join(', ')}; store errors: ${errors.length}`);
       // The cuts did hit the projection while it worked...
       expect(errors.filter(isEventStoreUnavailableError).length).toBeGreaterThanOrEqual(2);
-      // ...yet no outage took longer than the first few short retries, the seventh included.
-      expect(Math.max(...recoveries)).toBeLessThan(1500);
+      // ...yet no outage took longer than the first few short retries, the seventh included. Without
+      // the reset the delay grows across outages to its 5 s cap (5.9 s measured); the bound leaves room
+      // for a loaded CI machine.
+      expect(Math.max(...recoveries)).toBeLessThan(2_500);
       // A dead connection is not the handler failing: nothing was parked, nothing applied twice.
       expect(parked).toEqual([]);
       const { rows } = await admin.query(
