@@ -103,6 +103,9 @@ export function prepareAppend(
   return { streamId, expectedVersion, events: prepared, mayBeRetry };
 }
 
+/** The fields of an event to append (`NewEvent`); any other field is refused. */
+const NEW_EVENT_FIELDS: ReadonlySet<string> = new Set(['type', 'data', 'metadata', 'eventId', 'schemaVersion']);
+
 function prepareEvent(
   event: unknown,
   index: number,
@@ -114,6 +117,16 @@ function prepareEvent(
       `events[${index}]`,
       `expected an object with "type" and "data", got ${describe(event)}.`,
     );
+  }
+  // Every field is stored as given or refused: a field the store would drop (a StoredEvent's
+  // timestamp or position passed back in, a misspelt "metadata") is refused, not ignored.
+  for (const key of Object.keys(event)) {
+    if (!NEW_EVENT_FIELDS.has(key)) {
+      throw new InvalidArgumentError(
+        `events[${index}].${key}`,
+        `is not a field of an event to append (it takes ${[...NEW_EVENT_FIELDS].join(', ')}); the store sets streamId, version, position and timestamp itself. To append a stored event again, pass its type, data, metadata and eventId.`,
+      );
+    }
   }
   const { type, data, eventId, schemaVersion, metadata } = event as NewEvent;
   assertEventType(type);

@@ -41,6 +41,11 @@ const invalidArguments: ReadonlyArray<[string, Call]> = [
   ['an event id that is not a UUID', append('s', ExpectedVersion.Any, [{ ...opened(), eventId: 'abc' }])],
   ['metadata that is not an object', append('s', ExpectedVersion.Any, [{ ...opened(), metadata: 'x' }])],
   ['a zero schema version', append('s', ExpectedVersion.Any, [{ ...opened(), schemaVersion: 0 }])],
+  [
+    'a field the store would drop (a stored event passed back whole)',
+    append('s', ExpectedVersion.Any, [{ ...opened(), timestamp: new Date(), position: 5n }]),
+  ],
+  ['a misspelt field ("metaData")', append('s', ExpectedVersion.Any, [{ ...opened(), metaData: { a: 1 } }])],
   ['a stream id with a lone UTF-16 surrogate', append('acct-\ud800', ExpectedVersion.Any, [opened()])],
   [
     'an event type with a lone UTF-16 surrogate',
