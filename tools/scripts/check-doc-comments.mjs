@@ -32,7 +32,6 @@ const PENDING = {
     'isUnknownEventTypeError',
     'InMemoryEventStoreOptions',
   ],
-  '@es/replay': ['InMemoryProjectionLockOptions'],
 };
 const only = process.argv.slice(2);
 let missing = 0;

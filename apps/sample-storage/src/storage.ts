@@ -4,11 +4,11 @@ import {
   type DomainEvent,
   type EventRegistry,
   type EventStore,
+  InMemoryCheckpointStore,
   InMemoryEventStore,
   InMemoryStorage,
   type SnapshotStore,
 } from '@es/core';
-import { InMemoryCheckpointStore } from '@es/replay';
 import { InMemorySnapshotStore } from '@es/snapshots';
 import {
   type EmbeddedDatabaseHolder,

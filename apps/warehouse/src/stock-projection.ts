@@ -1,5 +1,5 @@
-import type { EventStore, Position } from '@es/core';
-import { InMemoryCheckpointStore, Projection } from '@es/replay';
+import { type EventStore, InMemoryCheckpointStore, type Position } from '@es/core';
+import { Projection } from '@es/replay';
 import {
   createSqlExecutor,
   type PostgresConnection,

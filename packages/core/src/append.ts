@@ -104,7 +104,13 @@ export function prepareAppend(
 }
 
 /** The fields of an event to append (`NewEvent`); any other field is refused. */
-const NEW_EVENT_FIELDS: ReadonlySet<string> = new Set(['type', 'data', 'metadata', 'eventId', 'schemaVersion']);
+const NEW_EVENT_FIELDS: ReadonlySet<string> = new Set([
+  'type',
+  'data',
+  'metadata',
+  'eventId',
+  'schemaVersion',
+]);
 
 function prepareEvent(
   event: unknown,

@@ -8,8 +8,6 @@ export type { PrepareAppendOptions, PreparedAppend, PreparedEvent, StoredEventLo
 export { MAX_BATCH_SIZE, prepareAppend, resolveRetriedAppend } from './append.js';
 export type { SnapshotRequirement, SnapshotsSetting } from './builder.js';
 export { EventSourcingBuilder } from './builder.js';
-// Checkpoints for subscriptions and projections
-export type { CheckpointStore } from './checkpoint.js';
 export type { Decider } from './decider.js';
 export { DeciderAggregate, deciderFactory } from './decider.js';
 export { decodeStoredEvent } from './decode.js';
@@ -75,6 +73,19 @@ export { ExpectedVersion, expectedVersionMismatch } from './expected-version.js'
 export type { InMemoryEventStoreOptions } from './in-memory-event-store.js';
 // The in-memory store
 export { InMemoryEventStore, InMemoryStorage } from './in-memory-event-store.js';
+// Projections: where they keep progress, parked events and leases
+export type { CheckpointStore } from './projections/checkpoint-store.js';
+export { InMemoryCheckpointStore } from './projections/in-memory-checkpoint-store.js';
+export type { ParkedEvent, ParkedEventStore } from './projections/parked-events.js';
+export { InMemoryParkedEventStore } from './projections/parked-events.js';
+export type {
+  InMemoryProjectionLockOptions,
+  ProjectionLease,
+  ProjectionLock,
+} from './projections/projection-lock.js';
+export { InMemoryProjectionLock } from './projections/projection-lock.js';
+export type { ProjectionBatch, ProjectionStore } from './projections/projection-store.js';
+export { checkpointProjectionStore } from './projections/projection-store.js';
 export {
   DEFAULT_BATCH_SIZE,
   readAllOptions,

@@ -1,7 +1,13 @@
 // Type-level tests, checked by `typecheck` (tsc): a handler that needs a context (a SQL session, a
 // transaction) must come with a store that provides one.
-import { type DomainEvent, InMemoryEventStore, type StoredEvent } from '@es/core';
-import { InMemoryCheckpointStore, Projection, type ProjectionStore } from './index.js';
+import {
+  type DomainEvent,
+  InMemoryCheckpointStore,
+  InMemoryEventStore,
+  type ProjectionStore,
+  type StoredEvent,
+} from '@es/core';
+import { Projection } from './index.js';
 
 interface SqlSessionLike {
   query(text: string): Promise<unknown[]>;

@@ -3,15 +3,18 @@ import {
   assertStreamId,
   type BackoffOptions,
   type CheckpointStore,
+  checkpointProjectionStore,
   type DomainEvent,
   type EventStore,
+  InMemoryCheckpointStore,
+  InMemoryParkedEventStore,
   InvalidArgumentError,
+  type ParkedEvent,
+  type ParkedEventStore,
+  type ProjectionLock,
+  type ProjectionStore,
 } from '@es/core';
 import type { EventHandler } from './event-handler.js';
-import { InMemoryCheckpointStore } from './in-memory-checkpoint-store.js';
-import { InMemoryParkedEventStore, type ParkedEvent, type ParkedEventStore } from './parked-events.js';
-import type { ProjectionLock } from './projection-lock.js';
-import { checkpointProjectionStore, type ProjectionStore } from './projection-store.js';
 
 /** How a failing handler is retried before its event is parked. */
 export interface ProjectionRetryOptions {

@@ -1,6 +1,11 @@
-import { ExpectedVersion, InMemoryEventStore } from '@es/core';
+import {
+  ExpectedVersion,
+  InMemoryCheckpointStore,
+  InMemoryEventStore,
+  InMemoryProjectionLock,
+} from '@es/core';
 import { describe, expect, it, jest } from '@jest/globals';
-import { InMemoryCheckpointStore, InMemoryProjectionLock, Projection } from './index.js';
+import { Projection } from './index.js';
 import { deposited, opened, seed, sleep } from './test-helpers.js';
 
 jest.setTimeout(20_000);

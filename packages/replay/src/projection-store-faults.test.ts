@@ -1,19 +1,17 @@
 import {
+  checkpointProjectionStore,
   type EventStore,
   EventStoreUnavailableError,
   ExpectedVersion,
+  InMemoryCheckpointStore,
   InMemoryEventStore,
+  InMemoryParkedEventStore,
   isStoreClosedError,
+  type ProjectionStore,
   StoreClosedError,
 } from '@es/core';
 import { describe, expect, it, jest } from '@jest/globals';
-import {
-  InMemoryCheckpointStore,
-  InMemoryParkedEventStore,
-  Projection,
-  type ProjectionStore,
-} from './index.js';
-import { checkpointProjectionStore } from './projection-store.js';
+import { Projection } from './index.js';
 import { deposited, opened, sleep, withoutNotifications } from './test-helpers.js';
 
 jest.setTimeout(60_000);

@@ -3,12 +3,15 @@ import {
   type DomainEvent,
   type EventStore,
   ExpectedVersion,
+  InMemoryCheckpointStore,
   InMemoryEventStore,
+  InMemoryParkedEventStore,
+  type ParkedEvent,
   type ReadAllOptions,
   type StoredEvent,
 } from '@es/core';
 import { describe, expect, it, jest } from '@jest/globals';
-import { InMemoryCheckpointStore, InMemoryParkedEventStore, type ParkedEvent, Projection } from './index.js';
+import { Projection } from './index.js';
 import {
   type AccountEvent,
   BalanceReadModel,

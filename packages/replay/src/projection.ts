@@ -6,18 +6,20 @@ import {
   InvalidArgumentError,
   isEventStoreUnavailableError,
   isStoreClosedError,
+  type ParkedEvent,
   type Position,
+  type ProjectionBatch,
+  type ProjectionLease,
+  type ProjectionLock,
   type StoredEvent,
 } from '@es/core';
+import { describeError } from './describe-error.js';
 import { type EventHandler, handlerFunction } from './event-handler.js';
-import { describeError, type ParkedEvent } from './parked-events.js';
-import type { ProjectionLease, ProjectionLock } from './projection-lock.js';
 import {
   type ProjectionOptions,
   type ResolvedProjectionOptions,
   resolveProjectionOptions,
 } from './projection-options.js';
-import type { ProjectionBatch } from './projection-store.js';
 import { readOneBatch } from './read-batches.js';
 import { sleep, WakeUp } from './wake-up.js';
 

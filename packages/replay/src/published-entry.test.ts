@@ -10,11 +10,7 @@ const run = (args: string[]) =>
 const expected = [
   'DEFAULT_PARALLELISM',
   'EventReplayer',
-  'InMemoryCheckpointStore',
-  'InMemoryParkedEventStore',
-  'InMemoryProjectionLock',
   'Projection',
-  'checkpointProjectionStore',
   'describeError',
   'rebuildProjection',
 ].join(',');

@@ -1,6 +1,6 @@
-import { ExpectedVersion, InMemoryEventStore } from '@es/core';
+import { ExpectedVersion, InMemoryCheckpointStore, InMemoryEventStore } from '@es/core';
 import { describe, expect, it } from '@jest/globals';
-import { InMemoryCheckpointStore, Projection, rebuildProjection } from './index.js';
+import { Projection, rebuildProjection } from './index.js';
 import { type AccountEvent, BalanceReadModel, deposited, seed } from './test-helpers.js';
 
 describe('rebuildProjection', () => {

@@ -1,4 +1,5 @@
-import type { CheckpointStore, Position } from '@es/core';
+import type { Position } from '../events.js';
+import type { CheckpointStore } from './checkpoint-store.js';
 import type { ParkedEvent, ParkedEventStore } from './parked-events.js';
 
 /**

@@ -1,5 +1,5 @@
+import { InMemoryCheckpointStore } from '@es/core';
 import { describeCheckpointStoreContract } from '@es/testing';
-import { InMemoryCheckpointStore } from './index.js';
 
 describeCheckpointStoreContract({
   name: 'InMemoryCheckpointStore',

@@ -1,4 +1,6 @@
-import { assertPosition, assertStreamId, type CheckpointStore, type Position } from '@es/core';
+import type { Position } from '../events.js';
+import { assertPosition, assertStreamId } from '../validation.js';
+import type { CheckpointStore } from './checkpoint-store.js';
 
 /**
  * Checkpoints in process memory, for tests and single-process development. Lost when the process

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { assertPositiveInteger } from '@es/core';
+import { assertPositiveInteger } from '../validation.js';
 
 /** Proof that this instance is the single active one of a projection, until `lost` fires. */
 export interface ProjectionLease {
@@ -20,6 +20,7 @@ export interface ProjectionLock {
   tryAcquire(subscriptionId: string, signal: AbortSignal): Promise<ProjectionLease | undefined>;
 }
 
+/** Timing of an `InMemoryProjectionLock`'s leases. */
 export interface InMemoryProjectionLockOptions {
   /** How long a lease lives without renewal. Defaults to 5,000 ms. */
   readonly ttlMs?: number;

@@ -1,8 +1,8 @@
-import type { Position } from './events.js';
+import type { Position } from '../events.js';
 
 /**
  * Remembers how far each subscription or projection has read the global log, so a restarted one
- * resumes after the last position it handled. Implemented in memory (@es/replay), on PostgreSQL
+ * resumes after the last position it handled. Implemented in memory (`InMemoryCheckpointStore`), on PostgreSQL
  * and on MongoDB. A checkpoint stored apart from the read model gives at-least-once delivery: after
  * a crash between the handler's writes and `save`, the last batch is handled again.
  */

@@ -1,4 +1,4 @@
-import type { Position } from '@es/core';
+import type { Position } from '../events.js';
 
 /**
  * An event a projection's handler kept failing on, set aside so the projection goes on. Fix the
@@ -48,10 +48,4 @@ export class InMemoryParkedEventStore implements ParkedEventStore {
   async remove(subscriptionId: string, position: Position): Promise<void> {
     this.#parked.get(subscriptionId)?.delete(position);
   }
-}
-
-/** The text kept for an error: its name and message, or its string form. */
-export function describeError(error: unknown): string {
-  if (error instanceof Error) return `${error.name}: ${error.message}`;
-  return String(error);
 }
