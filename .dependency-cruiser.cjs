@@ -51,10 +51,7 @@ const REPLAY_POSTGRES_FILES_TO_MOVE = [
  * file names, and import @es/testing. They are test-only (nothing published imports them); move
  * them to src/testing/ (or name them *.test.ts) and delete this list.
  */
-const STORE_POSTGRES_TEST_HELPERS_TO_RENAME = [
-  'packages/store-postgres/src/contract-setup.ts',
-  'packages/store-postgres/src/postgres-snapshot-store.suite.ts',
-];
+const STORE_POSTGRES_TEST_HELPERS_TO_RENAME = [];
 /**
  * One regular expression matching exactly the given paths. An empty list gives '^$', which matches
  * no path (dependency-cruiser reads an empty array as "anything", so a list emptied by moving its

@@ -1,6 +1,9 @@
 // Connections and the SQL executor shared by every PostgreSQL store of this package
-export type { PostgresConnection } from './connection.js';
-export { createSqlExecutor } from './connection.js';
+export type { PostgresConnection } from './connection/connection.js';
+export { createSqlExecutor } from './connection/connection.js';
+export type { PgClientLike, PgPoolLike } from './connection/pg-executor.js';
+export type { PGliteLike } from './connection/pglite-executor.js';
+export type { SqlExecutor, SqlQuery, SqlSession, StopListening } from './connection/sql-executor.js';
 // Embedded PostgreSQL (PGlite) in a data directory, one process at a time
 export type {
   DataDirLock,
@@ -18,37 +21,43 @@ export {
   openEmbeddedPostgres,
   readDataDirLock,
 } from './embedded/index.js';
-export type { StoreNames } from './identifiers.js';
+export { MAX_EVENTS_PER_APPEND, notificationChannel, POSITION_INDEX_BITS } from './events/position.js';
+// The event store
+export type { PostgresEventStoreOptions } from './events/postgres-event-store.js';
+export { PostgresEventStore } from './events/postgres-event-store.js';
+// Checkpoints, exactly-once projections and the single-instance lock (used with @es/replay)
+export {
+  PostgresCheckpointStore,
+  type PostgresCheckpointStoreOptions,
+} from './projections/postgres-checkpoint-store.js';
+export {
+  PostgresProjectionLock,
+  type PostgresProjectionLockOptions,
+} from './projections/postgres-projection-lock.js';
+export {
+  PostgresProjectionStore,
+  type PostgresProjectionStoreOptions,
+} from './projections/postgres-projection-store.js';
+export type {
+  PostgresParkedEvent,
+  PostgresProjectionBatch,
+  PostgresProjectionContext,
+  PostgresProjectionLease,
+} from './projections/postgres-projection-types.js';
+export type { StoreNames } from './schema/identifiers.js';
 export {
   assertSqlIdentifier,
   MAX_SCHEMA_NAME_LENGTH,
   MAX_TABLE_NAME_LENGTH,
   quoteIdentifier,
   storeNames,
-} from './identifiers.js';
+} from './schema/identifiers.js';
 // Migrations
-export type { MigrateOptions, MigrateResult } from './migrate.js';
-export { MIGRATIONS_TABLE, migrate } from './migrate.js';
-export type { MigrationFile } from './migration-files.js';
-export { defaultMigrationsDirectory, readMigrationFiles } from './migration-files.js';
-export type { PgClientLike, PgPoolLike } from './pg-executor.js';
-export type { PGliteLike } from './pglite-executor.js';
-export { MAX_EVENTS_PER_APPEND, notificationChannel, POSITION_INDEX_BITS } from './position.js';
-// Checkpoints, exactly-once projections and the single-instance lock (used with @es/replay)
+export type { MigrateOptions, MigrateResult } from './schema/migrate.js';
+export { MIGRATIONS_TABLE, migrate } from './schema/migrate.js';
+export type { MigrationFile } from './schema/migration-files.js';
+export { defaultMigrationsDirectory, readMigrationFiles } from './schema/migration-files.js';
 export {
-  PostgresCheckpointStore,
-  type PostgresCheckpointStoreOptions,
-} from './postgres-checkpoint-store.js';
-// The event store
-export type { PostgresEventStoreOptions } from './postgres-event-store.js';
-export { PostgresEventStore } from './postgres-event-store.js';
-export { PostgresProjectionLock, type PostgresProjectionLockOptions } from './postgres-projection-lock.js';
-export { PostgresProjectionStore, type PostgresProjectionStoreOptions } from './postgres-projection-store.js';
-export type {
-  PostgresParkedEvent,
-  PostgresProjectionBatch,
-  PostgresProjectionContext,
-  PostgresProjectionLease,
-} from './postgres-projection-types.js';
-export { PostgresSnapshotStore, type PostgresSnapshotStoreOptions } from './postgres-snapshot-store.js';
-export type { SqlExecutor, SqlQuery, SqlSession, StopListening } from './sql-executor.js';
+  PostgresSnapshotStore,
+  type PostgresSnapshotStoreOptions,
+} from './snapshots/postgres-snapshot-store.js';

@@ -7,7 +7,7 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import pg from 'pg';
-import { migrate } from '../src/migrate.js';
+import { migrate } from '../src/schema/migrate.js';
 import { expectLogContinues, SCHEMA, writeHistory } from './log-continuity.js';
 import {
   findPostgresBinaries,

@@ -4,7 +4,7 @@
 // cluster-move.int.test.ts.
 import { PGlite } from '@electric-sql/pglite';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { migrate } from '../src/migrate.js';
+import { migrate } from '../src/schema/migrate.js';
 import { expectLogContinues, SCHEMA, writeHistory } from './log-continuity.js';
 
 /** Copies every row of `table` from one instance to the other, as JSON: exactly as stored. */

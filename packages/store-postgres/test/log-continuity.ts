@@ -2,9 +2,9 @@
 // kind of move (cluster-move.int.test.ts on servers, cluster-move.test.ts on PGlite).
 import { ExpectedVersion, type StoredEvent } from '@es/core';
 import { expect } from '@jest/globals';
-import type { PostgresConnection } from '../src/connection.js';
-import { migrate } from '../src/migrate.js';
-import { PostgresEventStore } from '../src/postgres-event-store.js';
+import type { PostgresConnection } from '../src/connection/connection.js';
+import { PostgresEventStore } from '../src/events/postgres-event-store.js';
+import { migrate } from '../src/schema/migrate.js';
 
 export const SCHEMA = 'ledger';
 

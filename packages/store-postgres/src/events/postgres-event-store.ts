@@ -1,0 +1,240 @@
+import {
+  type AppendResult,
+  type AppendSubscription,
+  assertStreamId,
+  type DomainEvent,
+  type EventRegistry,
+  type EventStore,
+  type EventStoreOptions,
+  type ExpectedVersionValue,
+  InvalidArgumentError,
+  isEventSourcingError,
+  type NewEvent,
+  type Position,
+  prepareAppend,
+  type ReadAllOptions,
+  type ReadByTypeOptions,
+  type ReadStreamOptions,
+  readAllOptions,
+  readByTypeArguments,
+  readStreamArguments,
+  type StoreCapabilities,
+  type StoredEvent,
+} from '@es/core';
+import {
+  createSqlExecutor,
+  type PostgresConnection,
+  type StoreExecutor,
+  storeExecutor,
+} from '../connection/connection.js';
+import { wrapDriverError } from '../connection/driver-errors.js';
+import type { StopListening } from '../connection/sql-executor.js';
+import { optionOr, type StoreNames, storeNames } from '../schema/identifiers.js';
+import { type MigrateResult, migrate } from '../schema/migrate.js';
+import { appendPrepared, streamVersion } from './append.js';
+import { AppendAnnouncer } from './append-announcer.js';
+import { EVENT_COLUMNS, type EventRow, toStoredEvent } from './event-rows.js';
+import { INT32_MAX, notificationChannel, visibleBoundSql } from './position.js';
+import { readAllBatches } from './read-all.js';
+
+/** Options of {@link PostgresEventStore}. */
+export interface PostgresEventStoreOptions extends EventStoreOptions {
+  /**
+   * A connection string (the store opens a `pg.Pool` and closes it in `close()`), a `pg.Pool`, or a
+   * PGlite instance. A pool or PGlite instance you pass stays yours: `close()` leaves it open.
+   */
+  readonly connection: PostgresConnection;
+  /** Schema of the event table, validated as an identifier. Defaults to `"public"`. */
+  readonly schema?: string;
+  /** Name of the event table, validated as an identifier. Defaults to `"events"`. */
+  readonly table?: string;
+  /**
+   * Send a NOTIFY after appends commit, so `subscribeToAppends` wakes followers in any process.
+   * Notifications are coalesced (at most one in flight per store) and sent after the commit, so
+   * they do not serialise appends. Defaults to `true`.
+   */
+  readonly notify?: boolean;
+}
+
+/**
+ * The event store on PostgreSQL 13+ (a server through `pg`, or embedded PGlite), with the same SQL
+ * on both. Appends are one round trip to a database function that enforces the expected version
+ * under a per-stream lock; the global log is ordered by transaction id, so a follower never skips
+ * an event (see the README, "The global log"). Run {@link migrate} (or `store.migrate()`) first.
+ *
+ * @example
+ * const store = new PostgresEventStore({ connection: process.env.DATABASE_URL!, schema: 'billing' });
+ * await store.migrate();
+ * await store.appendEvents('account-1', ExpectedVersion.NoStream, [{ type: 'Opened', data: {} }]);
+ */
+export class PostgresEventStore implements EventStore {
+  readonly capabilities: StoreCapabilities;
+  readonly #executor: StoreExecutor;
+  readonly #names: StoreNames;
+  readonly #registry: EventRegistry<DomainEvent> | undefined;
+  readonly #announcer: AppendAnnouncer | undefined;
+  readonly #subscriptions = new Set<StopListening>();
+
+  constructor(options: PostgresEventStoreOptions) {
+    // Names are checked before the connection is touched: a hostile name never reaches SQL.
+    this.#names = storeNames(optionOr(options.schema, 'public'), optionOr(options.table, 'events'));
+    const notify = options.notify === undefined ? true : options.notify;
+    if (typeof notify !== 'boolean') {
+      throw new InvalidArgumentError(
+        'notify',
+        'expected true or false; leave it out for the default (true).',
+      );
+    }
+    const connection = createSqlExecutor(options.connection);
+    // Closing first refuses new calls, then lets the last notification out and stops the
+    // subscriptions, then releases the pool.
+    this.#executor = storeExecutor(connection, 'PostgresEventStore', true, () => this.#release());
+    this.#registry = options.registry;
+    this.#announcer = notify
+      ? new AppendAnnouncer(connection, notificationChannel(this.#names.schema, this.#names.table))
+      : undefined;
+    this.capabilities = { globalOrdering: true, transactions: true, liveNotifications: notify };
+  }
+
+  /** The schema and table this store reads and writes. */
+  get names(): StoreNames {
+    return this.#names;
+  }
+
+  /** Applies the package's migrations to this store's schema and table (see {@link migrate}). */
+  migrate(): Promise<MigrateResult> {
+    return migrate(this.#executor, { schema: this.#names.schema, table: this.#names.table });
+  }
+
+  async appendEvents<E extends DomainEvent = DomainEvent>(
+    streamId: string,
+    expectedVersion: ExpectedVersionValue,
+    events: readonly NewEvent<E>[],
+  ): Promise<AppendResult> {
+    const append = prepareAppend(streamId, expectedVersion, events, this.#registry);
+    let result: AppendResult;
+    try {
+      result = await appendPrepared(this.#executor, this.#names, append);
+    } catch (error) {
+      // Inline rather than #guard: appends are the hottest call, and each async layer costs.
+      if (isEventSourcingError(error)) throw error;
+      throw wrapDriverError(error, `append to stream "${streamId}"`, { append: true });
+    }
+    this.#announcer?.announce();
+    return result;
+  }
+
+  async getEvents<E extends DomainEvent = DomainEvent>(
+    streamId: string,
+    fromVersion = 0,
+    options: ReadStreamOptions = {},
+  ): Promise<StoredEvent<E>[]> {
+    const { toVersion, limit } = readStreamArguments(streamId, fromVersion, options);
+    const rows = await this.#guard(`read stream "${streamId}"`, () =>
+      this.#executor.query<EventRow>({
+        rowMode: 'array',
+        name: `es-stream:${this.#names.qualifiedTable}`,
+        text: `SELECT ${EVENT_COLUMNS} FROM ${this.#names.qualifiedTable}
+               WHERE stream_id = $1 AND version > $2 AND version <= $3 ORDER BY version LIMIT $4`,
+        // Versions are `integer`: a bound past the largest one matches what that largest one matches.
+        values: [
+          streamId,
+          Math.min(fromVersion, INT32_MAX),
+          Math.min(toVersion ?? INT32_MAX, INT32_MAX),
+          limit ?? null,
+        ],
+      }),
+    );
+    return rows.map((row) => toStoredEvent<E>(row, this.#registry));
+  }
+
+  async getEventsByType<E extends DomainEvent = DomainEvent>(
+    eventType: E['type'] | readonly E['type'][],
+    fromTimestamp?: Date,
+    options: ReadByTypeOptions = {},
+  ): Promise<StoredEvent<E>[]> {
+    const { types, since, afterPosition, limit } = readByTypeArguments(eventType, fromTimestamp, options);
+    const rows = await this.#guard('read events by type', () =>
+      this.#executor.query<EventRow>({
+        rowMode: 'array',
+        // Unnamed on purpose: a cached generic plan cannot know how rare a type is, and walks the
+        // whole primary key for a rare one (see docs/query-plans.md); a custom plan uses the
+        // (type, position) index then.
+        text: `SELECT ${EVENT_COLUMNS} FROM (
+                 SELECT ${EVENT_COLUMNS} FROM ${this.#names.qualifiedTable}
+                 WHERE type = ANY($1::text[]) AND created_at >= $2 AND position > $3
+                 ORDER BY position LIMIT $4) page
+               WHERE position < ${visibleBoundSql(this.#names)} ORDER BY position`,
+        values: [
+          [...types],
+          since,
+          afterPosition.toString(),
+          limit >= Number.MAX_SAFE_INTEGER ? null : limit,
+        ],
+      }),
+    );
+    return rows.map((row) => toStoredEvent<E>(row, this.#registry));
+  }
+
+  getAllEvents<E extends DomainEvent = DomainEvent>(
+    fromPosition: Position = 0n,
+    options: ReadAllOptions = {},
+  ): AsyncIterable<StoredEvent<E>> {
+    const plan = readAllOptions(fromPosition, options);
+    return readAllBatches<E>(this.#executor, this.#names, plan, fromPosition, this.#registry, (error) =>
+      isEventSourcingError(error) ? error : wrapDriverError(error, 'read the global log'),
+    );
+  }
+
+  async getStreamVersion(streamId: string): Promise<number> {
+    assertStreamId(streamId);
+    return this.#guard(`read the version of stream "${streamId}"`, () =>
+      streamVersion(this.#executor, this.#names, streamId),
+    );
+  }
+
+  async streamExists(streamId: string): Promise<boolean> {
+    return (await this.getStreamVersion(streamId)) > 0;
+  }
+
+  /**
+   * Calls `listener` after each committed append, from any process writing to this table
+   * (PostgreSQL LISTEN/NOTIFY). On a server this holds one connection of the pool while
+   * subscribed. Notifications are hints: a follower reads from its checkpoint when woken, and
+   * should also poll now and then, since a notification can be lost with its connection.
+   */
+  async subscribeToAppends(listener: () => void): Promise<AppendSubscription> {
+    const channel = notificationChannel(this.#names.schema, this.#names.table);
+    const stop = await this.#guard('listen for appends', () => this.#executor.listen(channel, listener));
+    this.#subscriptions.add(stop);
+    return {
+      close: async () => {
+        if (this.#subscriptions.delete(stop)) await stop();
+      },
+    };
+  }
+
+  /**
+   * Stops this store's subscriptions and closes the pool it opened from a connection string. Every
+   * later call fails with `StoreClosedError`; calling `close()` again does nothing.
+   */
+  close(): Promise<void> {
+    return this.#executor.close();
+  }
+
+  async #release(): Promise<void> {
+    const stops = [...this.#subscriptions];
+    this.#subscriptions.clear();
+    await Promise.allSettled(stops.map((stop) => stop()));
+    await this.#announcer?.settled();
+  }
+
+  async #guard<T>(operation: string, work: () => Promise<T>): Promise<T> {
+    try {
+      return await work();
+    } catch (error) {
+      if (isEventSourcingError(error)) throw error;
+      throw wrapDriverError(error, operation);
+    }
+  }
+}

@@ -1,0 +1,226 @@
+import { assertPosition, assertStreamId, isEventSourcingError, type Position } from '@es/core';
+import {
+  createSqlExecutor,
+  type PostgresConnection,
+  type StoreExecutor,
+  storeExecutor,
+} from '../connection/connection.js';
+import { isConnectionFailure, wrapDriverError } from '../connection/driver-errors.js';
+import type { SqlExecutor, SqlSession } from '../connection/sql-executor.js';
+import {
+  checkpointTables,
+  compareAndSet,
+  isSqlExecutor,
+  loadCheckpoint,
+} from './postgres-checkpoint-store.js';
+import type {
+  PostgresParkedEvent,
+  PostgresProjectionBatch,
+  PostgresProjectionContext,
+} from './postgres-projection-types.js';
+
+/** Options of {@link PostgresProjectionStore}. */
+export interface PostgresProjectionStoreOptions {
+  /** Schema holding `es_checkpoints` and `es_parked_events` (migration 003). Defaults to `"public"`. */
+  readonly schema?: string;
+}
+
+interface ParkedRow {
+  subscription_id: string;
+  position: string | number | bigint;
+  event_id: string;
+  stream_id: string;
+  event_type: string;
+  error: string;
+  attempts: number;
+  parked_at: Date | string;
+}
+
+/**
+ * Exactly-once projections into a read model in the same PostgreSQL database. Each batch runs in
+ * one transaction: the handler writes through the `SqlSession` it receives as context, each attempt
+ * inside a savepoint (a failed attempt leaves no trace), poison events are parked in the same
+ * transaction, and the checkpoint moves in it too. A crash anywhere rolls the whole batch back, so
+ * every event changes the read model exactly once.
+ *
+ * The batch first takes a transaction-scoped advisory lock on the subscription and checks that the
+ * checkpoint is where this instance left it; if another instance moved it (a lease that lapsed),
+ * nothing is written and the projection reloads. Use it as `store` of a `Projection` (@es/replay).
+ *
+ * @example
+ * const projection = new Projection({
+ *   name: 'balances', eventStore, store: new PostgresProjectionStore(pool),
+ *   handler: async (event, sql) => {
+ *     await sql.query({ text: 'UPDATE balances SET amount = amount + $2 WHERE id = $1', values: [event.streamId, 1] });
+ *   },
+ * });
+ */
+export class PostgresProjectionStore {
+  readonly #executor: StoreExecutor;
+  readonly #checkpoints: string;
+  readonly #parked: string;
+
+  constructor(connection: PostgresConnection | SqlExecutor, options: PostgresProjectionStoreOptions = {}) {
+    const tables = checkpointTables(options.schema);
+    this.#checkpoints = tables.checkpoints;
+    this.#parked = tables.parked;
+    const owns = !isSqlExecutor(connection);
+    this.#executor = storeExecutor(
+      isSqlExecutor(connection) ? connection : createSqlExecutor(connection),
+      'PostgresProjectionStore',
+      owns,
+    );
+  }
+
+  async load(subscriptionId: string): Promise<Position | undefined> {
+    assertStreamId(subscriptionId, 'subscription id');
+    return this.#run(`load the checkpoint of "${subscriptionId}"`, () =>
+      loadCheckpoint(this.#executor, this.#checkpoints, subscriptionId),
+    );
+  }
+
+  /**
+   * Runs one batch in a transaction that also moves the checkpoint from `expected` to `position`.
+   * Returns false, having written nothing, when the checkpoint was not `expected`.
+   */
+  async commitBatch(
+    subscriptionId: string,
+    expected: Position | undefined,
+    position: Position,
+    work: (batch: PostgresProjectionBatch) => Promise<void>,
+  ): Promise<boolean> {
+    assertStreamId(subscriptionId, 'subscription id');
+    assertPosition(position);
+    let handlerFailure: { error: unknown } | undefined;
+    try {
+      return await this.#executor.transaction(async (session) => {
+        await session.query({
+          text: 'SELECT pg_advisory_xact_lock(hashtextextended($1, 0))',
+          values: [`@es/replay projection ${this.#checkpoints} ${subscriptionId}`],
+        });
+        const current = await loadCheckpoint(session, this.#checkpoints, subscriptionId);
+        if (current !== expected) return false;
+        try {
+          await work(this.#batch(session, subscriptionId));
+        } catch (error) {
+          handlerFailure = { error };
+          throw error;
+        }
+        return compareAndSet(session, this.#checkpoints, subscriptionId, expected, position);
+      });
+    } catch (error) {
+      // The batch's own failure (e.g. the projection was aborted) passes through unwrapped.
+      if (handlerFailure?.error === error || isEventSourcingError(error)) throw error;
+      throw wrapDriverError(error, `commit a batch of "${subscriptionId}"`);
+    }
+  }
+
+  async reset(subscriptionId: string): Promise<void> {
+    assertStreamId(subscriptionId, 'subscription id');
+    await this.#run(`reset "${subscriptionId}"`, () =>
+      this.#executor.query({
+        text: `DELETE FROM ${this.#checkpoints} WHERE subscription_id = $1`,
+        values: [subscriptionId],
+      }),
+    );
+  }
+
+  async listParked(subscriptionId: string): Promise<PostgresParkedEvent[]> {
+    assertStreamId(subscriptionId, 'subscription id');
+    const rows = await this.#run(`list the parked events of "${subscriptionId}"`, () =>
+      this.#executor.query<ParkedRow>({
+        text: `SELECT * FROM ${this.#parked} WHERE subscription_id = $1 ORDER BY position`,
+        values: [subscriptionId],
+      }),
+    );
+    return rows.map((row) => ({
+      subscriptionId: row.subscription_id,
+      position: BigInt(row.position),
+      eventId: row.event_id,
+      streamId: row.stream_id,
+      eventType: row.event_type,
+      error: row.error,
+      attempts: Number(row.attempts),
+      parkedAt: new Date(row.parked_at),
+    }));
+  }
+
+  async removeParked(subscriptionId: string, position: Position): Promise<void> {
+    assertStreamId(subscriptionId, 'subscription id');
+    assertPosition(position);
+    await this.#run(`remove a parked event of "${subscriptionId}"`, () =>
+      this.#executor.query({
+        text: `DELETE FROM ${this.#parked} WHERE subscription_id = $1 AND position = $2`,
+        values: [subscriptionId, position.toString()],
+      }),
+    );
+  }
+
+  /**
+   * Closes the connection pool if this store opened it (from a connection string). Every later call
+   * fails with `StoreClosedError`; calling `close()` again does nothing.
+   */
+  close(): Promise<void> {
+    return this.#executor.close();
+  }
+
+  #batch(session: SqlSession, subscriptionId: string): PostgresProjectionBatch {
+    // A failure of the transaction itself (its connection dropped) is the store's, reported as
+    // EventStoreUnavailableError: the projection retries the batch without spending the handler's
+    // attempts, which could not succeed on a dead connection anyway.
+    const statement = async (script: string) => {
+      try {
+        await session.exec(script);
+      } catch (error) {
+        throw this.#storeFault(error, subscriptionId);
+      }
+    };
+    return {
+      attempt: async (run: (context: PostgresProjectionContext) => Promise<void>) => {
+        await statement('SAVEPOINT es_projection_attempt');
+        try {
+          await run(session);
+        } catch (error) {
+          if (!isEventSourcingError(error) && isConnectionFailure(error)) {
+            throw this.#storeFault(error, subscriptionId);
+          }
+          await statement('ROLLBACK TO SAVEPOINT es_projection_attempt');
+          throw error;
+        }
+        await statement('RELEASE SAVEPOINT es_projection_attempt');
+      },
+      park: async (event: PostgresParkedEvent) => {
+        await session.query({
+          text: `INSERT INTO ${this.#parked}
+                   (subscription_id, position, event_id, stream_id, event_type, error, attempts, parked_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+                 ON CONFLICT (subscription_id, position) DO NOTHING`,
+          values: [
+            event.subscriptionId,
+            event.position.toString(),
+            event.eventId,
+            event.streamId,
+            event.eventType,
+            event.error,
+            event.attempts,
+            event.parkedAt,
+          ],
+        });
+      },
+    };
+  }
+
+  #storeFault(error: unknown, subscriptionId: string): unknown {
+    if (isEventSourcingError(error)) return error;
+    return wrapDriverError(error, `handle a batch of "${subscriptionId}"`);
+  }
+
+  async #run<T>(operation: string, work: () => Promise<T>): Promise<T> {
+    try {
+      return await work();
+    } catch (error) {
+      if (isEventSourcingError(error)) throw error;
+      throw wrapDriverError(error, operation);
+    }
+  }
+}

@@ -1,0 +1,183 @@
+import { types } from 'node:util';
+import {
+  assertJsonSerializable,
+  assertPositiveInteger,
+  assertStreamId,
+  InvalidArgumentError,
+  isEventSourcingError,
+  type Snapshot,
+  type SnapshotStore,
+} from '@es/core';
+import {
+  createSqlExecutor,
+  type PostgresConnection,
+  type StoreExecutor,
+  storeExecutor,
+} from '../connection/connection.js';
+import { wrapDriverError } from '../connection/driver-errors.js';
+import type { SqlExecutor } from '../connection/sql-executor.js';
+import { INT32_MAX } from '../events/position.js';
+import { isSqlExecutor } from '../projections/postgres-checkpoint-store.js';
+import { optionOr, quoteIdentifier, storeNames } from '../schema/identifiers.js';
+
+/** Options of {@link PostgresSnapshotStore}: the same `connection`, `schema` and `table` as the event store's. */
+export interface PostgresSnapshotStoreOptions {
+  /**
+   * A connection string (the store opens a `pg.Pool` and closes it in `close()`), a `pg.Pool`, a
+   * PGlite instance, or an executor from `createSqlExecutor`. One you pass stays yours.
+   */
+  readonly connection: PostgresConnection | SqlExecutor;
+  /** Schema of the event table. Defaults to `"public"`. */
+  readonly schema?: string;
+  /** The event table whose snapshots these are; they live in `<table>_snapshots`. Defaults to `"events"`. */
+  readonly table?: string;
+}
+
+interface SnapshotRow {
+  readonly stream_id: string;
+  readonly aggregate_version: number;
+  readonly snapshot_version: number;
+  /** The JSON text, parsed here so no driver's own json parsing can differ. */
+  readonly state: string;
+  readonly created_at: Date | string;
+}
+
+/**
+ * Snapshots in PostgreSQL (a server or PGlite), one row per stream in `<schema>.<table>_snapshots`
+ * (created by `migrate()`, migration 002). A save replaces the stored snapshot only when its
+ * `aggregateVersion` is equal or higher, atomically, so concurrent or late saves never move a
+ * stream's snapshot backwards. The state is stored as `json`, exactly as written.
+ *
+ * @example
+ * const config = { connection: process.env.DATABASE_URL!, schema: 'billing' };
+ * const events = new PostgresEventStore(config);
+ * await events.migrate();
+ * const snapshots = new PostgresSnapshotStore(config);
+ * const accounts = new EventSourcingBuilder()
+ *   .withEventStore(events)
+ *   .withSnapshotStore(snapshots)
+ *   .withSnapshotStrategy(new FrequencySnapshotStrategy(100))
+ *   .build((id) => new BankAccount(id));
+ */
+export class PostgresSnapshotStore implements SnapshotStore {
+  readonly #executor: StoreExecutor;
+  readonly #table: string;
+  readonly #statement: string;
+
+  constructor(options: PostgresSnapshotStoreOptions) {
+    if (!options || typeof options !== 'object') {
+      throw new InvalidArgumentError('options', 'expected { connection, schema?, table? }.');
+    }
+    // Names are checked before the connection is touched: a hostile name never reaches SQL.
+    const names = storeNames(optionOr(options.schema, 'public'), optionOr(options.table, 'events'));
+    this.#table = `${quoteIdentifier(names.schema)}.${quoteIdentifier(`${names.table}_snapshots`)}`;
+    this.#statement = `es-snapshot:${this.#table}`;
+    const owns = !isSqlExecutor(options.connection);
+    this.#executor = storeExecutor(
+      isSqlExecutor(options.connection) ? options.connection : createSqlExecutor(options.connection),
+      'PostgresSnapshotStore',
+      owns,
+    );
+  }
+
+  /** The quoted table this store reads and writes, e.g. `"public"."events_snapshots"`. */
+  get table(): string {
+    return this.#table;
+  }
+
+  async save(snapshot: Snapshot): Promise<void> {
+    assertSnapshot(snapshot);
+    const state = JSON.stringify(snapshot.state);
+    await this.#run('save the snapshot of', snapshot.streamId, () =>
+      this.#executor.query({
+        name: `${this.#statement}:save`,
+        text: `INSERT INTO ${this.#table} AS s (stream_id, aggregate_version, snapshot_version, state, created_at)
+               VALUES ($1, $2, $3, $4::json, $5)
+               ON CONFLICT (stream_id) DO UPDATE SET
+                 aggregate_version = EXCLUDED.aggregate_version, snapshot_version = EXCLUDED.snapshot_version,
+                 state = EXCLUDED.state, created_at = EXCLUDED.created_at, saved_at = now()
+               WHERE s.aggregate_version <= EXCLUDED.aggregate_version`,
+        values: [
+          snapshot.streamId,
+          snapshot.aggregateVersion,
+          snapshot.snapshotVersion,
+          state,
+          snapshot.createdAt.toISOString(),
+        ],
+      }),
+    );
+  }
+
+  async load(streamId: string): Promise<Snapshot | undefined> {
+    assertStreamId(streamId);
+    const rows = await this.#run('load the snapshot of', streamId, () =>
+      this.#executor.query<SnapshotRow>({
+        name: `${this.#statement}:load`,
+        text: `SELECT stream_id, aggregate_version, snapshot_version, state::text AS state, created_at
+               FROM ${this.#table} WHERE stream_id = $1`,
+        values: [streamId],
+      }),
+    );
+    const row = rows[0];
+    return row && toSnapshot(row);
+  }
+
+  async delete(streamId: string): Promise<void> {
+    assertStreamId(streamId);
+    await this.#run('delete the snapshot of', streamId, () =>
+      this.#executor.query({
+        name: `${this.#statement}:delete`,
+        text: `DELETE FROM ${this.#table} WHERE stream_id = $1`,
+        values: [streamId],
+      }),
+    );
+  }
+
+  /**
+   * Closes the connection pool if this store opened it (from a connection string). Every later call
+   * fails with `StoreClosedError`; calling `close()` again does nothing.
+   */
+  close(): Promise<void> {
+    return this.#executor.close();
+  }
+
+  async #run<T>(operation: string, streamId: string, work: () => Promise<T>): Promise<T> {
+    try {
+      return await work();
+    } catch (error) {
+      if (isEventSourcingError(error)) throw error;
+      throw wrapDriverError(error, `${operation} stream "${streamId}"`);
+    }
+  }
+}
+
+function assertSnapshot(snapshot: Snapshot): void {
+  if (snapshot === null || typeof snapshot !== 'object') {
+    throw new InvalidArgumentError('snapshot', 'expected a snapshot object.');
+  }
+  assertStreamId(snapshot.streamId, 'snapshot.streamId');
+  assertPositiveInteger(snapshot.aggregateVersion, 'snapshot.aggregateVersion');
+  assertPositiveInteger(snapshot.snapshotVersion, 'snapshot.snapshotVersion');
+  for (const field of ['aggregateVersion', 'snapshotVersion'] as const) {
+    if (snapshot[field] > INT32_MAX) {
+      throw new InvalidArgumentError(`snapshot.${field}`, `must be at most ${INT32_MAX}.`);
+    }
+  }
+  if (!types.isDate(snapshot.createdAt) || Number.isNaN(snapshot.createdAt.getTime())) {
+    throw new InvalidArgumentError('snapshot.createdAt', 'expected a valid Date.');
+  }
+  if (snapshot.state === undefined) {
+    throw new InvalidArgumentError('snapshot.state', 'a snapshot needs a state (null is allowed).');
+  }
+  assertJsonSerializable(snapshot.state, 'the snapshot state');
+}
+
+function toSnapshot(row: SnapshotRow): Snapshot {
+  return {
+    streamId: row.stream_id,
+    aggregateVersion: Number(row.aggregate_version),
+    snapshotVersion: Number(row.snapshot_version),
+    state: JSON.parse(row.state),
+    createdAt: new Date(row.created_at),
+  };
+}

@@ -1,0 +1,97 @@
+// Every PostgreSQL store after close(), run on PGlite (lifecycle.test.ts) and on a server
+// (lifecycle.int.test.ts). Not part of the published API.
+import { isStoreClosedError } from '@es/core';
+import { expect, it } from '@jest/globals';
+import type { PostgresConnection } from '../connection/connection.js';
+import type { SqlExecutor } from '../connection/sql-executor.js';
+import { PostgresEventStore } from '../events/postgres-event-store.js';
+import { PostgresCheckpointStore } from '../projections/postgres-checkpoint-store.js';
+import { PostgresProjectionStore } from '../projections/postgres-projection-store.js';
+import { migrate } from '../schema/migrate.js';
+import { PostgresSnapshotStore } from '../snapshots/postgres-snapshot-store.js';
+import { dropSchema, uniqueSchema } from './test-support.js';
+
+/** Runs `call` and returns what it threw (or rejected with), failing when it succeeded. */
+async function failure(call: () => unknown): Promise<unknown> {
+  try {
+    const result = call();
+    if (result && typeof result === 'object' && Symbol.asyncIterator in result) {
+      for await (const _ of result as AsyncIterable<unknown>) break;
+    } else {
+      await result;
+    }
+  } catch (error) {
+    return error;
+  }
+  throw new Error('expected the call to fail after close()');
+}
+
+async function expectClosed(store: string, calls: Record<string, () => unknown>): Promise<void> {
+  for (const [method, call] of Object.entries(calls)) {
+    const error = await failure(call);
+    expect({ method, closed: isStoreClosedError(error) }).toEqual({ method, closed: true });
+    expect((error as Error).message).toContain(`${store} is closed`);
+    expect((error as Error).message).not.toMatch(/retrying|event ids/i);
+  }
+}
+
+/**
+ * `connection()` gives what a user would pass (a connection string, a pool, PGlite); `admin`
+ * migrates and drops the test schema.
+ */
+export function closedStoreTests(connection: () => PostgresConnection, admin: () => SqlExecutor): void {
+  it('every method of every store fails with StoreClosedError after close(); a second close() does nothing', async () => {
+    const schema = uniqueSchema('es_closed');
+    await migrate(admin(), { schema });
+    try {
+      const events = new PostgresEventStore({ connection: connection(), schema });
+      await events.appendEvents('s', 'no_stream', [{ type: 'Opened', data: {} }]);
+      const snapshots = new PostgresSnapshotStore({ connection: connection(), schema });
+      const checkpoints = new PostgresCheckpointStore(connection(), { schema });
+      const projections = new PostgresProjectionStore(connection(), { schema });
+      const subscription = await events.subscribeToAppends(() => undefined);
+      for (const store of [events, snapshots, checkpoints, projections]) {
+        await store.close();
+        await store.close();
+      }
+      await subscription.close();
+      await expectClosed('PostgresEventStore', {
+        appendEvents: () => events.appendEvents('s', 1, [{ type: 'Opened', data: {} }]),
+        getEvents: () => events.getEvents('s'),
+        getEventsByType: () => events.getEventsByType('Opened'),
+        getAllEvents: () => events.getAllEvents(),
+        getStreamVersion: () => events.getStreamVersion('s'),
+        streamExists: () => events.streamExists('s'),
+        subscribeToAppends: () => events.subscribeToAppends(() => undefined),
+        migrate: () => events.migrate(),
+      });
+      const snapshot = {
+        streamId: 's',
+        aggregateVersion: 1,
+        snapshotVersion: 1,
+        state: {},
+        createdAt: new Date(),
+      };
+      await expectClosed('PostgresSnapshotStore', {
+        save: () => snapshots.save(snapshot),
+        load: () => snapshots.load('s'),
+        delete: () => snapshots.delete('s'),
+      });
+      await expectClosed('PostgresCheckpointStore', {
+        load: () => checkpoints.load('p'),
+        save: () => checkpoints.save('p', 1n),
+        saveIf: () => checkpoints.saveIf('p', undefined, 1n),
+        reset: () => checkpoints.reset('p'),
+      });
+      await expectClosed('PostgresProjectionStore', {
+        load: () => projections.load('p'),
+        commitBatch: () => projections.commitBatch('p', undefined, 1n, async () => undefined),
+        reset: () => projections.reset('p'),
+        listParked: () => projections.listParked('p'),
+        removeParked: () => projections.removeParked('p', 1n),
+      });
+    } finally {
+      await dropSchema(admin(), schema);
+    }
+  });
+}
