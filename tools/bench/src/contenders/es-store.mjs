@@ -14,7 +14,10 @@ export function createEsStore(options) {
  */
 export async function createEsStoreBefore(options) {
   const path = process.env.BENCH_ES_BEFORE;
-  if (!path) throw new Error('es-before needs BENCH_ES_BEFORE=<path of another build of @es/store-postgres dist/index.js>');
+  if (!path)
+    throw new Error(
+      'es-before needs BENCH_ES_BEFORE=<path of another build of @es/store-postgres dist/index.js>',
+    );
   return createStore(await import(path), '@es/store-postgres (before)', options);
 }
 
