@@ -1,13 +1,18 @@
-export type { MongoConnectionOptions } from './connection.js';
-export type { EventDocument } from './event-document.js';
-export type { CollectionRole, MongoIndexSpec, MongoMigration } from './migrations.js';
-export { MONGO_MIGRATIONS } from './migrations.js';
-export type { CheckpointDocument, MongoCheckpointStoreOptions } from './mongo-checkpoint-store.js';
-export { MongoCheckpointStore } from './mongo-checkpoint-store.js';
-export type { MongoEventStoreOptions } from './mongo-event-store.js';
-export { MongoEventStore } from './mongo-event-store.js';
-export type { MongoSnapshotStoreOptions } from './mongo-snapshot-store.js';
-export { MongoSnapshotStore } from './mongo-snapshot-store.js';
-export type { MigrationOutcome } from './schema.js';
-export { MIGRATIONS_COLLECTION } from './schema.js';
-export type { SnapshotDocument } from './snapshot-document.js';
+export type { MongoConnectionOptions, MongoConnectionSource } from './connection/connection.js';
+export type { EventDocument } from './events/event-document.js';
+export type { MongoEventStoreOptions } from './events/mongo-event-store.js';
+export { MongoEventStore } from './events/mongo-event-store.js';
+export type {
+  CheckpointDocument,
+  MongoCheckpointStoreOptions,
+} from './projections/mongo-checkpoint-store.js';
+export { MongoCheckpointStore } from './projections/mongo-checkpoint-store.js';
+export type { MongoMigrateCollections, MongoMigrateOptions } from './schema/migrate.js';
+export { migrate } from './schema/migrate.js';
+export type { CollectionRole, MongoIndexSpec, MongoMigration } from './schema/migrations.js';
+export { MONGO_MIGRATIONS } from './schema/migrations.js';
+export type { MongoMigrationReport } from './schema/schema.js';
+export { MIGRATIONS_COLLECTION } from './schema/schema.js';
+export type { MongoSnapshotStoreOptions } from './snapshots/mongo-snapshot-store.js';
+export { MongoSnapshotStore } from './snapshots/mongo-snapshot-store.js';
+export type { SnapshotDocument } from './snapshots/snapshot-document.js';

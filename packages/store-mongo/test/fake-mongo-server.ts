@@ -25,7 +25,22 @@ export interface FakeMongoServer {
   /** The commands other than handshakes, pings and session bookkeeping, in order. */
   readonly operations: () => ReceivedCommand[];
   respond: Responder;
+  /**
+   * Whether the stores' first-use schema check (one `find` on es_schema_migrations by `_id: { $in }`)
+   * finds every migration recorded. Defaults to `true`; that check is answered by the fake itself
+   * and left out of `operations()`.
+   */
+  migrated: boolean;
   close(): Promise<void>;
+}
+
+/** The stores' first-use check that the migrations were applied (see `assertMigrated`). */
+export function isSchemaCheck(command: ReceivedCommand): boolean {
+  return (
+    command.name === 'find' &&
+    command.body.find === 'es_schema_migrations' &&
+    Array.isArray(command.body.filter?._id?.$in)
+  );
 }
 
 const BOOKKEEPING = new Set(['hello', 'ismaster', 'isMaster', 'ping', 'endSessions', 'buildInfo']);
@@ -38,8 +53,9 @@ export async function startFakeMongoServer(options: { replicaSet: boolean }): Pr
   const fake: FakeMongoServer = {
     uri: '',
     commands,
-    operations: () => commands.filter((command) => !BOOKKEEPING.has(command.name)),
+    operations: () => commands.filter((command) => !BOOKKEEPING.has(command.name) && !isSchemaCheck(command)),
     respond: () => undefined,
+    migrated: true,
     close: () =>
       new Promise<void>((resolve) => {
         for (const socket of sockets) socket.destroy();
@@ -73,6 +89,17 @@ export async function startFakeMongoServer(options: { replicaSet: boolean }): Pr
   const answer = (command: ReceivedCommand): Document => {
     if (BOOKKEEPING.has(command.name))
       return command.name === 'endSessions' || command.name === 'ping' ? { ok: 1 } : hello();
+    if (isSchemaCheck(command)) {
+      const ids = fake.migrated ? (command.body.filter._id.$in as string[]) : [];
+      return {
+        ok: 1,
+        cursor: {
+          id: Long.fromNumber(0),
+          ns: 'es.es_schema_migrations',
+          firstBatch: ids.map((_id) => ({ _id })),
+        },
+      };
+    }
     const scripted = fake.respond(command);
     if (scripted) return scripted;
     if (command.name === 'find' || command.name === 'aggregate') {

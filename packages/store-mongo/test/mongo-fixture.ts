@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll } from '@jest/globals';
 import { MongoClient } from 'mongodb';
-import { databaseFromUri } from '../src/connection.js';
-import { MIGRATIONS_COLLECTION } from '../src/schema.js';
+import { databaseFromUri } from '../src/connection/connection.js';
+import { MIGRATIONS_COLLECTION } from '../src/schema/schema.js';
 
 /** What the server suites share: one client per test file, a database, fresh collection names. */
 export interface MongoFixture {

@@ -2,10 +2,10 @@ import { randomUUID } from 'node:crypto';
 import { ExpectedVersion, isEventStoreUnavailableError, type StoredEvent } from '@es/core';
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { Decimal128, Double, Int32, Long, MongoClient } from 'mongodb';
-import { POSITION_COUNTER_ID } from '../src/append.js';
-import { byTypeFilter, globalLogFilter, TYPE_POSITION_INDEX } from '../src/filters.js';
-import { MongoEventStore } from '../src/mongo-event-store.js';
-import { MIGRATIONS_COLLECTION } from '../src/schema.js';
+import { POSITION_COUNTER_ID } from '../src/events/append.js';
+import { byTypeFilter, globalLogFilter, TYPE_POSITION_INDEX } from '../src/events/filters.js';
+import { MongoEventStore } from '../src/events/mongo-event-store.js';
+import { MIGRATIONS_COLLECTION } from '../src/schema/schema.js';
 import type { MongoFixture } from './mongo-fixture.js';
 
 // What the contract cannot see: indexes and plans, the counter, documents written by other tools.
@@ -13,7 +13,12 @@ export function mongoSpecifics(mongo: MongoFixture): void {
   describe('MongoEventStore on the server', () => {
     const opened: MongoEventStore[] = [];
     const open = (collection = mongo.unique('events')) => {
-      const store = new MongoEventStore({ client: mongo.client(), database: mongo.database, collection });
+      const store = new MongoEventStore({
+        connection: mongo.client(),
+        database: mongo.database,
+        collection,
+        autoMigrate: true,
+      });
       opened.push(store);
       return store;
     };
@@ -29,15 +34,16 @@ export function mongoSpecifics(mongo: MongoFixture): void {
       return events;
     };
 
-    it('ensureSchema creates the indexes and the counter, records each migration, and is idempotent', async () => {
+    it('migrate creates the indexes and the counter, records each migration, and is idempotent', async () => {
       const store = open();
-      const first = await store.ensureSchema();
-      expect(first.map((outcome) => [outcome.version, outcome.applied])).toEqual([
-        [1, true],
-        [2, true],
-      ]);
-      const again = await Promise.all([store.ensureSchema(), store.ensureSchema()]);
-      for (const outcomes of again) expect(outcomes.every((outcome) => !outcome.applied)).toBe(true);
+      const name = store.collectionName;
+      const first = await store.migrate();
+      expect(first).toEqual({
+        applied: [`${name}#1`, `${name}_positions#2`, `${name}#5`],
+        alreadyApplied: [],
+      });
+      const again = await Promise.all([store.migrate(), store.migrate()]);
+      for (const report of again) expect(report.applied).toEqual([]);
       const indexes = await db().collection(store.collectionName).indexes();
       expect(indexes.find((index) => index.name === 'stream_version')).toMatchObject({
         key: { streamId: 1, version: 1 },
@@ -52,7 +58,7 @@ export function mongoSpecifics(mongo: MongoFixture): void {
       const records = await db()
         .collection(MIGRATIONS_COLLECTION)
         .countDocuments({ collection: { $in: [store.collectionName, `${store.collectionName}_positions`] } });
-      expect(records).toBe(2);
+      expect(records).toBe(3);
     });
 
     it('allocates positions 1..N without gaps, even after refused appends', async () => {
@@ -99,7 +105,7 @@ export function mongoSpecifics(mongo: MongoFixture): void {
 
     it('reads documents whose numbers have other BSON widths, and appends after them', async () => {
       const store = open();
-      await store.ensureSchema();
+      await store.migrate();
       const streamId = `legacy-${randomUUID()}`;
       const at = new Date('2020-01-01T00:00:00Z');
       await db()
@@ -143,12 +149,12 @@ export function mongoSpecifics(mongo: MongoFixture): void {
 
     it('wakes a subscriber soon after another client appends (change stream)', async () => {
       const reader = open();
-      await reader.ensureSchema();
+      await reader.migrate();
       let woken = 0;
       const subscription = await reader.subscribeToAppends(() => woken++);
       const otherClient = new MongoClient(mongo.url);
       const writer = new MongoEventStore({
-        client: otherClient,
+        connection: otherClient,
         database: mongo.database,
         collection: reader.collectionName,
       });

@@ -27,12 +27,13 @@ describeWithService(
       timeoutMs: 120_000,
       create: async ({ registry, sameStorageAs }) =>
         new MongoEventStore({
-          client: mongo.client(),
+          connection: mongo.client(),
           database: mongo.database,
           collection: sameStorageAs
             ? (sameStorageAs as MongoEventStore).collectionName
             : mongo.unique('events'),
           registry,
+          autoMigrate: true,
         }),
       cleanup: async (store) => {
         const { collectionName } = store as MongoEventStore;
@@ -46,9 +47,10 @@ describeWithService(
       timeoutMs: 60_000,
       create: async () =>
         new MongoSnapshotStore({
-          client: mongo.client(),
+          connection: mongo.client(),
           database: mongo.database,
           collection: mongo.unique('snapshots'),
+          autoMigrate: true,
         }),
       cleanup: async (store) => {
         await mongo.drop((store as MongoSnapshotStore).collectionName);
@@ -60,9 +62,10 @@ describeWithService(
       timeoutMs: 60_000,
       create: async () =>
         new MongoCheckpointStore({
-          client: mongo.client(),
+          connection: mongo.client(),
           database: mongo.database,
           collection: mongo.unique('checkpoints'),
+          autoMigrate: true,
         }),
       cleanup: async (store) => {
         await mongo.drop((store as MongoCheckpointStore).collectionName);

@@ -7,9 +7,9 @@ import {
   type Snapshot,
 } from '@es/core';
 import { afterEach, describe, expect, it } from '@jest/globals';
-import { MongoCheckpointStore } from '../src/mongo-checkpoint-store.js';
-import { MongoEventStore } from '../src/mongo-event-store.js';
-import { MongoSnapshotStore } from '../src/mongo-snapshot-store.js';
+import { MongoEventStore } from '../src/events/mongo-event-store.js';
+import { MongoCheckpointStore } from '../src/projections/mongo-checkpoint-store.js';
+import { MongoSnapshotStore } from '../src/snapshots/mongo-snapshot-store.js';
 import { type FakeMongoServer, startFakeMongoServer } from './fake-mongo-server.js';
 
 // The real driver against the scripted wire stand-in (NOT a MongoDB): input every store must refuse
@@ -53,7 +53,7 @@ describe('input refused before any request (scripted fake server, not MongoDB)',
 
   it('event store: lone surrogates and non-strings in ids, types and data; oversized batches', async () => {
     const fake = await start();
-    const store = new MongoEventStore({ uri: fake.uri, ensureSchema: false });
+    const store = new MongoEventStore({ connection: fake.uri });
     closing.push(store);
     const event: NewEvent = { type: 'A', data: {} };
     const { attempts, attempt } = collect();
@@ -101,7 +101,7 @@ describe('input refused before any request (scripted fake server, not MongoDB)',
 
   it('snapshot store: lone surrogates and non-strings in stream ids and state', async () => {
     const fake = await start();
-    const store = new MongoSnapshotStore({ uri: fake.uri, ensureSchema: false });
+    const store = new MongoSnapshotStore({ connection: fake.uri });
     closing.push(store);
     const snapshot = (streamId: unknown, state: unknown = {}): Snapshot =>
       ({ streamId, aggregateVersion: 1, snapshotVersion: 1, state, createdAt: new Date() }) as Snapshot;
@@ -123,7 +123,7 @@ describe('input refused before any request (scripted fake server, not MongoDB)',
 
   it('checkpoint store: lone surrogates and non-strings in subscription ids', async () => {
     const fake = await start();
-    const store = new MongoCheckpointStore({ uri: fake.uri, ensureSchema: false });
+    const store = new MongoCheckpointStore({ connection: fake.uri });
     closing.push(store);
     const { attempts, attempt } = collect();
     for (const id of BAD_IDS) {

@@ -6,10 +6,10 @@ import {
   isStorePermissionDeniedError,
 } from '@es/core';
 import { afterEach, describe, expect, it } from '@jest/globals';
-import { MongoCheckpointStore } from '../src/mongo-checkpoint-store.js';
-import { MongoEventStore } from '../src/mongo-event-store.js';
-import { MongoSnapshotStore } from '../src/mongo-snapshot-store.js';
-import { type FakeMongoServer, startFakeMongoServer } from './fake-mongo-server.js';
+import { MongoEventStore } from '../src/events/mongo-event-store.js';
+import { MongoCheckpointStore } from '../src/projections/mongo-checkpoint-store.js';
+import { MongoSnapshotStore } from '../src/snapshots/mongo-snapshot-store.js';
+import { type FakeMongoServer, isSchemaCheck, startFakeMongoServer } from './fake-mongo-server.js';
 
 // The real driver against the scripted wire-protocol stand-in (NOT a MongoDB; see fake-mongo-server.ts).
 
@@ -36,9 +36,9 @@ describe('MongoDB stores: closed stores and errors an operator must fix (scripte
 
   it('every method of every store fails with StoreClosedError after close(); a second close() does nothing', async () => {
     fake = await startFakeMongoServer({ replicaSet: true });
-    const events = new MongoEventStore({ uri: fake.uri, ensureSchema: false });
-    const snapshots = new MongoSnapshotStore({ uri: fake.uri, ensureSchema: false });
-    const checkpoints = new MongoCheckpointStore({ uri: fake.uri, ensureSchema: false });
+    const events = new MongoEventStore({ connection: fake.uri });
+    const snapshots = new MongoSnapshotStore({ connection: fake.uri });
+    const checkpoints = new MongoCheckpointStore({ connection: fake.uri });
     expect(await events.getEvents('s')).toEqual([]);
     for (const store of [events, snapshots, checkpoints]) {
       await store.close();
@@ -56,7 +56,7 @@ describe('MongoDB stores: closed stores and errors an operator must fix (scripte
       getStreamVersion: ['MongoEventStore', () => events.getStreamVersion('s')],
       streamExists: ['MongoEventStore', () => events.streamExists('s')],
       subscribeToAppends: ['MongoEventStore', () => events.subscribeToAppends(() => undefined)],
-      ensureSchema: ['MongoEventStore', () => events.ensureSchema()],
+      migrate: ['MongoEventStore', () => events.migrate()],
       'snapshot save': [
         'MongoSnapshotStore',
         () =>
@@ -70,12 +70,12 @@ describe('MongoDB stores: closed stores and errors an operator must fix (scripte
       ],
       'snapshot load': ['MongoSnapshotStore', () => snapshots.load('s')],
       'snapshot delete': ['MongoSnapshotStore', () => snapshots.delete('s')],
-      'snapshot ensureSchema': ['MongoSnapshotStore', () => snapshots.ensureSchema()],
+      'snapshot migrate': ['MongoSnapshotStore', () => snapshots.migrate()],
       'checkpoint load': ['MongoCheckpointStore', () => checkpoints.load('p')],
       'checkpoint save': ['MongoCheckpointStore', () => checkpoints.save('p', 1n)],
       'checkpoint saveIf': ['MongoCheckpointStore', () => checkpoints.saveIf('p', undefined, 1n)],
       'checkpoint reset': ['MongoCheckpointStore', () => checkpoints.reset('p')],
-      'checkpoint ensureSchema': ['MongoCheckpointStore', () => checkpoints.ensureSchema()],
+      'checkpoint migrate': ['MongoCheckpointStore', () => checkpoints.migrate()],
     };
     for (const [method, [store, call]] of Object.entries(calls)) {
       const error = await failure(call);
@@ -93,8 +93,7 @@ describe('MongoDB stores: closed stores and errors an operator must fix (scripte
         : undefined;
     const uri = fake.uri.replace('mongodb://', 'mongodb://app:wrong@');
     const store = new MongoEventStore({
-      uri: `${uri}${uri.includes('?') ? '&' : '?'}authMechanism=SCRAM-SHA-256&authSource=admin`,
-      ensureSchema: false,
+      connection: `${uri}${uri.includes('?') ? '&' : '?'}authMechanism=SCRAM-SHA-256&authSource=admin`,
     });
     try {
       const error = await failure(() => store.getEvents('s'));
@@ -108,7 +107,7 @@ describe('MongoDB stores: closed stores and errors an operator must fix (scripte
 
   it('a user without the role: StorePermissionDeniedError; a missing index: StoreNotMigratedError', async () => {
     fake = await startFakeMongoServer({ replicaSet: true });
-    const store = new MongoEventStore({ uri: fake.uri, ensureSchema: false });
+    const store = new MongoEventStore({ connection: fake.uri });
     try {
       fake.respond = ({ name }) =>
         name === 'find'
@@ -134,7 +133,53 @@ describe('MongoDB stores: closed stores and errors an operator must fix (scripte
           : undefined;
       const missing = await failure(() => store.getEventsByType('Opened'));
       expect(isStoreNotMigratedError(missing)).toBe(true);
-      expect((missing as Error).message).toMatch(/run ensureSchema\(\)/);
+      expect((missing as Error).message).toMatch(/run migrate\(\)/);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('a store used before migrate() fails with StoreNotMigratedError naming the missing migrations, and writes nothing', async () => {
+    fake = await startFakeMongoServer({ replicaSet: true });
+    fake.migrated = false;
+    const events = new MongoEventStore({ connection: fake.uri, collection: 'orders' });
+    const snapshots = new MongoSnapshotStore({ connection: fake.uri });
+    const checkpoints = new MongoCheckpointStore({ connection: fake.uri });
+    try {
+      const append = await failure(() => events.appendEvents('s', 'any', [{ type: 'Opened', data: {} }]));
+      expect(isStoreNotMigratedError(append)).toBe(true);
+      expect((append as Error).message).toContain('orders#1, orders_positions#2, orders#5');
+      expect((append as Error).message).toMatch(/migrate\(\{ connection, database/);
+      expect(isStoreNotMigratedError(await failure(() => snapshots.load('s')))).toBe(true);
+      expect(isStoreNotMigratedError(await failure(() => checkpoints.load('p')))).toBe(true);
+      // Nothing but the check reached the server.
+      expect(fake.operations()).toEqual([]);
+      expect(fake.commands.filter(isSchemaCheck).map((command) => command.body.filter._id.$in)).toEqual([
+        ['orders#1', 'orders_positions#2', 'orders#5'],
+        ['snapshots#3'],
+        ['checkpoints#4'],
+      ]);
+      // The check is not kept: once migrated, the same store works.
+      fake.migrated = true;
+      expect(await events.getEvents('s')).toEqual([]);
+    } finally {
+      for (const store of [events, snapshots, checkpoints]) await store.close();
+    }
+  });
+
+  it('autoMigrate: true applies the migrations on first use instead of checking them', async () => {
+    fake = await startFakeMongoServer({ replicaSet: true });
+    fake.migrated = false;
+    const store = new MongoCheckpointStore({ connection: fake.uri, autoMigrate: true });
+    try {
+      expect(await store.load('p')).toBeUndefined();
+      expect(fake.commands.some(isSchemaCheck)).toBe(false);
+      expect(fake.operations().map((op) => `${op.name}:${op.body[op.name]}`)).toEqual([
+        'find:es_schema_migrations',
+        'create:checkpoints',
+        'update:es_schema_migrations',
+        'find:checkpoints',
+      ]);
     } finally {
       await store.close();
     }

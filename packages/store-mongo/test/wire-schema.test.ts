@@ -1,12 +1,13 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
-import { type Document, Long } from 'mongodb';
-import { MONGO_MIGRATIONS } from '../src/migrations.js';
-import { MongoEventStore } from '../src/mongo-event-store.js';
+import { type Document, Long, MongoClient } from 'mongodb';
+import { MongoEventStore } from '../src/events/mongo-event-store.js';
+import { migrate } from '../src/schema/migrate.js';
+import { MONGO_MIGRATIONS } from '../src/schema/migrations.js';
 import { type FakeMongoServer, startFakeMongoServer } from './fake-mongo-server.js';
 
-// ensureSchema through the real driver against the scripted wire stand-in (NOT a MongoDB).
+// migrate() through the real driver against the scripted wire stand-in (NOT a MongoDB).
 
-describe('ensureSchema on the wire (scripted fake server, not MongoDB)', () => {
+describe('migrate on the wire (scripted fake server, not MongoDB)', () => {
   let fake: FakeMongoServer | undefined;
   let store: MongoEventStore | undefined;
   afterEach(async () => {
@@ -16,13 +17,9 @@ describe('ensureSchema on the wire (scripted fake server, not MongoDB)', () => {
 
   it('creates collections, indexes and the counter, records each migration, then skips applied ones', async () => {
     fake = await startFakeMongoServer({ replicaSet: true });
-    store = new MongoEventStore({ uri: fake.uri, collection: 'orders', ensureSchema: false });
-    const outcomes = await store.ensureSchema();
-    expect(outcomes).toEqual([
-      { version: 1, collection: 'orders', applied: true },
-      { version: 2, collection: 'orders_positions', applied: true },
-      { version: 5, collection: 'orders', applied: true },
-    ]);
+    store = new MongoEventStore({ connection: fake.uri, collection: 'orders' });
+    const report = await store.migrate();
+    expect(report).toEqual({ applied: ['orders#1', 'orders_positions#2', 'orders#5'], alreadyApplied: [] });
     const ops = fake.operations();
     const createIndexes = ops.filter((op) => op.name === 'createIndexes');
     expect(createIndexes.map((op) => op.body.createIndexes)).toEqual(['orders', 'orders']);
@@ -65,14 +62,14 @@ describe('ensureSchema on the wire (scripted fake server, not MongoDB)', () => {
         },
       };
     };
-    const again = await store.ensureSchema();
-    expect(again.every((outcome) => !outcome.applied)).toBe(true);
+    const again = await store.migrate();
+    expect(again).toEqual({ applied: [], alreadyApplied: ['orders#1', 'orders_positions#2', 'orders#5'] });
     expect(fake.operations().map((op) => op.name)).toEqual(['find', 'find', 'find']);
   });
 
   it('explains an index that conflicts with a migration', async () => {
     fake = await startFakeMongoServer({ replicaSet: true });
-    store = new MongoEventStore({ uri: fake.uri, ensureSchema: false });
+    store = new MongoEventStore({ connection: fake.uri });
     fake.respond = ({ name }) =>
       name === 'createIndexes'
         ? {
@@ -82,6 +79,45 @@ describe('ensureSchema on the wire (scripted fake server, not MongoDB)', () => {
             errmsg: 'An existing index has the same name',
           }
         : undefined;
-    await expect(store.ensureSchema()).rejects.toThrow(/conflicts with migration 1/);
+    await expect(store.migrate()).rejects.toThrow(/conflicts with migration 1/);
+  });
+
+  it("migrate({ connection, database, collections }) prepares every store's collections and reports them", async () => {
+    fake = await startFakeMongoServer({ replicaSet: true });
+    const report = await migrate({
+      connection: fake.uri,
+      database: 'shop',
+      collections: { events: 'orders', checkpoints: 'marks' },
+    });
+    expect(report).toEqual({
+      applied: ['orders#1', 'orders_positions#2', 'snapshots#3', 'marks#4', 'orders#5'],
+      alreadyApplied: [],
+    });
+    const creates = fake.operations().filter((op) => op.name === 'create');
+    expect(creates.map((op) => `${op.body.$db}.${op.body.create}`)).toEqual([
+      'shop.orders',
+      'shop.orders_positions',
+      'shop.snapshots',
+      'shop.marks',
+      'shop.orders',
+    ]);
+  });
+
+  it('migrate() closes the client it opened from a URL, never one it was given', async () => {
+    fake = await startFakeMongoServer({ replicaSet: true });
+    const client = new MongoClient(fake.uri);
+    try {
+      await migrate({ connection: client });
+      // The given client still works.
+      await client.db('es').command({ ping: 1 });
+    } finally {
+      await client.close();
+    }
+    await expect(migrate({ connection: 42 as never })).rejects.toThrow(
+      /MongoClient .* or a connection string/,
+    );
+    await expect(migrate({ connection: fake.uri, collections: { events: 'system.x' } })).rejects.toThrow(
+      /collections\.events/,
+    );
   });
 });

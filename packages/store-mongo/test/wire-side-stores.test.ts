@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { type Document, Long } from 'mongodb';
-import { MongoCheckpointStore } from '../src/mongo-checkpoint-store.js';
-import { MongoSnapshotStore } from '../src/mongo-snapshot-store.js';
+import { MongoCheckpointStore } from '../src/projections/mongo-checkpoint-store.js';
+import { MongoSnapshotStore } from '../src/snapshots/mongo-snapshot-store.js';
 import { type FakeMongoServer, startFakeMongoServer } from './fake-mongo-server.js';
 
 // The real driver against the scripted wire stand-in (NOT a MongoDB): the conditional writes the
@@ -25,7 +25,7 @@ describe('snapshot and checkpoint stores on the wire (scripted fake server, not 
 
   it('a snapshot save is one conditional replace; after a duplicate key it retries without upsert', async () => {
     fake = await startFakeMongoServer({ replicaSet: false });
-    const store = new MongoSnapshotStore({ uri: fake.uri, ensureSchema: false });
+    const store = new MongoSnapshotStore({ connection: fake.uri });
     closing.push(store);
     let updates = 0;
     fake.respond = ({ name }) => (name === 'update' && updates++ === 0 ? duplicate : undefined);
@@ -51,7 +51,7 @@ describe('snapshot and checkpoint stores on the wire (scripted fake server, not 
 
   it('saveIf without a checkpoint inserts, and a duplicate key means another instance won', async () => {
     fake = await startFakeMongoServer({ replicaSet: false });
-    const store = new MongoCheckpointStore({ uri: fake.uri, ensureSchema: false });
+    const store = new MongoCheckpointStore({ connection: fake.uri });
     closing.push(store);
     fake.respond = ({ name }) => (name === 'insert' ? duplicate : undefined);
     expect(await store.saveIf('p', undefined, 5n)).toBe(false);

@@ -25,7 +25,7 @@ describe('MongoEventStore: caller-chosen event ids are unique across the store',
 
   it('looks the ids up in every stream, and an id stored in another stream is a conflict', async () => {
     fake = await startFakeMongoServer({ replicaSet: true });
-    store = new MongoEventStore({ uri: fake.uri, ensureSchema: false });
+    store = new MongoEventStore({ connection: fake.uri });
     const eventId = randomUUID();
     fake.respond = ({ name, body }) => {
       if (name !== 'find') return undefined;
@@ -47,7 +47,7 @@ describe('MongoEventStore: caller-chosen event ids are unique across the store',
 
   it('a copy in the same stream is still a retry that returns the original result', async () => {
     fake = await startFakeMongoServer({ replicaSet: true });
-    store = new MongoEventStore({ uri: fake.uri, ensureSchema: false });
+    store = new MongoEventStore({ connection: fake.uri });
     const eventId = randomUUID();
     const stored = { _id: Long.fromNumber(7), streamId: 'mine', eventId, version: new Int32(1) };
     fake.respond = ({ name }) => (name === 'find' ? cursor([stored]) : undefined);
@@ -71,21 +71,42 @@ describe('options: left out means the default, null is refused (never the defaul
   };
 
   it.each<[string, () => unknown]>([
-    ['MongoEventStore collection: null', () => new MongoEventStore({ uri, collection: null as never })],
-    ['MongoEventStore database: null', () => new MongoEventStore({ uri, database: null as never })],
-    ['MongoEventStore ensureSchema: null', () => new MongoEventStore({ uri, ensureSchema: null as never })],
-    ['MongoEventStore ensureSchema: "no"', () => new MongoEventStore({ uri, ensureSchema: 'no' as never })],
+    [
+      'MongoEventStore collection: null',
+      () => new MongoEventStore({ connection: uri, collection: null as never }),
+    ],
+    [
+      'MongoEventStore database: null',
+      () => new MongoEventStore({ connection: uri, database: null as never }),
+    ],
+    [
+      'MongoEventStore autoMigrate: null',
+      () => new MongoEventStore({ connection: uri, autoMigrate: null as never }),
+    ],
+    [
+      'MongoEventStore autoMigrate: "no"',
+      () => new MongoEventStore({ connection: uri, autoMigrate: 'no' as never }),
+    ],
     [
       'MongoEventStore logReadConcern: null',
-      () => new MongoEventStore({ uri, logReadConcern: null as never }),
+      () => new MongoEventStore({ connection: uri, logReadConcern: null as never }),
     ],
-    ['MongoSnapshotStore collection: null', () => new MongoSnapshotStore({ uri, collection: null as never })],
-    ['MongoSnapshotStore ensureSchema: 0', () => new MongoSnapshotStore({ uri, ensureSchema: 0 as never })],
+    [
+      'MongoSnapshotStore collection: null',
+      () => new MongoSnapshotStore({ connection: uri, collection: null as never }),
+    ],
+    [
+      'MongoSnapshotStore autoMigrate: 0',
+      () => new MongoSnapshotStore({ connection: uri, autoMigrate: 0 as never }),
+    ],
     [
       'MongoCheckpointStore collection: null',
-      () => new MongoCheckpointStore({ uri, collection: null as never }),
+      () => new MongoCheckpointStore({ connection: uri, collection: null as never }),
     ],
-    ['MongoCheckpointStore database: null', () => new MongoCheckpointStore({ uri, database: null as never })],
+    [
+      'MongoCheckpointStore database: null',
+      () => new MongoCheckpointStore({ connection: uri, database: null as never }),
+    ],
   ])('%s is InvalidArgumentError', (_, make) => {
     expect(isInvalidArgumentError(refusal(make))).toBe(true);
   });

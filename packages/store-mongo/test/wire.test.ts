@@ -9,7 +9,7 @@ import {
 } from '@es/core';
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { type Document, Int32, Long } from 'mongodb';
-import { MongoEventStore } from '../src/mongo-event-store.js';
+import { MongoEventStore } from '../src/events/mongo-event-store.js';
 import { type FakeMongoServer, startFakeMongoServer } from './fake-mongo-server.js';
 
 // The real driver against a scripted wire-protocol stand-in (NOT a MongoDB; see fake-mongo-server.ts):
@@ -52,7 +52,7 @@ describe('MongoEventStore on the wire (scripted fake server, not MongoDB)', () =
   });
   const open = async (replicaSet = true) => {
     fake = await startFakeMongoServer({ replicaSet });
-    store = new MongoEventStore({ uri: fake.uri, ensureSchema: false });
+    store = new MongoEventStore({ connection: fake.uri });
     return { fake, store };
   };
 

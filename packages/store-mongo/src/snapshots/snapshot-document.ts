@@ -7,7 +7,7 @@ import {
   type Snapshot,
 } from '@es/core';
 import type { Int32, Long } from 'mongodb';
-import { fromBson, readDate, readSafeInteger, readString, toBsonInteger } from './bson-values.js';
+import { fromBson, readDate, readSafeInteger, readString, toBsonInteger } from '../events/bson-values.js';
 
 /**
  * How a snapshot is stored: one document per stream, `_id` = stream id. The state is kept as JSON

@@ -9,7 +9,7 @@ import {
   StorePermissionDeniedError,
 } from '@es/core';
 import { BSON, MongoInvalidArgumentError } from 'mongodb';
-import { integerOf } from './bson-values.js';
+import { integerOf } from '../events/bson-values.js';
 
 // Server error codes this package reacts to (https://www.mongodb.com/docs/manual/reference/error-codes/).
 const DUPLICATE_KEY = new Set([11000, 11001]);
@@ -17,7 +17,7 @@ const TOO_LARGE = new Set([10334, 17419, 17420, 2]);
 // Errors an operator must fix; retrying cannot help.
 const AUTHENTICATION_FAILED = 18;
 const UNAUTHORIZED = 13;
-// NamespaceNotFound, IndexNotFound: the collections or indexes of ensureSchema() are missing.
+// NamespaceNotFound, IndexNotFound: the collections or indexes of migrate() are missing.
 const NOT_MIGRATED = new Set([26, 27]);
 const BAD_VALUE = 2;
 
@@ -138,7 +138,7 @@ export function wrapDriverError(error: unknown, operation: string): Error {
   if (code === UNAUTHORIZED) {
     return new StorePermissionDeniedError(
       `MongoDB refused ${operation} to this user: ${said}. Grant the user a role that allows it (readWrite ` +
-        'on the database; ensureSchema() also needs to create collections and indexes), or run it as one that ' +
+        'on the database; migrate() also needs to create collections and indexes), or run it as one that ' +
         'has it. Retrying will not help.',
       { cause: error },
     );
@@ -149,7 +149,7 @@ export function wrapDriverError(error: unknown, operation: string): Error {
   ) {
     return new StoreNotMigratedError(
       `MongoDB ${operation} failed: ${said}. A collection or index of the store is missing: run ` +
-        'ensureSchema() (or leave the ensureSchema option on) as a user that may create them.',
+        'migrate() (or pass autoMigrate: true) as a user that may create them.',
       { cause: error },
     );
   }

@@ -7,7 +7,7 @@ import {
 } from '@es/core';
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { MongoClient } from 'mongodb';
-import { databaseFromUri } from './connection.js';
+import { databaseFromUri } from '../connection/connection.js';
 import { MongoEventStore } from './mongo-event-store.js';
 
 // No MongoDB server runs where these tests run: they check what happens before and without one.
@@ -26,32 +26,37 @@ describe('MongoEventStore without a server', () => {
   });
 
   it('refuses bad configuration before connecting', () => {
-    expect(() => new MongoEventStore({ uri: UNREACHABLE, collection: 'system.events' })).toThrow(
+    expect(() => new MongoEventStore({ connection: UNREACHABLE, collection: 'system.events' })).toThrow(
       InvalidArgumentError,
     );
-    expect(() => new MongoEventStore({ uri: UNREACHABLE, collection: 'ev$nts' })).toThrow(
+    expect(() => new MongoEventStore({ connection: UNREACHABLE, collection: 'ev$nts' })).toThrow(
       InvalidArgumentError,
     );
-    expect(() => new MongoEventStore({ uri: UNREACHABLE, database: 'a/b' })).toThrow(InvalidArgumentError);
-    expect(() => new MongoEventStore({ uri: 'http://nope' })).toThrow(InvalidArgumentError);
+    expect(() => new MongoEventStore({ connection: UNREACHABLE, database: 'a/b' })).toThrow(
+      InvalidArgumentError,
+    );
+    expect(() => new MongoEventStore({ connection: 'http://nope' })).toThrow(InvalidArgumentError);
     expect(() => new MongoEventStore({} as never)).toThrow(InvalidArgumentError);
-    expect(() => new MongoEventStore({ uri: UNREACHABLE, logReadConcern: 'linearizable' as never })).toThrow(
+    expect(() => new MongoEventStore({ connection: 42 as never })).toThrow(InvalidArgumentError);
+    expect(
+      () => new MongoEventStore({ connection: UNREACHABLE, logReadConcern: 'linearizable' as never }),
+    ).toThrow(InvalidArgumentError);
+    const client = new MongoClient(UNREACHABLE);
+    expect(() => new MongoEventStore({ connection: client, clientOptions: {} })).toThrow(
       InvalidArgumentError,
     );
-    const client = new MongoClient(UNREACHABLE);
-    expect(() => new MongoEventStore({ client, uri: UNREACHABLE })).toThrow(InvalidArgumentError);
   });
 
   it('takes the database from the URI, then the option, then "eventstore"', () => {
-    expect(open({ uri: UNREACHABLE }).databaseName).toBe('es');
-    expect(open({ uri: UNREACHABLE, database: 'other' }).databaseName).toBe('other');
-    expect(open({ uri: 'mongodb://127.0.0.1:9' }).databaseName).toBe('eventstore');
-    expect(open({ uri: UNREACHABLE, collection: 'orders' }).collectionName).toBe('orders');
+    expect(open({ connection: UNREACHABLE }).databaseName).toBe('es');
+    expect(open({ connection: UNREACHABLE, database: 'other' }).databaseName).toBe('other');
+    expect(open({ connection: 'mongodb://127.0.0.1:9' }).databaseName).toBe('eventstore');
+    expect(open({ connection: UNREACHABLE, collection: 'orders' }).collectionName).toBe('orders');
     expect(databaseFromUri('mongodb+srv://u:p@cluster.example/shop%2D1?retryWrites=true')).toBe('shop-1');
   });
 
   it('refuses a non-string stream id before any request, never using it as a filter', async () => {
-    const store = open({ uri: UNREACHABLE });
+    const store = open({ connection: UNREACHABLE });
     const hostile = { $gt: '' } as unknown as string;
     const event: NewEvent = { type: 'Opened', data: {} };
     await expect(store.appendEvents(hostile, ExpectedVersion.Any, [event])).rejects.toBeInstanceOf(
@@ -65,7 +70,7 @@ describe('MongoEventStore without a server', () => {
   });
 
   it('reports an unreachable server as EventStoreUnavailableError with the driver error as cause', async () => {
-    const store = open({ uri: UNREACHABLE });
+    const store = open({ connection: UNREACHABLE });
     const error = await store.appendEvents('s', ExpectedVersion.Any, [{ type: 'Opened', data: {} }]).then(
       () => undefined,
       (e: unknown) => e,

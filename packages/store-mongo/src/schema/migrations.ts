@@ -1,11 +1,11 @@
 import { createHash } from 'node:crypto';
 import { InvalidArgumentError } from '@es/core';
 import { BSON, type Document } from 'mongodb';
-import events from '../../../migrations/mongo/001_events.json' with { type: 'json' };
-import positions from '../../../migrations/mongo/002_positions.json' with { type: 'json' };
-import snapshots from '../../../migrations/mongo/003_snapshots.json' with { type: 'json' };
-import checkpoints from '../../../migrations/mongo/004_checkpoints.json' with { type: 'json' };
-import eventIds from '../../../migrations/mongo/005_event_ids.json' with { type: 'json' };
+import events from '../../../../migrations/mongo/001_events.json' with { type: 'json' };
+import positions from '../../../../migrations/mongo/002_positions.json' with { type: 'json' };
+import snapshots from '../../../../migrations/mongo/003_snapshots.json' with { type: 'json' };
+import checkpoints from '../../../../migrations/mongo/004_checkpoints.json' with { type: 'json' };
+import eventIds from '../../../../migrations/mongo/005_event_ids.json' with { type: 'json' };
 
 /** The collections a migration can target; each store maps them to its configured names. */
 export type CollectionRole = 'events' | 'positions' | 'snapshots' | 'checkpoints';

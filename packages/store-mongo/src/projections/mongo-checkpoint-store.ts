@@ -1,17 +1,17 @@
 import { assertPosition, assertStreamId, type CheckpointStore, type Position } from '@es/core';
 import type { Collection, Long } from 'mongodb';
-import { readPosition, toBsonPosition } from './bson-values.js';
 import {
   type MongoConnection,
   type MongoConnectionOptions,
   openConnection,
   StoreLifecycle,
-} from './connection.js';
-import { RAW_READ } from './event-document.js';
-import { isDuplicateKeyError, wrapDriverError } from './mongo-errors.js';
-import { assertBooleanOption, assertCollectionName, optionOr } from './names.js';
-import { onFirstUse } from './ready.js';
-import { applyMigrations, type MigrationOutcome } from './schema.js';
+} from '../connection/connection.js';
+import { isDuplicateKeyError, wrapDriverError } from '../connection/mongo-errors.js';
+import { onFirstUse } from '../connection/ready.js';
+import { readPosition, toBsonPosition } from '../events/bson-values.js';
+import { RAW_READ } from '../events/event-document.js';
+import { assertBooleanOption, assertCollectionName, optionOr } from '../schema/names.js';
+import { applyMigrations, assertMigrated, type MongoMigrationReport, reportOf } from '../schema/schema.js';
 
 /** How a checkpoint is stored: `_id` = subscription id, the position as an Int64. */
 export interface CheckpointDocument {
@@ -20,12 +20,15 @@ export interface CheckpointDocument {
   updatedAt: Date;
 }
 
-/** Options of {@link MongoCheckpointStore}. Pass `client` or `uri`. */
+/** Options of {@link MongoCheckpointStore}: `connection` (a MongoClient or a connection string) and more. */
 export interface MongoCheckpointStoreOptions extends MongoConnectionOptions {
   /** The checkpoints collection. Defaults to `"checkpoints"`. */
   readonly collection?: string;
-  /** Apply the bundled migrations before the first operation. Defaults to `true`. */
-  readonly ensureSchema?: boolean;
+  /**
+   * Apply the bundled migrations before the first operation. Defaults to `false`: run `migrate()`
+   * as a deployment step; a store used before that fails with `StoreNotMigratedError`.
+   */
+  readonly autoMigrate?: boolean;
 }
 
 /**
@@ -34,7 +37,7 @@ export interface MongoCheckpointStoreOptions extends MongoConnectionOptions {
  * follower that lost its lease cannot move a checkpoint backwards.
  *
  * @example
- * const checkpoints = new MongoCheckpointStore({ client, database: 'shop' });
+ * const checkpoints = new MongoCheckpointStore({ connection: client, database: 'shop' });
  * await checkpoints.save('balances', event.position);
  */
 export class MongoCheckpointStore implements CheckpointStore {
@@ -48,11 +51,17 @@ export class MongoCheckpointStore implements CheckpointStore {
     assertCollectionName(collection);
     this.#connection = openConnection(options);
     this.#checkpoints = this.#connection.db.collection<CheckpointDocument>(collection);
-    const auto = optionOr(options.ensureSchema, true);
-    assertBooleanOption(auto, 'ensureSchema');
+    const auto = optionOr(options.autoMigrate, false);
+    assertBooleanOption(auto, 'autoMigrate');
     this.#whenReady = this.#life.guard(
       onFirstUse(async () => {
-        if (auto) await this.ensureSchema();
+        if (auto) await this.migrate();
+        else
+          await assertMigrated(
+            this.#connection.db,
+            { checkpoints: this.#checkpoints.collectionName },
+            'MongoCheckpointStore',
+          );
       }),
     );
   }
@@ -62,10 +71,12 @@ export class MongoCheckpointStore implements CheckpointStore {
     return this.#checkpoints.collectionName;
   }
 
-  /** Creates the checkpoints collection from `migrations/mongo/`. Idempotent. */
-  async ensureSchema(): Promise<MigrationOutcome[]> {
+  /** Creates the checkpoints collection from `migrations/mongo/` (the package's `migrate()` for it only). Idempotent. */
+  async migrate(): Promise<MongoMigrationReport> {
     this.#life.assertOpen();
-    return applyMigrations(this.#connection.db, { checkpoints: this.#checkpoints.collectionName });
+    return reportOf(
+      await applyMigrations(this.#connection.db, { checkpoints: this.#checkpoints.collectionName }),
+    );
   }
 
   async load(subscriptionId: string): Promise<Position | undefined> {
@@ -121,7 +132,7 @@ export class MongoCheckpointStore implements CheckpointStore {
   }
 
   /**
-   * Closes the client when the store opened it from `uri`. Every later call fails with
+   * Closes the client when the store opened it from a connection string. Every later call fails with
    * `StoreClosedError`; calling `close()` again does nothing.
    */
   close(): Promise<void> {

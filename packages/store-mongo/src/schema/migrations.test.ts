@@ -5,7 +5,7 @@ import { describe, expect, it } from '@jest/globals';
 import { Long } from 'mongodb';
 import { assertMigrationSequence, MONGO_MIGRATIONS, parseMigration } from './migrations.js';
 
-const DIRECTORY = join(__dirname, '../../../migrations/mongo');
+const DIRECTORY = join(__dirname, '../../../../migrations/mongo');
 
 describe('migrations/mongo', () => {
   const files = readdirSync(DIRECTORY)

@@ -1,7 +1,7 @@
 import { isEventStoreUnavailableError, isInvalidArgumentError } from '@es/core';
 import { afterEach, describe, expect, it } from '@jest/globals';
-import { MongoCheckpointStore } from './mongo-checkpoint-store.js';
-import { MongoSnapshotStore } from './mongo-snapshot-store.js';
+import { MongoCheckpointStore } from '../src/projections/mongo-checkpoint-store.js';
+import { MongoSnapshotStore } from '../src/snapshots/mongo-snapshot-store.js';
 
 // No server here: what the snapshot and checkpoint stores refuse before any request, and how an
 // unreachable server is reported.
@@ -14,13 +14,15 @@ describe('MongoSnapshotStore and MongoCheckpointStore without a server', () => {
   });
 
   it('refuse bad collection names', () => {
-    expect(() => new MongoSnapshotStore({ uri: UNREACHABLE, collection: 'system.snapshots' })).toThrow();
-    expect(() => new MongoCheckpointStore({ uri: UNREACHABLE, collection: 'a$b' })).toThrow();
+    expect(
+      () => new MongoSnapshotStore({ connection: UNREACHABLE, collection: 'system.snapshots' }),
+    ).toThrow();
+    expect(() => new MongoCheckpointStore({ connection: UNREACHABLE, collection: 'a$b' })).toThrow();
   });
 
   it('refuse non-string ids and bad positions before any request', async () => {
-    const snapshots = new MongoSnapshotStore({ uri: UNREACHABLE });
-    const checkpoints = new MongoCheckpointStore({ uri: UNREACHABLE });
+    const snapshots = new MongoSnapshotStore({ connection: UNREACHABLE });
+    const checkpoints = new MongoCheckpointStore({ connection: UNREACHABLE });
     opened.push(snapshots, checkpoints);
     const hostile = { $ne: null } as unknown as string;
     const refusals = [
@@ -41,8 +43,8 @@ describe('MongoSnapshotStore and MongoCheckpointStore without a server', () => {
   });
 
   it('report an unreachable server as EventStoreUnavailableError', async () => {
-    const snapshots = new MongoSnapshotStore({ uri: UNREACHABLE });
-    const checkpoints = new MongoCheckpointStore({ uri: UNREACHABLE });
+    const snapshots = new MongoSnapshotStore({ connection: UNREACHABLE });
+    const checkpoints = new MongoCheckpointStore({ connection: UNREACHABLE });
     opened.push(snapshots, checkpoints);
     const errors = await Promise.all([
       snapshots.load('s').catch((e: unknown) => e),

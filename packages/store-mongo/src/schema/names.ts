@@ -47,7 +47,7 @@ export function optionOr<T>(value: T | null | undefined, fallback: T): T {
   return value === undefined ? fallback : (value as T);
 }
 
-/** Checks a boolean option (`ensureSchema`): `true`, `false`, or left out. */
+/** Checks a boolean option (`autoMigrate`): `true`, `false`, or left out. */
 export function assertBooleanOption(value: unknown, argument: string): asserts value is boolean {
   if (typeof value !== 'boolean') {
     throw new InvalidArgumentError(

@@ -15,6 +15,13 @@ import {
   type MongoClient,
   type TransactionOptions,
 } from 'mongodb';
+import {
+  conflictFromDuplicateKey,
+  duplicateKeyCollection,
+  duplicateKeyIndex,
+  isDuplicateKeyError,
+  wrapDriverError,
+} from '../connection/mongo-errors.js';
 import { readDate, readPosition, readSafeInteger, readString } from './bson-values.js';
 import {
   assertEventsFit,
@@ -25,13 +32,6 @@ import {
   RAW_READ,
 } from './event-document.js';
 import { eventIdsAnywhereFilter, wholeStreamFilter } from './filters.js';
-import {
-  conflictFromDuplicateKey,
-  duplicateKeyCollection,
-  duplicateKeyIndex,
-  isDuplicateKeyError,
-  wrapDriverError,
-} from './mongo-errors.js';
 
 /** The counter document in the positions collection. */
 export interface PositionDocument {

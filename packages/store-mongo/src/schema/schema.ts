@@ -1,7 +1,7 @@
-import { EventStoreUnavailableError } from '@es/core';
+import { EventStoreUnavailableError, StoreNotMigratedError } from '@es/core';
 import type { Db, Document } from 'mongodb';
+import { wrapDriverError } from '../connection/mongo-errors.js';
 import { type CollectionRole, MONGO_MIGRATIONS, type MongoMigration } from './migrations.js';
-import { wrapDriverError } from './mongo-errors.js';
 
 /** The collection (in the store's database) that records which migration ran on which collection. */
 export const MIGRATIONS_COLLECTION = 'es_schema_migrations';
@@ -17,6 +17,65 @@ interface MigrationRecord {
   description: string;
   checksum: string;
   appliedAt: Date;
+}
+
+/**
+ * What a migration run did, as PostgreSQL's `migrate()` reports it: each migration named
+ * `<collection>#<version>` (its record's `_id` in {@link MIGRATIONS_COLLECTION}).
+ */
+export interface MongoMigrationReport {
+  /** The migrations this run applied. */
+  readonly applied: readonly string[];
+  /** The migrations already recorded with the same content, left alone. */
+  readonly alreadyApplied: readonly string[];
+}
+
+/** The collections a migration run covers, by role. */
+export type MigrationTargets = Partial<Record<CollectionRole, string>>;
+
+/** The report of a run from its outcomes. */
+export function reportOf(outcomes: readonly MigrationOutcome[]): MongoMigrationReport {
+  const name = (outcome: MigrationOutcome) => `${outcome.collection}#${outcome.version}`;
+  return {
+    applied: outcomes.filter((outcome) => outcome.applied).map(name),
+    alreadyApplied: outcomes.filter((outcome) => !outcome.applied).map(name),
+  };
+}
+
+/**
+ * Checks, with one read of {@link MIGRATIONS_COLLECTION}, that every migration the store needs is
+ * recorded; throws `StoreNotMigratedError` naming the missing ones otherwise. A store runs it on
+ * first use when automatic migration is off, so that a store nobody migrated fails at once instead
+ * of writing into collections without their indexes.
+ */
+export async function assertMigrated(
+  db: Db,
+  collections: MigrationTargets,
+  store: string,
+  migrations: readonly MongoMigration[] = MONGO_MIGRATIONS,
+): Promise<void> {
+  const needed = migrations.flatMap((migration) => {
+    const name = collections[migration.collection];
+    return name === undefined ? [] : [`${name}#${migration.version}`];
+  });
+  let recorded: Set<string>;
+  try {
+    const records = await db
+      .collection<MigrationRecord>(MIGRATIONS_COLLECTION)
+      .find({ _id: { $in: needed } }, { projection: { _id: 1 } })
+      .toArray();
+    recorded = new Set(records.map((record) => String(record._id)));
+  } catch (error) {
+    throw wrapDriverError(error, 'schema check');
+  }
+  const missing = needed.filter((id) => !recorded.has(id));
+  if (missing.length > 0) {
+    throw new StoreNotMigratedError(
+      `${store}: the database "${db.databaseName}" lacks the migrations ${missing.join(', ')}. Run ` +
+        "migrate({ connection, database, ... }) from @es/store-mongo (or the store's migrate()) as a " +
+        'user that may create collections and indexes, or pass autoMigrate: true.',
+    );
+  }
 }
 
 /** What {@link applyMigrations} did with one migration. */
@@ -35,7 +94,7 @@ export interface MigrationOutcome {
  */
 export async function applyMigrations(
   db: Db,
-  collections: Partial<Record<CollectionRole, string>>,
+  collections: MigrationTargets,
   migrations: readonly MongoMigration[] = MONGO_MIGRATIONS,
 ): Promise<MigrationOutcome[]> {
   const outcomes: MigrationOutcome[] = [];
@@ -85,7 +144,7 @@ async function applyOne(db: Db, name: string, migration: MongoMigration): Promis
         if (!INDEX_CONFLICTS.has(error?.code as number)) throw error;
         throw new EventStoreUnavailableError(
           `Collection "${name}" already has an index that conflicts with migration ${migration.version} ` +
-            `(${error.message}). Drop or rename that index, then run ensureSchema() again.`,
+            `(${error.message}). Drop or rename that index, then run migrate() again.`,
           { cause: error },
         );
       });

@@ -1,7 +1,7 @@
 import { isEventSerializationError, isInvalidArgumentError, type Snapshot } from '@es/core';
 import { describe, expect, it } from '@jest/globals';
 import { BSON, Decimal128, Long } from 'mongodb';
-import { RAW_READ } from './event-document.js';
+import { RAW_READ } from '../events/event-document.js';
 import { assertSnapshot, fromSnapshotDocument, toSnapshotDocument } from './snapshot-document.js';
 
 const stored = (document: object) => BSON.deserialize(BSON.serialize(document), RAW_READ);

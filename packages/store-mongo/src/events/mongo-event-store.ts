@@ -22,21 +22,21 @@ import {
   type StoredEvent,
 } from '@es/core';
 import type { Collection, Document } from 'mongodb';
-import { appendInTransaction, type PositionDocument, readHead } from './append.js';
-import { watchAppends } from './append-notifications.js';
 import {
   type MongoConnection,
   type MongoConnectionOptions,
   openConnection,
   StoreLifecycle,
-} from './connection.js';
+} from '../connection/connection.js';
+import { wrapDriverError } from '../connection/mongo-errors.js';
+import { onFirstUse } from '../connection/ready.js';
+import { assertTransactionSupport, type HelloReply } from '../connection/topology.js';
+import { assertBooleanOption, assertCollectionName, optionOr } from '../schema/names.js';
+import { applyMigrations, assertMigrated, type MongoMigrationReport, reportOf } from '../schema/schema.js';
+import { appendInTransaction, type PositionDocument, readHead } from './append.js';
+import { watchAppends } from './append-notifications.js';
 import { EVENT_PROJECTION, type EventDocument, fromEventDocument, RAW_READ } from './event-document.js';
 import { byTypeFilter, globalLogFilter, streamFilter, TYPE_POSITION_INDEX } from './filters.js';
-import { wrapDriverError } from './mongo-errors.js';
-import { assertBooleanOption, assertCollectionName, optionOr } from './names.js';
-import { onFirstUse } from './ready.js';
-import { applyMigrations, type MigrationOutcome } from './schema.js';
-import { assertTransactionSupport, type HelloReply } from './topology.js';
 
 const COMMAND_NOT_FOUND = 59;
 
@@ -50,7 +50,7 @@ interface ReadQuery {
   readonly hint?: string;
 }
 
-/** Options of {@link MongoEventStore}. Pass `client` or `uri`. */
+/** Options of {@link MongoEventStore}: `connection` (a MongoClient or a connection string) and more. */
 export interface MongoEventStoreOptions extends EventStoreOptions, MongoConnectionOptions {
   /**
    * The events collection. Defaults to `"events"`. The global position counter lives beside it in
@@ -59,9 +59,10 @@ export interface MongoEventStoreOptions extends EventStoreOptions, MongoConnecti
   readonly collection?: string;
   /**
    * Apply the bundled migrations (collections, indexes, the position counter) before the first
-   * operation. Defaults to `true`; set `false` when a deployment step runs `ensureSchema()`.
+   * operation. Defaults to `false`: run `migrate()` as a deployment step; a store used before
+   * that fails with `StoreNotMigratedError`.
    */
-  readonly ensureSchema?: boolean;
+  readonly autoMigrate?: boolean;
   /**
    * Read concern of the position-ordered reads followers use (`getAllEvents`, `getEventsByType`).
    * Defaults to `"majority"`: a follower never handles an event that a failover could roll back
@@ -80,7 +81,9 @@ export interface MongoEventStoreOptions extends EventStoreOptions, MongoConnecti
  * `EventStoreUnavailableError` saying so.
  *
  * @example
- * const store = new MongoEventStore({ uri: 'mongodb://localhost:27017/shop?replicaSet=rs0' });
+ * const connection = 'mongodb://localhost:27017/shop?replicaSet=rs0';
+ * await migrate({ connection });
+ * const store = new MongoEventStore({ connection });
  * await store.appendEvents('order-1', ExpectedVersion.NoStream, [{ type: 'OrderPlaced', data: {} }]);
  */
 export class MongoEventStore implements EventStore {
@@ -107,8 +110,8 @@ export class MongoEventStore implements EventStore {
     this.#events = this.#connection.db.collection<EventDocument>(collection);
     this.#positions = this.#connection.db.collection<PositionDocument>(`${collection}_positions`);
     this.#registry = options.registry;
-    const autoSchema = optionOr(options.ensureSchema, true);
-    assertBooleanOption(autoSchema, 'ensureSchema');
+    const autoSchema = optionOr(options.autoMigrate, false);
+    assertBooleanOption(autoSchema, 'autoMigrate');
     this.#autoSchema = autoSchema;
     const level = optionOr(options.logReadConcern, 'majority');
     if (level !== 'majority' && level !== 'local') {
@@ -132,15 +135,17 @@ export class MongoEventStore implements EventStore {
   }
 
   /**
-   * Creates the collections, indexes and position counter from `migrations/mongo/`, recording each
-   * applied version. Idempotent and safe to run from several processes at once.
+   * Creates this store's collections, indexes and position counter from `migrations/mongo/`,
+   * recording each applied version: the package's `migrate()` for this store's collections only.
+   * Idempotent and safe to run from several processes at once.
    */
-  async ensureSchema(): Promise<MigrationOutcome[]> {
+  async migrate(): Promise<MongoMigrationReport> {
     this.#life.assertOpen();
-    return applyMigrations(this.#connection.db, {
-      events: this.#events.collectionName,
-      positions: this.#positions.collectionName,
-    });
+    return reportOf(await applyMigrations(this.#connection.db, this.#targets()));
+  }
+
+  #targets(): { events: string; positions: string } {
+    return { events: this.#events.collectionName, positions: this.#positions.collectionName };
   }
 
   async appendEvents<E extends DomainEvent = DomainEvent>(
@@ -218,7 +223,7 @@ export class MongoEventStore implements EventStore {
 
   /**
    * Ends this store's append subscriptions, and closes the client when the store opened it from
-   * `uri`; a client you passed stays open. Every later call fails with `StoreClosedError`; calling
+   * a connection string; a client you passed stays open. Every later call fails with `StoreClosedError`; calling
    * `close()` again does nothing.
    */
   close(): Promise<void> {
@@ -274,7 +279,8 @@ export class MongoEventStore implements EventStore {
     return documents.map((document) => decodeStoredEvent<E>(fromEventDocument(document), this.#registry));
   }
 
-  // Run once before the first operation: the server must offer transactions; then the schema.
+  // Run once before the first operation: the server must offer transactions; then the schema is
+  // applied (autoMigrate) or checked.
   async #prepare(): Promise<void> {
     let hello: HelloReply;
     try {
@@ -289,6 +295,7 @@ export class MongoEventStore implements EventStore {
       throw wrapDriverError(error, 'connect');
     }
     assertTransactionSupport(hello);
-    if (this.#autoSchema) await this.ensureSchema();
+    if (this.#autoSchema) await this.migrate();
+    else await assertMigrated(this.#connection.db, this.#targets(), 'MongoEventStore');
   }
 }

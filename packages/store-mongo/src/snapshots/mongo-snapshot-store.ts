@@ -5,12 +5,12 @@ import {
   type MongoConnectionOptions,
   openConnection,
   StoreLifecycle,
-} from './connection.js';
-import { RAW_READ } from './event-document.js';
-import { isDuplicateKeyError, wrapDriverError } from './mongo-errors.js';
-import { assertBooleanOption, assertCollectionName, optionOr } from './names.js';
-import { onFirstUse } from './ready.js';
-import { applyMigrations, type MigrationOutcome } from './schema.js';
+} from '../connection/connection.js';
+import { isDuplicateKeyError, wrapDriverError } from '../connection/mongo-errors.js';
+import { onFirstUse } from '../connection/ready.js';
+import { RAW_READ } from '../events/event-document.js';
+import { assertBooleanOption, assertCollectionName, optionOr } from '../schema/names.js';
+import { applyMigrations, assertMigrated, type MongoMigrationReport, reportOf } from '../schema/schema.js';
 import {
   assertSnapshot,
   fromSnapshotDocument,
@@ -18,12 +18,15 @@ import {
   toSnapshotDocument,
 } from './snapshot-document.js';
 
-/** Options of {@link MongoSnapshotStore}. Pass `client` or `uri`. */
+/** Options of {@link MongoSnapshotStore}: `connection` (a MongoClient or a connection string) and more. */
 export interface MongoSnapshotStoreOptions extends MongoConnectionOptions {
   /** The snapshots collection. Defaults to `"snapshots"`. */
   readonly collection?: string;
-  /** Apply the bundled migrations before the first operation. Defaults to `true`. */
-  readonly ensureSchema?: boolean;
+  /**
+   * Apply the bundled migrations before the first operation. Defaults to `false`: run `migrate()`
+   * as a deployment step; a store used before that fails with `StoreNotMigratedError`.
+   */
+  readonly autoMigrate?: boolean;
 }
 
 /**
@@ -33,7 +36,7 @@ export interface MongoSnapshotStoreOptions extends MongoConnectionOptions {
  * server as well as a replica set.
  *
  * @example
- * const snapshots = new MongoSnapshotStore({ client, database: 'shop' });
+ * const snapshots = new MongoSnapshotStore({ connection: client, database: 'shop' });
  */
 export class MongoSnapshotStore implements SnapshotStore {
   readonly #connection: MongoConnection;
@@ -46,11 +49,17 @@ export class MongoSnapshotStore implements SnapshotStore {
     assertCollectionName(collection);
     this.#connection = openConnection(options);
     this.#snapshots = this.#connection.db.collection<SnapshotDocument>(collection);
-    const auto = optionOr(options.ensureSchema, true);
-    assertBooleanOption(auto, 'ensureSchema');
+    const auto = optionOr(options.autoMigrate, false);
+    assertBooleanOption(auto, 'autoMigrate');
     this.#whenReady = this.#life.guard(
       onFirstUse(async () => {
-        if (auto) await this.ensureSchema();
+        if (auto) await this.migrate();
+        else
+          await assertMigrated(
+            this.#connection.db,
+            { snapshots: this.#snapshots.collectionName },
+            'MongoSnapshotStore',
+          );
       }),
     );
   }
@@ -60,10 +69,12 @@ export class MongoSnapshotStore implements SnapshotStore {
     return this.#snapshots.collectionName;
   }
 
-  /** Creates the snapshots collection from `migrations/mongo/`. Idempotent. */
-  async ensureSchema(): Promise<MigrationOutcome[]> {
+  /** Creates the snapshots collection from `migrations/mongo/` (the package's `migrate()` for it only). Idempotent. */
+  async migrate(): Promise<MongoMigrationReport> {
     this.#life.assertOpen();
-    return applyMigrations(this.#connection.db, { snapshots: this.#snapshots.collectionName });
+    return reportOf(
+      await applyMigrations(this.#connection.db, { snapshots: this.#snapshots.collectionName }),
+    );
   }
 
   async save(snapshot: Snapshot): Promise<void> {
@@ -106,7 +117,7 @@ export class MongoSnapshotStore implements SnapshotStore {
   }
 
   /**
-   * Closes the client when the store opened it from `uri`. Every later call fails with
+   * Closes the client when the store opened it from a connection string. Every later call fails with
    * `StoreClosedError`; calling `close()` again does nothing.
    */
   close(): Promise<void> {

@@ -1,16 +1,20 @@
 import { InvalidArgumentError, isEventSourcingError, StoreClosedError } from '@es/core';
 import { type Db, MongoClient, type MongoClientOptions } from 'mongodb';
-import { assertDatabaseName } from './names.js';
+import { assertDatabaseName } from '../schema/names.js';
 
-/** How a store reaches MongoDB: your own client, or a connection string. */
+/** A MongoClient you manage, or a connection string the store opens its own client from. */
+export type MongoConnectionSource = MongoClient | string;
+
+/** How a store (or {@link migrate}) reaches MongoDB: the same words as the PostgreSQL stores. */
 export interface MongoConnectionOptions {
-  /** A client you manage. The store uses it and never closes it. */
-  readonly client?: MongoClient;
-  /** A connection string; the store opens its own client (lazily) and closes it in `close()`. */
-  readonly uri?: string;
-  /** Options for the client opened from `uri`. */
+  /**
+   * A `MongoClient` you manage (the store uses it and never closes it), or a connection string
+   * (the store opens its own client, lazily, and closes it in `close()`).
+   */
+  readonly connection: MongoConnectionSource;
+  /** Options for the client opened from a connection string. Refused with a `MongoClient`. */
   readonly clientOptions?: MongoClientOptions;
-  /** Database name. Defaults to the database named in `uri`, else `"eventstore"`. */
+  /** Database name. Defaults to the database named in the connection string, else `"eventstore"`. */
   readonly database?: string;
 }
 
@@ -29,35 +33,50 @@ export function databaseFromUri(uri: string): string | undefined {
 
 /**
  * Validates the options and creates (without connecting) the client and database handle.
- * Throws `InvalidArgumentError` for a missing or doubled source, a bad URI or a bad database name.
+ * Throws `InvalidArgumentError` for a missing or wrong `connection`, a bad URL or a bad database name.
  */
 export function openConnection(
   options: MongoConnectionOptions,
   defaultDatabase = 'eventstore',
 ): MongoConnection {
-  if ((options.client === undefined) === (options.uri === undefined)) {
-    throw new InvalidArgumentError('connection', 'pass exactly one of `client` or `uri`.');
+  if (typeof options !== 'object' || options === null) {
+    throw new InvalidArgumentError('options', 'expected an options object with `connection`.');
   }
-  let client = options.client;
-  if (client !== undefined && typeof (client as { db?: unknown }).db !== 'function') {
-    throw new InvalidArgumentError('client', 'expected a MongoClient from the "mongodb" package.');
-  }
-  const uri = options.uri;
-  if (uri !== undefined) {
-    if (typeof uri !== 'string') throw new InvalidArgumentError('uri', 'expected a connection string.');
+  const source: unknown = options.connection;
+  let client: MongoClient;
+  let uri: string | undefined;
+  if (typeof source === 'string') {
+    uri = source;
     try {
       client = new MongoClient(uri, options.clientOptions);
     } catch (error) {
-      throw new InvalidArgumentError('uri', `MongoDB cannot parse it: ${(error as Error).message}`);
+      throw new InvalidArgumentError('connection', `MongoDB cannot parse it: ${(error as Error).message}`);
     }
+  } else if (
+    typeof source === 'object' &&
+    source !== null &&
+    typeof (source as { db?: unknown }).db === 'function'
+  ) {
+    if (options.clientOptions !== undefined) {
+      throw new InvalidArgumentError(
+        'clientOptions',
+        'only for a connection string; configure the MongoClient you pass yourself.',
+      );
+    }
+    client = source as MongoClient;
+  } else {
+    throw new InvalidArgumentError(
+      'connection',
+      'expected a MongoClient from the "mongodb" package or a connection string.',
+    );
   }
   const database =
-    // Left out means the URI's database, else the default; `null` is checked (and refused) as given.
+    // Left out means the URL's database, else the default; `null` is checked (and refused) as given.
     options.database !== undefined
       ? options.database
       : ((uri === undefined ? undefined : databaseFromUri(uri)) ?? defaultDatabase);
   assertDatabaseName(database);
-  return { client: client!, db: client!.db(database), ownsClient: uri !== undefined };
+  return { client, db: client.db(database), ownsClient: uri !== undefined };
 }
 
 /**
