@@ -41,7 +41,7 @@ describe('MongoEventStore: caller-chosen event ids are unique across the store',
     expect((error as Error).message).toContain(`event id ${eventId} is already stored in another stream`);
     const operations = fake.operations();
     const lookup = operations.find((op) => op.name === 'find' && op.body.filter?.eventId);
-    expect(lookup?.body.filter).toEqual({ eventId: { $in: [eventId] } });
+    expect(lookup?.body.filter).toEqual({ eventId: { $in: [eventId] }, idSupplied: { $ne: false } });
     expect(operations.map((op) => op.name)).not.toContain('insert');
   });
 
@@ -56,6 +56,97 @@ describe('MongoEventStore: caller-chosen event ids are unique across the store',
     ]);
     expect(result).toEqual({ nextVersion: 1, lastPosition: 7n });
     expect(fake.operations().map((op) => op.name)).not.toContain('insert');
+  });
+});
+
+// The stored documents the id lookup can find, filtered as a server would for the operators the
+// lookup may use, so that what the store asks for decides what it finds.
+function matches(document: Document, filter: Document): boolean {
+  return Object.entries(filter).every(([field, condition]) => {
+    if (field === '$or') return (condition as Document[]).some((branch) => matches(document, branch));
+    if (field === '$and') return (condition as Document[]).every((branch) => matches(document, branch));
+    const value = document[field];
+    const isOperator = condition !== null && typeof condition === 'object' && !Array.isArray(condition);
+    if (!isOperator || !Object.keys(condition).every((key) => key.startsWith('$')))
+      return value === condition;
+    return Object.entries(condition as Document).every(([operator, operand]) => {
+      if (operator === '$eq') return value === operand;
+      if (operator === '$ne') return value !== operand;
+      if (operator === '$in') return (operand as unknown[]).includes(value);
+      if (operator === '$exists') return (value !== undefined) === operand;
+      throw new Error(`the test's matcher does not know ${operator}`);
+    });
+  });
+}
+
+describe('MongoEventStore: only caller-chosen ids are looked up, as PostgreSQL and memory do', () => {
+  let fake: FakeMongoServer | undefined;
+  let store: MongoEventStore | undefined;
+  afterEach(async () => {
+    await store?.close();
+    await fake?.close();
+    store = undefined;
+    fake = undefined;
+  });
+  const serve = (fake: FakeMongoServer, stored: Document[]) => {
+    fake.respond = ({ name, body }) => {
+      if (name === 'findAndModify') {
+        return { ok: 1, value: { _id: 'position', value: Long.fromNumber(20), at: new Date() } };
+      }
+      if (name !== 'find') return undefined;
+      return cursor(body.filter?.eventId ? stored.filter((document) => matches(document, body.filter)) : []);
+    };
+  };
+
+  it('an id the store made for an event of another stream is not taken: the caller may choose it', async () => {
+    fake = await startFakeMongoServer({ replicaSet: true });
+    store = new MongoEventStore({ connection: fake.uri });
+    const eventId = randomUUID();
+    serve(fake, [
+      { _id: Long.fromNumber(4), streamId: 'other', eventId, version: new Int32(1), idSupplied: false },
+    ]);
+    const result = await store.appendEvents('mine', ExpectedVersion.NoStream, [
+      { type: 'A', data: {}, eventId },
+    ]);
+    expect(result).toEqual({ nextVersion: 1, lastPosition: 20n });
+    const insert = fake.operations().find((op) => op.name === 'insert');
+    expect((insert!.body.documents as Document[]).map((d) => [d.eventId, d.idSupplied])).toEqual([
+      [eventId, true],
+    ]);
+  });
+
+  it('an id stored before the field existed counts as chosen by a caller: another stream is a conflict', async () => {
+    fake = await startFakeMongoServer({ replicaSet: true });
+    store = new MongoEventStore({ connection: fake.uri });
+    const eventId = randomUUID();
+    serve(fake, [{ _id: Long.fromNumber(4), streamId: 'other', eventId, version: new Int32(1) }]);
+    const error = await store
+      .appendEvents('mine', ExpectedVersion.NoStream, [{ type: 'A', data: {}, eventId }])
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ConcurrencyConflictError);
+    expect(fake.operations().map((op) => op.name)).not.toContain('insert');
+  });
+
+  it('records whether the batch carried caller-chosen ids; a batch without them looks nothing up', async () => {
+    fake = await startFakeMongoServer({ replicaSet: true });
+    store = new MongoEventStore({ connection: fake.uri });
+    serve(fake, []);
+    await store.appendEvents('mine', ExpectedVersion.NoStream, [{ type: 'A', data: {} }]);
+    // As PostgreSQL and memory keep them: the whole batch of an append that chose ids.
+    await store.appendEvents('mine', ExpectedVersion.Any, [
+      { type: 'B', data: {}, eventId: randomUUID() },
+      { type: 'C', data: {} },
+    ]);
+    const operations = fake.operations();
+    expect(operations.filter((op) => op.name === 'find' && op.body.filter?.eventId)).toHaveLength(1);
+    const inserted = operations
+      .filter((op) => op.name === 'insert')
+      .flatMap((op) => (op.body.documents as Document[]).map((d) => [d.type, d.idSupplied]));
+    expect(inserted).toEqual([
+      ['A', false],
+      ['B', true],
+      ['C', true],
+    ]);
   });
 });
 

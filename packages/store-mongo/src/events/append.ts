@@ -160,6 +160,7 @@ async function appendOnce(
     versionBefore: actualVersion,
     firstPosition: last - BigInt(events.length) + 1n,
     timestamp: at,
+    idSupplied: append.mayBeRetry,
   });
   // ignoreUndefined: a property set to `undefined` is left out, as JSON leaves it out.
   await target.events.insertMany(documents, { session, ordered: true, ignoreUndefined: true });

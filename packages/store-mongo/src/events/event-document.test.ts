@@ -29,7 +29,9 @@ describe('event documents', () => {
       versionBefore: 4,
       firstPosition: 41n,
       timestamp,
+      idSupplied: false,
     });
+    expect(documents.map((d) => d.idSupplied)).toEqual([false, false]);
     expect(documents.map((d) => d._id)).toEqual([Long.fromNumber(41), Long.fromNumber(42)]);
     const events = documents.map((document) => fromEventDocument(stored(document)));
     expect(events).toEqual([
@@ -122,6 +124,7 @@ function throughBson(data: unknown, metadata: Record<string, unknown> = {}) {
     versionBefore: 0,
     firstPosition: 1n,
     timestamp: new Date(0),
+    idSupplied: false,
   });
   const bytes = BSON.serialize(document!, { checkKeys: false, ignoreUndefined: true });
   return fromEventDocument(BSON.deserialize(bytes, RAW_READ));

@@ -30,6 +30,12 @@ export interface EventDocument {
   metadata: string;
   /** Commit time from the server's clock ($$NOW when the position was allocated). */
   timestamp: Date;
+  /**
+   * Whether the id came with a batch whose caller chose ids (then it is unique across the store and
+   * looked up by retries), or was made by the store (`false`: never looked up). Documents written
+   * before the field existed lack it and count as chosen by a caller.
+   */
+  idSupplied?: boolean;
 }
 
 /** Where a batch goes: the stream's version before it and the position allocated to its first event. */
@@ -38,6 +44,8 @@ export interface BatchPlacement {
   readonly versionBefore: number;
   readonly firstPosition: bigint;
   readonly timestamp: Date;
+  /** Whether the batch carried caller-chosen ids (`PreparedAppend.mayBeRetry`); see {@link EventDocument}. */
+  readonly idSupplied: boolean;
 }
 
 /** The stored fields of one event that do not depend on where it lands, its JSON text encoded once. */
@@ -75,6 +83,7 @@ export function placeEvents(encoded: readonly EncodedEvent[], placement: BatchPl
     data: event.data,
     metadata: event.metadata,
     timestamp: placement.timestamp,
+    idSupplied: placement.idSupplied,
   }));
 }
 
@@ -98,6 +107,7 @@ export function assertEventsFit(encoded: readonly EncodedEvent[], streamId: stri
     versionBefore: 2 ** 40, // an Int64 version: the widest encoding
     firstPosition: 0n,
     timestamp: new Date(0),
+    idSupplied: true,
   });
   for (const event of encoded) {
     const bytes = BSON.calculateObjectSize(

@@ -49,7 +49,10 @@ describe('filters never let a value act as an operator', () => {
       streamId: { $eq: '{"$gt":""}' },
       version: { $gt: new Int32(2), $lte: new Int32(5) },
     });
-    expect(eventIdsAnywhereFilter(['a', 'b'])).toEqual({ eventId: { $in: ['a', 'b'] } });
+    expect(eventIdsAnywhereFilter(['a', 'b'])).toEqual({
+      eventId: { $in: ['a', 'b'] },
+      idSupplied: { $ne: false },
+    });
   });
 
   it('encodes positions as Int64 so comparisons are exact past 2^53', () => {

@@ -29,12 +29,14 @@ export function wholeStreamFilter(streamId: string): Filter<EventDocument> {
 }
 
 /**
- * The events, in any stream, whose ids are among `eventIds` (served by the `event_id` index of
- * migration 005): a copy in the appending stream makes a retry, one elsewhere a conflict.
+ * The events, in any stream, whose ids are among `eventIds` and were chosen by a caller (served by
+ * the `event_id` index of migration 005): a copy in the appending stream makes a retry, one
+ * elsewhere a conflict. Ids the store made (`idSupplied: false`) are not looked up, as PostgreSQL
+ * and the in-memory store do not track them; documents without the field count as caller-chosen.
  */
 export function eventIdsAnywhereFilter(eventIds: readonly string[]): Filter<EventDocument> {
   for (const eventId of eventIds) assertStreamId(eventId, 'event id');
-  return { eventId: { $in: [...eventIds] } };
+  return { eventId: { $in: [...eventIds] }, idSupplied: { $ne: false } };
 }
 
 /** The global log after `afterPosition`, optionally up to `toPosition` and of some types only. */
