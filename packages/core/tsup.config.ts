@@ -1,7 +1,9 @@
 import { defineConfig } from 'tsup';
 
 export default defineConfig({
-  entry: ['src/index.ts'],
+  entry: ['src/index.ts', 'src/adapter.ts'],
+  // One copy of shared code (the error classes) for both entries, in CommonJS too.
+  splitting: true,
   format: ['esm', 'cjs'],
   dts: true,
   sourcemap: true,

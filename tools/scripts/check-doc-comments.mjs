@@ -54,37 +54,53 @@ for (const dir of readdirSync(join(root, 'packages')).sort()) {
       },
     },
   );
-  const program = ts.createProgram([entry], { ...config.options, noEmit: true });
-  const checker = program.getTypeChecker();
-  const moduleSymbol = checker.getSymbolAtLocation(program.getSourceFile(entry));
-  const exported = moduleSymbol ? checker.getExportsOfModule(moduleSymbol) : [];
-  const pending = new Set(PENDING[pkg.name] ?? []);
-  const undocumented = [];
-  let stillPending = 0;
-  for (const symbol of exported) {
-    const target = symbol.flags & ts.SymbolFlags.Alias ? checker.getAliasedSymbol(symbol) : symbol;
-    const declarations = target.declarations ?? [];
-    const documented = declarations.length === 0 || declarations.some(hasDocComment);
-    if (pending.delete(symbol.name)) {
-      if (documented) console.log(`${pkg.name}: ${symbol.name} is documented now: remove it from PENDING`);
-      else stillPending++;
-      continue;
-    }
-    if (documented) continue;
-    const declaration = declarations[0];
-    const file = declaration.getSourceFile();
-    const { line } = file.getLineAndCharacterOfPosition(declaration.getStart(file));
-    undocumented.push(`${symbol.name} (${relative(root, file.fileName)}:${line + 1})`);
+  // The main entry, then each subpath export with a source file of its name (./adapter: src/adapter.ts).
+  const entries = [[pkg.name, entry]];
+  for (const subpath of Object.keys(pkg.exports ?? {})) {
+    const source = join(pkgDir, 'src', `${subpath.slice(2)}.ts`);
+    if (subpath.startsWith('./') && existsSync(source))
+      entries.push([`${pkg.name}/${subpath.slice(2)}`, source]);
   }
-  for (const entryName of undocumented) console.error(`${pkg.name}: no doc comment on ${entryName}`);
-  for (const name of pending)
-    console.log(`${pkg.name}: ${name} is no longer exported: remove it from PENDING`);
-  missing += undocumented.length;
-  const summary =
-    undocumented.length === 0 && stillPending === 0
-      ? 'all documented'
-      : `${undocumented.length} without a doc comment, ${stillPending} pending (see PENDING)`;
-  console.log(`${pkg.name}: ${exported.length} exports, ${summary}`);
+  const program = ts.createProgram(
+    entries.map(([, file]) => file),
+    { ...config.options, noEmit: true },
+  );
+  const checker = program.getTypeChecker();
+  for (const [label, file] of entries)
+    checkEntry(label, file, label === pkg.name ? (PENDING[pkg.name] ?? []) : []);
+
+  function checkEntry(entryLabel, entryFile, pendingNames) {
+    const moduleSymbol = checker.getSymbolAtLocation(program.getSourceFile(entryFile));
+    const exported = moduleSymbol ? checker.getExportsOfModule(moduleSymbol) : [];
+    const pending = new Set(pendingNames);
+    const undocumented = [];
+    let stillPending = 0;
+    for (const symbol of exported) {
+      const target = symbol.flags & ts.SymbolFlags.Alias ? checker.getAliasedSymbol(symbol) : symbol;
+      const declarations = target.declarations ?? [];
+      const documented = declarations.length === 0 || declarations.some(hasDocComment);
+      if (pending.delete(symbol.name)) {
+        if (documented)
+          console.log(`${entryLabel}: ${symbol.name} is documented now: remove it from PENDING`);
+        else stillPending++;
+        continue;
+      }
+      if (documented) continue;
+      const declaration = declarations[0];
+      const file = declaration.getSourceFile();
+      const { line } = file.getLineAndCharacterOfPosition(declaration.getStart(file));
+      undocumented.push(`${symbol.name} (${relative(root, file.fileName)}:${line + 1})`);
+    }
+    for (const entryName of undocumented) console.error(`${entryLabel}: no doc comment on ${entryName}`);
+    for (const name of pending)
+      console.log(`${entryLabel}: ${name} is no longer exported: remove it from PENDING`);
+    missing += undocumented.length;
+    const summary =
+      undocumented.length === 0 && stillPending === 0
+        ? 'all documented'
+        : `${undocumented.length} without a doc comment, ${stillPending} pending (see PENDING)`;
+    console.log(`${entryLabel}: ${exported.length} exports, ${summary}`);
+  }
 }
 
 // A JSDoc block on the declaration (for `export const x = ...`, on its statement) with text or a tag.

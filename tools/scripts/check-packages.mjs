@@ -39,7 +39,13 @@ for (const dir of readdirSync(root).sort()) {
   }
   const typeProblems = checkTypes(pkg.name, pkgDir);
   failures += typeProblems;
-  if (!loadsOnlyUnderJest.has(pkg.name)) failures += checkLoads(pkg.name, pkgDir);
+  if (!loadsOnlyUnderJest.has(pkg.name)) {
+    // The main entry and every subpath export (but package.json), e.g. @es/core/adapter.
+    const subpaths = Object.keys(pkg.exports ?? {}).filter((key) => key !== '.' && !key.endsWith('.json'));
+    for (const specifier of [pkg.name, ...subpaths.map((key) => `${pkg.name}${key.slice(1)}`)]) {
+      failures += checkLoads(specifier, pkgDir);
+    }
+  }
   failures += checkMetadata(pkg, dir, pkgDir);
   const publintResult = messages.length === 0 ? 'ok' : `${messages.length} problem(s)`;
   console.log(`${pkg.name}: publint ${publintResult}, attw ${typeProblems === 0 ? 'ok' : 'problems'}`);

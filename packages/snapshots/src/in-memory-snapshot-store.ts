@@ -1,6 +1,5 @@
 import type { Snapshot, SnapshotStore } from '@es/core';
-import { assertStreamId } from '@es/core';
-import { assertValidSnapshot } from './assert-valid-snapshot.js';
+import { assertStreamId, assertValidSnapshot } from '@es/core/adapter';
 
 /**
  * A {@link SnapshotStore} in process memory, for tests and development. It keeps the snapshot with

@@ -1,7 +1,6 @@
 // Strategies: when the repository takes a snapshot
 
 // Stores
-export { assertValidSnapshot } from './assert-valid-snapshot.js';
 export { FrequencySnapshotStrategy } from './frequency-snapshot-strategy.js';
 export { HybridSnapshotStrategy } from './hybrid-snapshot-strategy.js';
 export { InMemorySnapshotStore } from './in-memory-snapshot-store.js';
