@@ -147,19 +147,28 @@ async function openMongo(
 ): Promise<Storage> {
   // Loaded only when asked for, so the default path never loads the MongoDB driver.
   const { MongoClient } = await import('mongodb');
-  const { MongoCheckpointStore, MongoEventStore, MongoSnapshotStore } = await import('@es/store-mongo');
-  const client = new MongoClient(url);
-  const eventStore = new MongoEventStore({ client, database, registry });
+  const { MongoCheckpointStore, MongoEventStore, MongoSnapshotStore, migrate } = await import(
+    '@es/store-mongo'
+  );
+  const connection = new MongoClient(url);
+  try {
+    // Creates the collections and indexes on first use; later runs find them and do nothing.
+    await migrate({ connection, database });
+  } catch (error) {
+    await connection.close();
+    throw error;
+  }
+  const eventStore = new MongoEventStore({ connection, database, registry });
   return {
     kind: 'mongodb',
     description: `MongoDB at ${redact(url)}, database "${database}"`,
     eventStore,
-    snapshotStore: new MongoSnapshotStore({ client, database }),
-    checkpointStore: new MongoCheckpointStore({ client, database }),
-    eventStoreWith: (otherRegistry) => new MongoEventStore({ client, database, registry: otherRegistry }),
+    snapshotStore: new MongoSnapshotStore({ connection, database }),
+    checkpointStore: new MongoCheckpointStore({ connection, database }),
+    eventStoreWith: (otherRegistry) => new MongoEventStore({ connection, database, registry: otherRegistry }),
     async close() {
       await eventStore.close();
-      await client.close();
+      await connection.close();
     },
   };
 }
