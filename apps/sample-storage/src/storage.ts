@@ -147,25 +147,21 @@ async function openMongo(
 ): Promise<Storage> {
   // Loaded only when asked for, so the default path never loads the MongoDB driver.
   const { MongoClient } = await import('mongodb');
-  const { MongoCheckpointStore, MongoEventStore, MongoSnapshotStore, migrate } = await import(
-    '@es/store-mongo'
-  );
+  const { MongoCheckpointStore, MongoEventStore, MongoSnapshotStore } = await import('@es/store-mongo');
   const connection = new MongoClient(url);
-  try {
-    // Creates the collections and indexes on first use; later runs find them and do nothing.
-    await migrate({ connection, database });
-  } catch (error) {
-    await connection.close();
-    throw error;
-  }
-  const eventStore = new MongoEventStore({ connection, database, registry });
+  // A demo opts in to automatic set-up: each store creates its collections and indexes on first
+  // use (nothing connects before), and later runs find them and do nothing. A deployment would run
+  // migrate({ connection, database }) as its own step instead.
+  const autoMigrate = true;
+  const eventStore = new MongoEventStore({ connection, database, registry, autoMigrate });
   return {
     kind: 'mongodb',
     description: `MongoDB at ${redact(url)}, database "${database}"`,
     eventStore,
-    snapshotStore: new MongoSnapshotStore({ connection, database }),
-    checkpointStore: new MongoCheckpointStore({ connection, database }),
-    eventStoreWith: (otherRegistry) => new MongoEventStore({ connection, database, registry: otherRegistry }),
+    snapshotStore: new MongoSnapshotStore({ connection, database, autoMigrate }),
+    checkpointStore: new MongoCheckpointStore({ connection, database, autoMigrate }),
+    eventStoreWith: (otherRegistry) =>
+      new MongoEventStore({ connection, database, registry: otherRegistry, autoMigrate }),
     async close() {
       await eventStore.close();
       await connection.close();
