@@ -66,6 +66,27 @@ describe('contract limitations', () => {
     for (const result of others) expect(result.status).toBe('passed');
   });
 
+  it('a projection store that does not declare its limitations fails their tests', () => {
+    const suite = 'ProjectionStore contract: undeclared projection store';
+    expect(of(suite, 'commitBatch returns false').map((r) => r.status)).toEqual(['failed']);
+    expect(of(suite, 'commitBatch lets exactly one').map((r) => r.status)).toEqual(['failed']);
+    expect(of(suite, 'a failed commitBatch keeps none').map((r) => r.status)).toEqual(['failed']);
+    expect(of(suite, 'a commitBatch refused').map((r) => r.status)).toEqual(['failed']);
+  });
+
+  it('a projection store with declared limitations shows their tests as skipped, the rest passing', () => {
+    const suite = 'ProjectionStore contract: declared projection store';
+    const declared = results.filter((r) => r.ancestorTitles.some((a) => a.includes(suite)));
+    const skipped = declared.filter((r) => r.status === 'pending');
+    expect(skipped.map((r) => r.title).filter((t) => t.includes('not run for this store: '))).toHaveLength(
+      skipped.length,
+    );
+    expect(skipped.length).toBeGreaterThanOrEqual(4);
+    const others = declared.filter((r) => r.status !== 'pending');
+    expect(others.length).toBeGreaterThan(0);
+    for (const result of others) expect(result.status).toBe('passed');
+  });
+
   it('the registry contract shows a test it cannot run as skipped, with the reason', () => {
     const upcast = of('registry contract with a declared limitation', 'upcasts events written by older code');
     expect(upcast).toHaveLength(1);

@@ -15,6 +15,21 @@ export type {
   EventStoreContractConfig,
 } from './event-store-contract/index.js';
 export { describeEventStoreContract } from './event-store-contract/index.js';
+export {
+  describeParkedEventStoreContract,
+  type ParkedEventStoreContractConfig,
+} from './parked-event-store-contract.js';
+export {
+  describeProjectionLockContract,
+  type ProjectionLockContractConfig,
+  type ProjectionLockContractLimitations,
+} from './projection-lock-contract.js';
+export {
+  describeProjectionStoreContract,
+  type ProjectionStoreContractConfig,
+  type ProjectionStoreContractLimitations,
+  type ProjectionStoreWrites,
+} from './projection-store-contract.js';
 export type { StreamRead } from './record-stream-reads.js';
 export { recordStreamReads } from './record-stream-reads.js';
 export {

@@ -1,9 +1,16 @@
 // Run by contract-limitations.test.ts in a separate jest process: the contracts' own results are
 // what that test inspects. Not a test file of its own (it does not match testMatch).
-import { type CheckpointStore, InMemoryEventStore, type Position } from '@es/core';
+import {
+  type CheckpointStore,
+  checkpointProjectionStore,
+  InMemoryEventStore,
+  InMemoryParkedEventStore,
+  type Position,
+} from '@es/core';
 import { describe } from '@jest/globals';
 import { describeCheckpointStoreContract } from '../checkpoint-store-contract.js';
 import { registryContract } from '../event-store-contract/registry.js';
+import { describeProjectionStoreContract } from '../projection-store-contract.js';
 
 /** A checkpoint store without the optional compare-and-set. */
 class PlainCheckpointStore implements CheckpointStore {
@@ -41,4 +48,15 @@ describe('registry contract with a declared limitation', () => {
     create: async (options) => new InMemoryEventStore({ registry: options.registry }),
     limitations: { sharedStorage: 'this test store cannot share storage' },
   });
+});
+
+// At-least-once and without compare-and-set, declared or not.
+describeProjectionStoreContract({
+  name: 'undeclared projection store',
+  create: async () => checkpointProjectionStore(new PlainCheckpointStore(), new InMemoryParkedEventStore()),
+});
+describeProjectionStoreContract({
+  name: 'declared projection store',
+  create: async () => checkpointProjectionStore(new PlainCheckpointStore(), new InMemoryParkedEventStore()),
+  limitations: { compareAndSet: 'no saveIf underneath', transactional: 'at-least-once' },
 });

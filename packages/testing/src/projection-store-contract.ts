@@ -1,0 +1,325 @@
+import { randomUUID } from 'node:crypto';
+import type { ProjectionBatch, ProjectionStore } from '@es/core';
+import { afterEach, describe, expect, it, jest } from '@jest/globals';
+import { parkedEventAt } from './parked-event-store-contract.js';
+
+/**
+ * How the contract sees a handler's writes to the read model, through the batch's context (e.g. a
+ * row inserted in the transaction). `marker` is a fresh unique string per write.
+ */
+export interface ProjectionStoreWrites<TContext> {
+  /** Writes `marker` to the read model through `context`. */
+  readonly write: (context: TContext, marker: string) => Promise<void>;
+  /** Whether `marker` is in the read model now (committed). */
+  readonly has: (store: ProjectionStore<TContext>, marker: string) => Promise<boolean>;
+}
+
+/** Configures `describeProjectionStoreContract`. */
+export interface ProjectionStoreContractConfig<TContext = void> {
+  /** Shown in the suite's title, e.g. "PostgresProjectionStore". */
+  readonly name: string;
+  /** Returns a store no other test writes to. Called once or more per test. */
+  readonly create: () => Promise<ProjectionStore<TContext>>;
+  /** Releases what `create` made (drop a schema, close a pool). Defaults to doing nothing. */
+  readonly cleanup?: (store: ProjectionStore<TContext>) => Promise<void>;
+  /** Per-test timeout in ms. Defaults to 30,000. */
+  readonly timeoutMs?: number;
+  /**
+   * Lets the contract check that the handler's writes are committed with the batch and undone with
+   * a failed attempt or batch. Without it those tests show as skipped.
+   */
+  readonly writes?: ProjectionStoreWrites<TContext>;
+  /** Behaviours the store does not offer, each with the reason shown on the skipped tests. */
+  readonly limitations?: ProjectionStoreContractLimitations;
+}
+
+/**
+ * What a `ProjectionStore` may leave out, each declared with a reason. A test of a behaviour the
+ * store does not declare as missing runs, and fails when the store lacks it.
+ */
+export interface ProjectionStoreContractLimitations {
+  /**
+   * The checkpoint is not compare-and-set: `commitBatch` moves it whatever it was (e.g.
+   * `checkpointProjectionStore` over a `CheckpointStore` without `saveIf`).
+   */
+  readonly compareAndSet?: string;
+  /**
+   * A batch is not one transaction: what a failed or refused batch parked or wrote stays (e.g.
+   * `checkpointProjectionStore`, at-least-once).
+   */
+  readonly transactional?: string;
+}
+
+const noWork = async () => undefined;
+
+/**
+ * The behaviour every `ProjectionStore` must show, as one jest suite: `load` / `commitBatch` /
+ * `reset` per subscription, `commitBatch` moving the checkpoint only from the expected one (true or
+ * false, exactly one winner among concurrent batches), a batch's `attempt` running the handler with
+ * its context and rethrowing its error, `park` idempotent per position, parked events listed in
+ * position order and removed one by one, and a failed `commitBatch` rejecting with the work's error
+ * and keeping nothing it can undo. A store without compare-and-set or transactions declares
+ * `limitations.compareAndSet` / `limitations.transactional`: those tests then show as skipped, with
+ * the reason in their title.
+ *
+ * @example
+ * describeProjectionStoreContract({
+ *   name: 'checkpointProjectionStore',
+ *   create: async () => checkpointProjectionStore(new InMemoryCheckpointStore(), new InMemoryParkedEventStore()),
+ *   limitations: { transactional: 'the checkpoint is stored after the handler, apart from the read model' },
+ * });
+ */
+export function describeProjectionStoreContract<TContext = void>(
+  config: ProjectionStoreContractConfig<TContext>,
+): void {
+  describe(`ProjectionStore contract: ${config.name}`, () => {
+    jest.setTimeout(config.timeoutMs ?? 30_000);
+    const opened: ProjectionStore<TContext>[] = [];
+    afterEach(async () => {
+      for (const store of opened.splice(0).reverse()) await config.cleanup?.(store);
+    });
+    const open = async () => {
+      const store = await config.create();
+      opened.push(store);
+      return store;
+    };
+    const id = () => `projection-${randomUUID()}`;
+    const failure = () => new Error(`handler failed ${randomUUID()}`);
+
+    const limited = (
+      limitation: string | undefined,
+      title: string,
+      body: (store: ProjectionStore<TContext>) => Promise<void>,
+    ) => {
+      if (limitation) {
+        it.skip(`${title} (not run for this store: ${limitation})`, () => undefined);
+        return;
+      }
+      it(title, async () => body(await open()));
+    };
+    const withWrites = (
+      limitation: string | undefined,
+      title: string,
+      body: (store: ProjectionStore<TContext>, writes: ProjectionStoreWrites<TContext>) => Promise<void>,
+    ) => {
+      const { writes } = config;
+      if (!writes) {
+        it.skip(`${title} (not run for this store: no \`writes\` probe configured)`, () => undefined);
+        return;
+      }
+      limited(limitation, title, (store) => body(store, writes));
+    };
+
+    it('has no checkpoint and no parked events for a subscription that never committed', async () => {
+      const store = await open();
+      const subscription = id();
+      expect(await store.load(subscription)).toBeUndefined();
+      expect(await store.listParked(subscription)).toEqual([]);
+    });
+
+    it('commitBatch runs the work once and moves the checkpoint, per subscription', async () => {
+      const store = await open();
+      const [a, b] = [id(), id()];
+      const work = jest.fn(noWork);
+      expect(await store.commitBatch(a, undefined, 10n, work)).toBe(true);
+      expect(work).toHaveBeenCalledTimes(1);
+      expect(await store.commitBatch(a, 10n, 2n ** 62n + 5n, noWork)).toBe(true);
+      expect(await store.commitBatch(b, undefined, 3n, noWork)).toBe(true);
+      expect(await store.load(a)).toBe(2n ** 62n + 5n);
+      expect(await store.load(b)).toBe(3n);
+    });
+
+    limited(
+      config.limitations?.compareAndSet,
+      'commitBatch returns false and leaves the checkpoint when it is not the expected one',
+      async (store) => {
+        const subscription = id();
+        expect(await store.commitBatch(subscription, 5n, 10n, noWork)).toBe(false);
+        expect(await store.load(subscription)).toBeUndefined();
+        expect(await store.commitBatch(subscription, undefined, 10n, noWork)).toBe(true);
+        expect(await store.commitBatch(subscription, undefined, 11n, noWork)).toBe(false);
+        expect(await store.commitBatch(subscription, 9n, 12n, noWork)).toBe(false);
+        expect(await store.load(subscription)).toBe(10n);
+        expect(await store.commitBatch(subscription, 10n, 20n, noWork)).toBe(true);
+        expect(await store.load(subscription)).toBe(20n);
+      },
+    );
+
+    limited(
+      config.limitations?.compareAndSet,
+      'commitBatch lets exactly one of many concurrent batches with the same expectation win',
+      async (store) => {
+        const subscription = id();
+        expect(await store.commitBatch(subscription, undefined, 100n, noWork)).toBe(true);
+        const results = await Promise.all(
+          Array.from({ length: 5 }, (_, i) =>
+            store.commitBatch(subscription, 100n, 200n + BigInt(i), noWork),
+          ),
+        );
+        expect(results.filter(Boolean)).toHaveLength(1);
+        expect(await store.load(subscription)).toBe(200n + BigInt(results.indexOf(true)));
+      },
+    );
+
+    it('reset forgets one subscription checkpoint, and is harmless when there is nothing to forget', async () => {
+      const store = await open();
+      const [a, b] = [id(), id()];
+      await store.commitBatch(a, undefined, 3n, noWork);
+      await store.commitBatch(b, undefined, 4n, noWork);
+      await store.reset(a);
+      await store.reset(id());
+      expect(await store.load(a)).toBeUndefined();
+      expect(await store.load(b)).toBe(4n);
+      expect(await store.commitBatch(a, undefined, 1n, noWork)).toBe(true);
+      expect(await store.load(a)).toBe(1n);
+    });
+
+    it('attempt runs the handler and rethrows its error; the batch goes on after a failed attempt', async () => {
+      const store = await open();
+      const subscription = id();
+      const error = failure();
+      const runs: string[] = [];
+      const committed = await store.commitBatch(subscription, undefined, 2n, async (batch) => {
+        await batch.attempt(async () => {
+          runs.push('first');
+        });
+        await expect(
+          batch.attempt(async () => {
+            runs.push('second');
+            throw error;
+          }),
+        ).rejects.toBe(error);
+        await batch.attempt(async () => {
+          runs.push('third');
+        });
+      });
+      expect(committed).toBe(true);
+      expect(runs).toEqual(['first', 'second', 'third']);
+      expect(await store.load(subscription)).toBe(2n);
+    });
+
+    it('keeps the events a batch parks, idempotent per position, listed in position order', async () => {
+      const store = await open();
+      const subscription = id();
+      const [at5, at3] = [parkedEventAt(subscription, 5n), parkedEventAt(subscription, 3n)];
+      await store.commitBatch(subscription, undefined, 5n, async (batch: ProjectionBatch<TContext>) => {
+        await batch.park(at5);
+        await batch.park(at3);
+        await batch.park(parkedEventAt(subscription, 5n, { attempts: 99 }));
+      });
+      // The same batch handled again (after a crash) parks the same events again.
+      await store.commitBatch(subscription, 5n, 6n, async (batch) => {
+        await batch.park(parkedEventAt(subscription, 3n, { error: 'Error: again' }));
+      });
+      expect(await store.listParked(subscription)).toEqual([at3, at5]);
+      expect(await store.listParked(id())).toEqual([]);
+    });
+
+    it('removeParked forgets one parked event, and is harmless when it is not there', async () => {
+      const store = await open();
+      const subscription = id();
+      await store.commitBatch(subscription, undefined, 2n, async (batch) => {
+        await batch.park(parkedEventAt(subscription, 1n));
+        await batch.park(parkedEventAt(subscription, 2n));
+      });
+      await store.removeParked(subscription, 1n);
+      await store.removeParked(subscription, 42n);
+      await store.removeParked(id(), 2n);
+      expect((await store.listParked(subscription)).map((event) => event.position)).toEqual([2n]);
+    });
+
+    it('a failed commitBatch rejects with the work error and leaves the checkpoint', async () => {
+      const store = await open();
+      const subscription = id();
+      await store.commitBatch(subscription, undefined, 1n, noWork);
+      const error = failure();
+      await expect(
+        store.commitBatch(subscription, 1n, 2n, async () => {
+          throw error;
+        }),
+      ).rejects.toBe(error);
+      expect(await store.load(subscription)).toBe(1n);
+      expect(await store.commitBatch(subscription, 1n, 2n, noWork)).toBe(true);
+    });
+
+    limited(
+      config.limitations?.transactional,
+      'a failed commitBatch keeps none of the events it parked',
+      async (store) => {
+        const subscription = id();
+        const error = failure();
+        await expect(
+          store.commitBatch(subscription, undefined, 2n, async (batch) => {
+            await batch.park(parkedEventAt(subscription, 1n));
+            throw error;
+          }),
+        ).rejects.toBe(error);
+        expect(await store.listParked(subscription)).toEqual([]);
+        expect(await store.load(subscription)).toBeUndefined();
+      },
+    );
+
+    limited(
+      config.limitations?.transactional ?? config.limitations?.compareAndSet,
+      'a commitBatch refused for an unexpected checkpoint keeps none of the events it parked',
+      async (store) => {
+        const subscription = id();
+        await store.commitBatch(subscription, undefined, 10n, noWork);
+        expect(
+          await store.commitBatch(subscription, 3n, 20n, async (batch) => {
+            await batch.park(parkedEventAt(subscription, 15n));
+          }),
+        ).toBe(false);
+        expect(await store.listParked(subscription)).toEqual([]);
+        expect(await store.load(subscription)).toBe(10n);
+      },
+    );
+
+    withWrites(undefined, 'commits the handler writes with the batch', async (store, writes) => {
+      const subscription = id();
+      const marker = randomUUID();
+      await store.commitBatch(subscription, undefined, 1n, async (batch) => {
+        await batch.attempt((context) => writes.write(context, marker));
+      });
+      expect(await writes.has(store, marker)).toBe(true);
+    });
+
+    withWrites(
+      config.limitations?.transactional ?? config.limitations?.compareAndSet,
+      'undoes the writes of a failed attempt and of a failed or refused batch',
+      async (store, writes) => {
+        const subscription = id();
+        const [failedAttempt, kept, failedBatch, refusedBatch] = [
+          randomUUID(),
+          randomUUID(),
+          randomUUID(),
+          randomUUID(),
+        ];
+        await store.commitBatch(subscription, undefined, 1n, async (batch) => {
+          await batch
+            .attempt(async (context) => {
+              await writes.write(context, failedAttempt);
+              throw failure();
+            })
+            .catch(() => undefined);
+          await batch.attempt((context) => writes.write(context, kept));
+        });
+        await expect(
+          store.commitBatch(subscription, 1n, 2n, async (batch) => {
+            await batch.attempt((context) => writes.write(context, failedBatch));
+            throw failure();
+          }),
+        ).rejects.toThrow('handler failed');
+        expect(
+          await store.commitBatch(subscription, 0n, 3n, async (batch) => {
+            await batch.attempt((context) => writes.write(context, refusedBatch));
+          }),
+        ).toBe(false);
+        expect(await writes.has(store, kept)).toBe(true);
+        expect(await writes.has(store, failedAttempt)).toBe(false);
+        expect(await writes.has(store, failedBatch)).toBe(false);
+        expect(await writes.has(store, refusedBatch)).toBe(false);
+      },
+    );
+  });
+}
