@@ -4,10 +4,8 @@ import {
   EventStoreUnavailableError,
   expectedVersionMismatch,
   isEventSourcingError,
-  type PreparedAppend,
-  resolveRetriedAppend,
-  type StoredEventLocation,
 } from '@es/core';
+import { type PreparedAppend, resolveRetriedAppend, type StoredEventLocation } from '@es/core/adapter';
 import {
   type ClientSession,
   type Collection,

@@ -1,4 +1,5 @@
-import { isEventSerializationError, prepareAppend } from '@es/core';
+import { isEventSerializationError } from '@es/core';
+import { prepareAppend } from '@es/core/adapter';
 import { describe, expect, it } from '@jest/globals';
 import { BSON, Decimal128, Double, Int32, Long } from 'mongodb';
 import {

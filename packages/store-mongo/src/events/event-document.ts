@@ -1,4 +1,5 @@
-import { type EventMetadata, EventSerializationError, type PreparedEvent, type StoredEvent } from '@es/core';
+import { type EventMetadata, EventSerializationError, type StoredEvent } from '@es/core';
+import type { PreparedEvent } from '@es/core/adapter';
 import { BSON, type Int32, type Long } from 'mongodb';
 import {
   fromBson,

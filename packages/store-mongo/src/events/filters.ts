@@ -1,4 +1,4 @@
-import { assertEventType, assertStreamId } from '@es/core';
+import { assertEventType, assertStreamId } from '@es/core/adapter';
 import type { Filter } from 'mongodb';
 import { toBsonInteger, toBsonPosition } from './bson-values.js';
 import type { EventDocument } from './event-document.js';

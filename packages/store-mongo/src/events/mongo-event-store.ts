@@ -1,9 +1,7 @@
 import {
   type AppendResult,
   type AppendSubscription,
-  assertStreamId,
   type DomainEvent,
-  decodeStoredEvent,
   type EventRegistry,
   type EventStore,
   type EventStoreOptions,
@@ -11,16 +9,20 @@ import {
   InvalidArgumentError,
   type NewEvent,
   type Position,
-  prepareAppend,
   type ReadAllOptions,
   type ReadByTypeOptions,
   type ReadStreamOptions,
-  readAllOptions,
-  readByTypeArguments,
-  readStreamArguments,
   type StoreCapabilities,
   type StoredEvent,
 } from '@es/core';
+import {
+  assertStreamId,
+  decodeStoredEvent,
+  prepareAppend,
+  readAllOptions,
+  readByTypeArguments,
+  readStreamArguments,
+} from '@es/core/adapter';
 import type { Collection, Document } from 'mongodb';
 import {
   type MongoConnection,

@@ -1,4 +1,5 @@
-import { assertPosition, assertStreamId, type CheckpointStore, type Position } from '@es/core';
+import type { CheckpointStore, Position } from '@es/core';
+import { assertPosition, assertStreamId } from '@es/core/adapter';
 import type { Collection, Long } from 'mongodb';
 import {
   type MongoConnection,

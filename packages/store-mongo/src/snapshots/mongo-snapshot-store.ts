@@ -1,4 +1,5 @@
-import { assertStreamId, type Snapshot, type SnapshotStore } from '@es/core';
+import type { Snapshot, SnapshotStore } from '@es/core';
+import { assertStreamId, assertValidSnapshot } from '@es/core/adapter';
 import type { Collection } from 'mongodb';
 import {
   type MongoConnection,
@@ -11,12 +12,7 @@ import { onFirstUse } from '../connection/ready.js';
 import { RAW_READ } from '../events/event-document.js';
 import { assertBooleanOption, assertCollectionName, optionOr } from '../schema/names.js';
 import { applyMigrations, assertMigrated, type MongoMigrationReport, reportOf } from '../schema/schema.js';
-import {
-  assertSnapshot,
-  fromSnapshotDocument,
-  type SnapshotDocument,
-  toSnapshotDocument,
-} from './snapshot-document.js';
+import { fromSnapshotDocument, type SnapshotDocument, toSnapshotDocument } from './snapshot-document.js';
 
 /** Options of {@link MongoSnapshotStore}: `connection` (a MongoClient or a connection string) and more. */
 export interface MongoSnapshotStoreOptions extends MongoConnectionOptions {
@@ -78,7 +74,7 @@ export class MongoSnapshotStore implements SnapshotStore {
   }
 
   async save(snapshot: Snapshot): Promise<void> {
-    assertSnapshot(snapshot);
+    assertValidSnapshot(snapshot);
     const document = toSnapshotDocument(snapshot);
     const notNewer = { _id: { $eq: document._id }, aggregateVersion: { $lte: document.aggregateVersion } };
     await this.#whenReady();

@@ -2,7 +2,8 @@ import { isEventSerializationError, isInvalidArgumentError, type Snapshot } from
 import { describe, expect, it } from '@jest/globals';
 import { BSON, Decimal128, Long } from 'mongodb';
 import { RAW_READ } from '../events/event-document.js';
-import { assertSnapshot, fromSnapshotDocument, toSnapshotDocument } from './snapshot-document.js';
+import { MongoSnapshotStore } from './mongo-snapshot-store.js';
+import { fromSnapshotDocument, toSnapshotDocument } from './snapshot-document.js';
 
 const stored = (document: object) => BSON.deserialize(BSON.serialize(document), RAW_READ);
 
@@ -65,20 +66,32 @@ describe('snapshot documents', () => {
     expect(isEventSerializationError(error)).toBe(true);
   });
 
-  it('are checked before saving', () => {
-    const bad: Array<Partial<Snapshot>> = [
-      { streamId: { $gt: '' } as unknown as string },
-      { aggregateVersion: 0 },
-      { snapshotVersion: 1.5 },
-      { createdAt: new Date(Number.NaN) },
-      { state: undefined },
-    ];
-    for (const change of bad) {
-      expect(isInvalidArgumentError(thrown(() => assertSnapshot({ ...snapshot, ...change })))).toBe(true);
+  it("are checked before saving, by core's assertValidSnapshot, before any request", async () => {
+    // Port 9 refuses connections: a refusal that reached the server would be "unavailable" instead.
+    const store = new MongoSnapshotStore({
+      connection: 'mongodb://127.0.0.1:9/es?serverSelectionTimeoutMS=300&connectTimeoutMS=300',
+    });
+    const refusal = (candidate: Snapshot) =>
+      store.save(candidate).then(
+        () => undefined,
+        (error: unknown) => error,
+      );
+    try {
+      const bad: Array<Partial<Snapshot>> = [
+        { streamId: { $gt: '' } as unknown as string },
+        { aggregateVersion: 0 },
+        { snapshotVersion: 1.5 },
+        { aggregateVersion: 2 ** 31 }, // the one rule of every store: versions fit 32 bits
+        { createdAt: new Date(Number.NaN) },
+        { state: undefined },
+      ];
+      for (const change of bad) {
+        expect(isInvalidArgumentError(await refusal({ ...snapshot, ...change }))).toBe(true);
+      }
+      expect(isEventSerializationError(await refusal({ ...snapshot, state: { n: 1n } }))).toBe(true);
+      expect(() => toSnapshotDocument({ ...snapshot, state: null })).not.toThrow();
+    } finally {
+      await store.close();
     }
-    expect(isEventSerializationError(thrown(() => assertSnapshot({ ...snapshot, state: { n: 1n } })))).toBe(
-      true,
-    );
-    expect(thrown(() => assertSnapshot({ ...snapshot, state: null }))).toBeUndefined();
   });
 });

@@ -1,11 +1,4 @@
-import {
-  assertJsonSerializable,
-  assertPositiveInteger,
-  assertStreamId,
-  EventSerializationError,
-  InvalidArgumentError,
-  type Snapshot,
-} from '@es/core';
+import { EventSerializationError, type Snapshot } from '@es/core';
 import type { Int32, Long } from 'mongodb';
 import { fromBson, readDate, readSafeInteger, readString, toBsonInteger } from '../events/bson-values.js';
 
@@ -20,27 +13,6 @@ export interface SnapshotDocument {
   snapshotVersion: Int32 | Long;
   state: string;
   createdAt: Date;
-}
-
-/**
- * Checks a snapshot as every store must: a valid stream id, positive integer `aggregateVersion` and
- * `snapshotVersion`, a valid `createdAt`, and plain-JSON `state` (`null` allowed). Throws
- * `InvalidArgumentError`, or `EventSerializationError` for the state.
- */
-export function assertSnapshot(snapshot: Snapshot): void {
-  if (typeof snapshot !== 'object' || snapshot === null) {
-    throw new InvalidArgumentError('snapshot', 'expected a snapshot object.');
-  }
-  assertStreamId(snapshot.streamId, 'snapshot.streamId');
-  assertPositiveInteger(snapshot.aggregateVersion, 'snapshot.aggregateVersion');
-  assertPositiveInteger(snapshot.snapshotVersion, 'snapshot.snapshotVersion');
-  if (!(snapshot.createdAt instanceof Date) || Number.isNaN(snapshot.createdAt.getTime())) {
-    throw new InvalidArgumentError('snapshot.createdAt', 'expected a valid Date.');
-  }
-  if (snapshot.state === undefined) {
-    throw new InvalidArgumentError('snapshot.state', 'a snapshot needs a state (null is allowed).');
-  }
-  assertJsonSerializable(snapshot.state, 'the snapshot state');
 }
 
 /** The document to store for a checked snapshot. */
