@@ -38,14 +38,7 @@ const TEST_FILES = '\\.test\\.ts$|^packages/[^/]+/test/|^packages/[^/]+/src/test
  * @es/store-postgres and the database drivers and nothing else beyond the rules for replay; any
  * other file of @es/replay that does so fails the check.
  */
-const REPLAY_POSTGRES_FILES_TO_MOVE = [
-  'packages/replay/src/__fixtures__/projection-worker.mjs',
-  'packages/replay/src/postgres-projection.int.test.ts',
-  'packages/replay/src/postgres-projection.test.ts',
-  'packages/replay/src/postgres-test-support.ts',
-  'packages/replay/src/projection-kill.int.test.ts',
-  'packages/replay/src/projection-reconnect.int.test.ts',
-];
+const REPLAY_POSTGRES_FILES_TO_MOVE = [];
 /**
  * TEMPORARY: test helpers of @es/store-postgres that live in src/ under names that are not test
  * file names, and import @es/testing. They are test-only (nothing published imports them); move
@@ -111,10 +104,25 @@ module.exports = {
     },
     {
       name: 'adapters-import-only-core',
-      comment: 'The store adapters import @es/core (and @es/testing in test files), no other package.',
+      comment:
+        'The store adapters import @es/core (and @es/testing in test files), no other package. ' +
+        'Their test files may also use @es/replay (see adapter-tests-may-use-replay).',
       severity: 'error',
-      from: { path: '^packages/(store-postgres|store-mongo)/' },
+      from: { path: '^packages/(store-postgres|store-mongo)/', pathNot: TEST_FILES },
       to: { path: WORKSPACE, pathNot: [pkg('core'), pkg('testing'), '^packages/$1/|^@es/$1$'] },
+    },
+    {
+      name: 'adapter-tests-may-use-replay',
+      comment:
+        'A test file of an adapter (*.test.ts, test/**, src/testing/**) may import @es/replay (to ' +
+        'run projections on the adapter) and @es/testing besides @es/core, by package name; never ' +
+        'another adapter, an app or a tool.',
+      severity: 'error',
+      from: { path: '^packages/(store-postgres|store-mongo)/(?:.*\\.test\\.ts$|test/|src/testing/)' },
+      to: {
+        path: WORKSPACE,
+        pathNot: [pkg('core'), pkg('testing'), pkg('replay'), '^packages/$1/|^@es/$1(/|$)'],
+      },
     },
     {
       name: 'testing-only-from-test-files',

@@ -92,7 +92,7 @@ describeWithBinaries('the global log after moving the database to another cluste
       expect(BigInt(xid) << 16n).toBeLessThan(before[0]!.position);
 
       // Applications usually run migrate() at start: after a restore it finds nothing to do.
-      expect((await migrate(target.url(DATABASE), { schema: SCHEMA })).applied).toEqual([]);
+      expect((await migrate({ connection: target.url(DATABASE), schema: SCHEMA })).applied).toEqual([]);
       // The application appends as a role that may only read and append: opening the new era
       // needs no more than that.
       await target.psql(
@@ -174,7 +174,7 @@ describeWithBinaries('the global log after moving the database to another cluste
     it('keeps every event in order, appends after them, and resumes a follower', async () => {
       await burnTransactionIds(primary, 3000);
       // The replica's schema comes from the primary's, as PostgreSQL's documentation advises.
-      await migrate(primary.url(DATABASE), { schema: SCHEMA });
+      await migrate({ connection: primary.url(DATABASE), schema: SCHEMA });
       const directory = scratchDirectory('es-logical');
       const schemaFile = join(directory, 'schema.sql');
       await runPostgresBinary(bin, 'pg_dump', [

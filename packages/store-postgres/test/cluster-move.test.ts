@@ -40,7 +40,7 @@ describe('the global log after moving an embedded database to another PGlite ins
     const { before, checkpoint } = await writeHistory(source);
 
     // The target gets the schema from migrate() before any data, then the rows.
-    await migrate(target, { schema: SCHEMA });
+    await migrate({ connection: target, schema: SCHEMA });
     for (const table of ['events', 'events_eras']) await copyTable(source, target, table);
     const { rows } = await target.query<{ xid: string }>('SELECT pg_current_xact_id()::text AS xid');
     expect(BigInt(rows[0]!.xid) << 16n).toBeLessThan(before[0]!.position);

@@ -89,14 +89,14 @@ describeWithService(
     it('migrate() as an application role that may only read and append: StorePermissionDeniedError', async () => {
       const schema = uniqueSchema('es_perm');
       schemas.push(schema);
-      await migrate(admin, { schema });
+      await migrate({ connection: admin, schema });
       const role = `es_app_${schema.slice(-12)}`;
       roles.push(role);
       await admin.exec(`CREATE ROLE "${role}" LOGIN;
       GRANT USAGE ON SCHEMA "${schema}" TO "${role}";
       GRANT SELECT, INSERT ON ALL TABLES IN SCHEMA "${schema}" TO "${role}"`);
       const asApp = withDatabase(url, new URL(url).pathname.slice(1), role);
-      const error = await failureOf(migrate(asApp, { schema: uniqueSchema('es_perm_new') }));
+      const error = await failureOf(migrate({ connection: asApp, schema: uniqueSchema('es_perm_new') }));
       expect(isStorePermissionDeniedError(error)).toBe(true);
       expect(isEventStoreUnavailableError(error)).toBe(false);
       expect((error as Error).message).toMatch(/42501/);
@@ -104,7 +104,8 @@ describeWithService(
       expect((error as Error).message).not.toMatch(/append|event ids/);
       // Re-running the migrations of its own schema is refused as well, with the same error.
       const again = await failureOf(
-        migrate(asApp, {
+        migrate({
+          connection: asApp,
           schema,
           migrations: [{ version: 99, name: '099_x.sql', checksum: 'x', sql: 'CREATE TABLE t99 (id int)' }],
         }),
@@ -116,7 +117,7 @@ describeWithService(
 
     it('a database that does not exist: StoreDatabaseNotFoundError, from migrate() and from a store', async () => {
       const missing = withDatabase(url, `es_missing_${Date.now()}`);
-      const fromMigrate = await failureOf(migrate(missing));
+      const fromMigrate = await failureOf(migrate({ connection: missing }));
       expect(isStoreDatabaseNotFoundError(fromMigrate)).toBe(true);
       expect((fromMigrate as Error).message).toMatch(/3D000.*does not exist: create it/s);
       const store = new PostgresEventStore({ connection: missing });
@@ -133,7 +134,7 @@ describeWithService(
       schemas.push(schema);
       await admin.exec(`CREATE SCHEMA "${schema}"`);
       const store = new PostgresEventStore({ connection: url, schema });
-      const checkpoints = new PostgresCheckpointStore(url, { schema });
+      const checkpoints = new PostgresCheckpointStore({ connection: url, schema });
       try {
         const append = await failureOf(store.appendEvents('s', 'any', [{ type: 'Opened', data: {} }]));
         expect(isStoreNotMigratedError(append)).toBe(true);
@@ -151,7 +152,7 @@ describeWithService(
 
     it('migrate() against a refused connection is "unavailable" and says nothing about appends', async () => {
       const refused = `postgres://postgres@127.0.0.1:${await sparePort()}/test`;
-      const error = await failureOf(migrate(refused));
+      const error = await failureOf(migrate({ connection: refused }));
       expect(isEventStoreUnavailableError(error)).toBe(true);
       expect((error as Error).message).toMatch(/ECONNREFUSED/);
       expect((error as Error).message).toMatch(/retrying later can succeed/);
@@ -197,7 +198,7 @@ describeWithService(
             'start',
           ]);
           const wrong = `postgres://postgres:wrong-password@127.0.0.1:${port}/postgres`;
-          const error = await failureOf(migrate(wrong));
+          const error = await failureOf(migrate({ connection: wrong }));
           expect(isStoreAuthenticationError(error)).toBe(true);
           expect((error as Error).message).toMatch(/28P01/);
           expect((error as Error).message).toMatch(/check the user name and password/);
@@ -209,7 +210,7 @@ describeWithService(
           }
           // The right password works: the failure was the credentials, nothing else.
           const right = `postgres://postgres:right-password@127.0.0.1:${port}/postgres`;
-          expect((await migrate(right)).applied.length).toBeGreaterThan(0);
+          expect((await migrate({ connection: right })).applied.length).toBeGreaterThan(0);
         } finally {
           try {
             asPostgres(findBinary('pg_ctl')!, ['-D', data, '-m', 'immediate', '-w', 'stop']);

@@ -27,7 +27,7 @@ export const summary = (event: StoredEvent) => ({
 export async function writeHistory(
   connection: PostgresConnection,
 ): Promise<{ before: StoredEvent[]; checkpoint: bigint }> {
-  await migrate(connection, { schema: SCHEMA });
+  await migrate({ connection, schema: SCHEMA });
   const store = new PostgresEventStore({ connection, schema: SCHEMA });
   try {
     await store.appendEvents('account-a', ExpectedVersion.NoStream, [

@@ -26,8 +26,8 @@ function refusal(make: () => unknown): unknown {
 const constructors: ReadonlyArray<[string, (names: Record<string, unknown>) => unknown]> = [
   ['PostgresEventStore', (names) => new PostgresEventStore({ connection: db, ...names })],
   ['PostgresSnapshotStore', (names) => new PostgresSnapshotStore({ connection: db, ...names } as never)],
-  ['PostgresCheckpointStore', (names) => new PostgresCheckpointStore(db, names)],
-  ['PostgresProjectionStore', (names) => new PostgresProjectionStore(db, names)],
+  ['PostgresCheckpointStore', (names) => new PostgresCheckpointStore({ connection: db, ...names })],
+  ['PostgresProjectionStore', (names) => new PostgresProjectionStore({ connection: db, ...names })],
 ];
 
 describe('schema and table options', () => {
@@ -39,7 +39,7 @@ describe('schema and table options', () => {
     }
   });
 
-  it.each(constructors.slice(0, 2))('%s refuses table: null instead of using "events"', (_, make) => {
+  it.each(constructors.slice(0, 3))('%s refuses table: null instead of using "events"', (_, make) => {
     const error = refusal(() => make({ table: null }));
     expect(isInvalidArgumentError(error)).toBe(true);
     expect((error as Error).message).toMatch(/Invalid table: expected a string, got null/);
@@ -50,8 +50,8 @@ describe('schema and table options', () => {
   });
 
   it('migrate refuses null names before touching the database', async () => {
-    await expect(migrate(db, { table: null as never })).rejects.toThrow(/Invalid table/);
-    await expect(migrate(db, { schema: null as never })).rejects.toThrow(/Invalid schema/);
+    await expect(migrate({ connection: db, table: null as never })).rejects.toThrow(/Invalid table/);
+    await expect(migrate({ connection: db, schema: null as never })).rejects.toThrow(/Invalid schema/);
   });
 
   it('PostgresEventStore refuses notify: null instead of notifying', () => {
@@ -70,9 +70,11 @@ describe('schema and table options', () => {
   it('PostgresProjectionLock refuses namespace: null and heartbeatMs: null before opening a pool', () => {
     const url = 'postgres://nobody@127.0.0.1:9/none';
     for (const options of [{ namespace: null }, { namespace: ' ' }, { heartbeatMs: null }]) {
-      expect(isInvalidArgumentError(refusal(() => new PostgresProjectionLock(url, options as never)))).toBe(
-        true,
-      );
+      expect(
+        isInvalidArgumentError(
+          refusal(() => new PostgresProjectionLock({ connection: url, ...(options as object) })),
+        ),
+      ).toBe(true);
     }
   });
 });

@@ -4,13 +4,19 @@ import { createPGliteExecutor, isPGliteLike, type PGliteLike } from './pglite-ex
 import type { SqlExecutor } from './sql-executor.js';
 
 /**
- * Where the store's data lives: a connection string (`postgres://user@host/db`; the store opens
- * and closes its own pool), a `pg.Pool` you own, or a PGlite instance you own.
+ * Where the data lives, the `connection` option of every store, lock and `migrate()` of this
+ * package: a connection string (`postgres://user@host/db`; the store opens and closes its own
+ * pool), a `pg.Pool` you own, a PGlite instance you own, or an executor from
+ * {@link createSqlExecutor} (to share one pool between several stores; it stays yours).
  */
-export type PostgresConnection = string | PgPoolLike | PGliteLike;
+export type PostgresConnection = string | PgPoolLike | PGliteLike | SqlExecutor;
 
-/** Builds the SQL executor for a connection; used by every PostgreSQL store of this package. */
+/**
+ * Builds the SQL executor for a connection; used by every PostgreSQL store of this package. Given
+ * an executor, returns it as it is.
+ */
 export function createSqlExecutor(connection: PostgresConnection): SqlExecutor {
+  if (isSqlExecutor(connection)) return connection;
   if (typeof connection === 'string') {
     if (connection.length === 0) {
       throw new InvalidArgumentError('connection', 'the connection string is empty.');
@@ -28,8 +34,44 @@ export function createSqlExecutor(connection: PostgresConnection): SqlExecutor {
   }
   throw new InvalidArgumentError(
     'connection',
-    'expected a connection string, a pg.Pool or a PGlite instance.',
+    'expected a connection string, a pg.Pool, a PGlite instance or an executor from createSqlExecutor.',
   );
+}
+
+/** True for an executor (made by `createSqlExecutor`), as opposed to a connection to make one from. */
+export function isSqlExecutor(value: unknown): value is SqlExecutor {
+  const candidate = value as Partial<SqlExecutor> | null;
+  return (
+    typeof candidate === 'object' &&
+    candidate !== null &&
+    (candidate.kind === 'pg' || candidate.kind === 'pglite') &&
+    typeof candidate.transaction === 'function' &&
+    typeof candidate.query === 'function'
+  );
+}
+
+/**
+ * Checks that the options of `owner` are an object (not null, not a connection string passed the
+ * old way) and returns them; `expected` names its keys for the message.
+ */
+export function assertOptionsObject<T>(options: T, expected: string): T {
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+    throw new InvalidArgumentError('options', `expected ${expected}.`);
+  }
+  return options;
+}
+
+/**
+ * The executor of one store over `connection`: one made here (and closed with the store) from a
+ * connection string, a pool or PGlite, or the executor passed in (left open: it is the caller's).
+ */
+export function openStoreExecutor(
+  connection: PostgresConnection,
+  store: string,
+  beforeRelease?: () => Promise<void>,
+): StoreExecutor {
+  const owns = !isSqlExecutor(connection);
+  return storeExecutor(createSqlExecutor(connection), store, owns, beforeRelease);
 }
 
 /** The executor a store works through: one that knows whether the store was closed. */

@@ -1,3 +1,4 @@
+import { recordExecutorSource } from './executor-source.js';
 import type { SqlExecutor, SqlSession } from './sql-executor.js';
 
 interface PGliteQueryable {
@@ -50,11 +51,14 @@ function session(target: PGliteQueryable): SqlSession {
  * statement (or one transaction) at a time; the caller keeps ownership of the instance.
  */
 export function createPGliteExecutor(db: PGliteLike): SqlExecutor {
-  return {
-    kind: 'pglite',
-    ...session(db),
-    transaction: (work) => db.transaction((tx) => work(session(tx))),
-    listen: async (channel, onNotify) => db.listen(channel, () => onNotify()),
-    close: async () => undefined,
-  };
+  return recordExecutorSource<SqlExecutor>(
+    {
+      kind: 'pglite',
+      ...session(db),
+      transaction: (work) => db.transaction((tx) => work(session(tx))),
+      listen: async (channel, onNotify) => db.listen(channel, () => onNotify()),
+      close: async () => undefined,
+    },
+    db,
+  );
 }

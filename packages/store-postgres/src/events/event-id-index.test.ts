@@ -36,7 +36,7 @@ describe('event ids: caller-chosen ids are unique, generated ids skip the index 
 
   it('keeps caller-chosen ids unique across streams, marks generated ids as not indexed', async () => {
     const schema = uniqueSchema();
-    await migrate(db, { schema });
+    await migrate({ connection: db, schema });
     const store = new PostgresEventStore({ connection: db, schema, notify: false });
     const a = `a-${randomUUID()}`;
     const b = `b-${randomUUID()}`;
@@ -70,7 +70,7 @@ describe('event ids: caller-chosen ids are unique, generated ids skip the index 
   it('upgrading a table from 001-003 keeps every stored id unique and retries recognised', async () => {
     const schema = uniqueSchema();
     const files = readMigrationFiles();
-    await migrate(db, { schema, migrations: files.filter((file) => file.version <= 3) });
+    await migrate({ connection: db, schema, migrations: files.filter((file) => file.version <= 3) });
     // Written by the 001 function, as a store of the previous release did.
     const streamId = `old-${randomUUID()}`;
     const oldBatch = [
@@ -89,7 +89,7 @@ describe('event ids: caller-chosen ids are unique, generated ids skip the index 
     );
     await early.close();
 
-    const upgrade = await migrate(db, { schema });
+    const upgrade = await migrate({ connection: db, schema });
     expect(upgrade.applied).toEqual(files.filter((file) => file.version > 3).map((file) => file.name));
     expect(await suppliedFlags(schema, streamId)).toEqual([true, true]);
 

@@ -42,7 +42,7 @@ describeWithService('global log on a server: commits out of position order', 'DA
 
   beforeAll(async () => {
     pool = new pg.Pool({ connectionString: url, max: 4 });
-    await migrate(pool, { schema });
+    await migrate({ connection: pool, schema });
     store = new PostgresEventStore({ connection: pool, schema });
   });
 

@@ -41,7 +41,7 @@ describe('subscribeToAppends on PGlite', () => {
   beforeAll(async () => {
     db = new PGlite();
     schema = uniqueSchema();
-    await migrate(db, { schema });
+    await migrate({ connection: db, schema });
   }, 120_000);
 
   afterAll(async () => {

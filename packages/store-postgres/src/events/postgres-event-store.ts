@@ -22,7 +22,9 @@ import {
   type StoredEvent,
 } from '@es/core';
 import {
+  assertOptionsObject,
   createSqlExecutor,
+  isSqlExecutor,
   type PostgresConnection,
   type StoreExecutor,
   storeExecutor,
@@ -40,8 +42,9 @@ import { readAllBatches } from './read-all.js';
 /** Options of {@link PostgresEventStore}. */
 export interface PostgresEventStoreOptions extends EventStoreOptions {
   /**
-   * A connection string (the store opens a `pg.Pool` and closes it in `close()`), a `pg.Pool`, or a
-   * PGlite instance. A pool or PGlite instance you pass stays yours: `close()` leaves it open.
+   * A connection string (the store opens a `pg.Pool` and closes it in `close()`), a `pg.Pool`, a
+   * PGlite instance, or an executor from `createSqlExecutor`. One you pass stays yours: `close()`
+   * leaves it open.
    */
   readonly connection: PostgresConnection;
   /** Schema of the event table, validated as an identifier. Defaults to `"public"`. */
@@ -76,6 +79,7 @@ export class PostgresEventStore implements EventStore {
   readonly #subscriptions = new Set<StopListening>();
 
   constructor(options: PostgresEventStoreOptions) {
+    assertOptionsObject(options, '{ connection, schema?, table?, notify?, registry? }');
     // Names are checked before the connection is touched: a hostile name never reaches SQL.
     this.#names = storeNames(optionOr(options.schema, 'public'), optionOr(options.table, 'events'));
     const notify = options.notify === undefined ? true : options.notify;
@@ -86,9 +90,10 @@ export class PostgresEventStore implements EventStore {
       );
     }
     const connection = createSqlExecutor(options.connection);
+    const owns = !isSqlExecutor(options.connection);
     // Closing first refuses new calls, then lets the last notification out and stops the
     // subscriptions, then releases the pool.
-    this.#executor = storeExecutor(connection, 'PostgresEventStore', true, () => this.#release());
+    this.#executor = storeExecutor(connection, 'PostgresEventStore', owns, () => this.#release());
     this.#registry = options.registry;
     this.#announcer = notify
       ? new AppendAnnouncer(connection, notificationChannel(this.#names.schema, this.#names.table))
@@ -103,7 +108,7 @@ export class PostgresEventStore implements EventStore {
 
   /** Applies the package's migrations to this store's schema and table (see {@link migrate}). */
   migrate(): Promise<MigrateResult> {
-    return migrate(this.#executor, { schema: this.#names.schema, table: this.#names.table });
+    return migrate({ connection: this.#executor, schema: this.#names.schema, table: this.#names.table });
   }
 
   async appendEvents<E extends DomainEvent = DomainEvent>(

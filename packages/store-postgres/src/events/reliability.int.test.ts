@@ -28,7 +28,7 @@ describeWithService('PostgresEventStore reliability on a server', 'DATABASE_URL'
   async function freshStore(poolSize: number): Promise<{ store: PostgresEventStore; pool: pg.Pool }> {
     const schema = uniqueSchema('es_rel');
     schemas.push(schema);
-    await migrate(admin, { schema });
+    await migrate({ connection: admin, schema });
     const pool = new pg.Pool({ connectionString: url, max: poolSize });
     pool.on('error', () => undefined);
     return { store: new PostgresEventStore({ connection: pool, schema }), pool };
@@ -178,7 +178,7 @@ describeWithService('PostgresEventStore reliability on a server', 'DATABASE_URL'
     it('leaves no partial batch, fails with a typed error, and the store keeps working', async () => {
       const schema = uniqueSchema('es_rel');
       schemas.push(schema);
-      await migrate(admin, { schema });
+      await migrate({ connection: admin, schema });
       // The era of this cluster, opened now: otherwise the blocker below, as the table's first
       // append, would open it and hold its lock (migration 005), and the append would wait there.
       await admin.query({ text: `SELECT "${schema}".events_era_offset()` });

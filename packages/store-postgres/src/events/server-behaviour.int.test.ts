@@ -21,7 +21,7 @@ describeWithService('PostgresEventStore on a server: notifications and errors', 
 
   beforeAll(async () => {
     executor = createSqlExecutor(url);
-    await migrate(executor, { schema });
+    await migrate({ connection: executor, schema });
   });
 
   afterAll(async () => {

@@ -18,8 +18,8 @@ describeWithService('PostgresCheckpointStore (server)', 'DATABASE_URL', (url) =>
     create: async () => {
       executor ??= createSqlExecutor(url);
       const schema = uniqueSchema('es_cp');
-      await migrate(executor, { schema });
-      const store = new PostgresCheckpointStore(executor, { schema });
+      await migrate({ connection: executor, schema });
+      const store = new PostgresCheckpointStore({ connection: executor, schema });
       schemas.set(store, schema);
       return store;
     },

@@ -19,8 +19,8 @@ describeCheckpointStoreContract({
   name: 'PostgresCheckpointStore (PGlite)',
   create: async () => {
     const schema = uniqueSchema('es_cp');
-    await migrate(executor, { schema });
-    const store = new PostgresCheckpointStore(executor, { schema });
+    await migrate({ connection: executor, schema });
+    const store = new PostgresCheckpointStore({ connection: executor, schema });
     schemas.set(store, schema);
     return store;
   },

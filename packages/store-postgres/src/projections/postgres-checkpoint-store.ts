@@ -6,32 +6,43 @@ import {
   type Position,
 } from '@es/core';
 import {
-  createSqlExecutor,
+  assertOptionsObject,
+  openStoreExecutor,
   type PostgresConnection,
   type StoreExecutor,
-  storeExecutor,
 } from '../connection/connection.js';
 import { wrapDriverError } from '../connection/driver-errors.js';
 import type { SqlExecutor, SqlSession } from '../connection/sql-executor.js';
-import { assertSqlIdentifier, quoteIdentifier } from '../schema/identifiers.js';
+import { assertSqlIdentifier, optionOr, quoteIdentifier } from '../schema/identifiers.js';
 
 /** Options of {@link PostgresCheckpointStore}. */
 export interface PostgresCheckpointStoreOptions {
-  /** Schema holding `es_checkpoints` (created by migration 003). Defaults to `"public"`. */
+  /**
+   * A connection string (the store opens a `pg.Pool` and closes it in `close()`), a `pg.Pool`, a
+   * PGlite instance, or an executor from `createSqlExecutor`. One you pass stays yours.
+   */
+  readonly connection: PostgresConnection;
+  /** Schema holding the checkpoints table (created by `migrate()`). Defaults to `"public"`. */
   readonly schema?: string;
+  /**
+   * The table of checkpoints, validated as an identifier. Defaults to `"es_checkpoints"`, the table
+   * `migrate()` creates; another name must be a table you created with the same columns.
+   */
+  readonly table?: string;
 }
+
+/** Name of the checkpoints table `migrate()` creates (migration 003). */
+const CHECKPOINTS_TABLE = 'es_checkpoints';
 
 /** The table names of migration 003, validated and quoted for a schema. */
-export function checkpointTables(schema: unknown = 'public'): { checkpoints: string; parked: string } {
+export function checkpointTables(
+  schema: unknown = 'public',
+  checkpoints: unknown = CHECKPOINTS_TABLE,
+): { checkpoints: string; parked: string } {
   assertSqlIdentifier(schema, 'schema');
+  assertSqlIdentifier(checkpoints, 'table');
   const quoted = quoteIdentifier(schema);
-  return { checkpoints: `${quoted}.es_checkpoints`, parked: `${quoted}.es_parked_events` };
-}
-
-/** True for an executor made by `createSqlExecutor`, as opposed to a connection to make one from. */
-export function isSqlExecutor(value: unknown): value is SqlExecutor {
-  const candidate = value as Partial<SqlExecutor> | null;
-  return typeof candidate?.kind === 'string' && typeof candidate.transaction === 'function';
+  return { checkpoints: `${quoted}.${quoteIdentifier(checkpoints)}`, parked: `${quoted}.es_parked_events` };
 }
 
 /**
@@ -43,21 +54,21 @@ export function isSqlExecutor(value: unknown): value is SqlExecutor {
  * with a read model in the same database use `PostgresProjectionStore`.
  *
  * @example
- * await migrate(process.env.DATABASE_URL!);
- * const checkpoints = new PostgresCheckpointStore(process.env.DATABASE_URL!);
+ * await migrate({ connection: process.env.DATABASE_URL! });
+ * const checkpoints = new PostgresCheckpointStore({ connection: process.env.DATABASE_URL! });
  */
 export class PostgresCheckpointStore implements CheckpointStore {
   readonly #executor: StoreExecutor;
   readonly #table: string;
 
-  constructor(connection: PostgresConnection | SqlExecutor, options: PostgresCheckpointStoreOptions = {}) {
-    this.#table = checkpointTables(options.schema).checkpoints;
-    const owns = !isSqlExecutor(connection);
-    this.#executor = storeExecutor(
-      isSqlExecutor(connection) ? connection : createSqlExecutor(connection),
-      'PostgresCheckpointStore',
-      owns,
-    );
+  constructor(options: PostgresCheckpointStoreOptions) {
+    assertOptionsObject(options, '{ connection, schema?, table? }');
+    // Names are checked before the connection is touched: a hostile name never reaches SQL.
+    this.#table = checkpointTables(
+      optionOr(options.schema, 'public'),
+      optionOr(options.table, CHECKPOINTS_TABLE),
+    ).checkpoints;
+    this.#executor = openStoreExecutor(options.connection, 'PostgresCheckpointStore');
   }
 
   async load(subscriptionId: string): Promise<Position | undefined> {

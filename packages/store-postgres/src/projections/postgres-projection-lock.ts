@@ -1,53 +1,82 @@
 import { assertPositiveInteger, assertStreamId, InvalidArgumentError } from '@es/core';
 import pg from 'pg';
+import { assertOptionsObject, isSqlExecutor, type PostgresConnection } from '../connection/connection.js';
 import { wrapDriverError } from '../connection/driver-errors.js';
+import { executorSource } from '../connection/executor-source.js';
 import type { PgClientLike, PgPoolLike } from '../connection/pg-executor.js';
+import { isPGliteLike, type PGliteLike } from '../connection/pglite-executor.js';
 import type { PostgresProjectionLease } from './postgres-projection-types.js';
 
 /** Options of {@link PostgresProjectionLock}. */
 export interface PostgresProjectionLockOptions {
+  /**
+   * A connection string (the lock opens a `pg.Pool` and closes it in `close()`), a `pg.Pool`, a
+   * PGlite instance, or an executor from `createSqlExecutor`. One you pass stays yours.
+   */
+  readonly connection: PostgresConnection;
   /** Part of the lock key, so applications sharing a database do not block each other. Defaults to `"public"`. */
   readonly namespace?: string;
   /** How often the holder checks that its connection (and so its lock) is alive. Defaults to 2,000 ms. */
   readonly heartbeatMs?: number;
 }
 
+/** Keys held through each PGlite instance: one session, in which advisory locks are re-entrant. */
+const heldOnPGlite = new WeakMap<PGliteLike, Set<string>>();
+
 /**
  * Keeps one instance of a projection active across processes with a PostgreSQL session-level
  * advisory lock, held on a dedicated connection. When the holder dies (process killed, connection
  * lost) the server releases the lock, and a standby instance takes over at its next try. The
  * holder learns of a lost connection at once (connection error) or at the next heartbeat.
- * Use it as `lock` of a `Projection` (@es/replay). Needs a server: PGlite is a single session,
- * in which advisory locks do not exclude anyone.
+ * Use it as `lock` of a `Projection` (@es/replay).
+ *
+ * On PGlite (one session, opened by one process at a time) the advisory lock is taken in that
+ * session, and the lock also keeps count of the keys it holds there, since a session may take its
+ * own advisory lock again: a second instance in the same process waits as it would on a server.
  *
  * @example
- * const lock = new PostgresProjectionLock(pool);
- * const projection = new Projection({ name: 'balances', eventStore, store, handler, lock });
+ * const lock = new PostgresProjectionLock({ connection: pool });
+ * const projection = new Projection({ name: 'balances', eventStore, readModel, handler, lock });
  */
 export class PostgresProjectionLock {
-  readonly #pool: PgPoolLike;
+  readonly #pool: PgPoolLike | undefined;
+  readonly #pglite: PGliteLike | undefined;
   readonly #ownsPool: boolean;
   readonly #namespace: string;
   readonly #heartbeatMs: number;
 
-  constructor(connection: string | PgPoolLike, options: PostgresProjectionLockOptions = {}) {
+  constructor(options: PostgresProjectionLockOptions) {
+    assertOptionsObject(options, '{ connection, namespace?, heartbeatMs? }');
     // Left out, an option takes its default; any other value (null included) is checked as given.
     const namespace = options.namespace === undefined ? 'public' : options.namespace;
     assertStreamId(namespace, 'namespace');
     const heartbeatMs = options.heartbeatMs === undefined ? 2000 : options.heartbeatMs;
     assertPositiveInteger(heartbeatMs, 'heartbeatMs');
+    const connection: unknown = isSqlExecutor(options.connection)
+      ? executorSource(options.connection)
+      : options.connection;
+    this.#ownsPool = false;
     if (typeof connection === 'string') {
       if (connection.length === 0)
         throw new InvalidArgumentError('connection', 'the connection string is empty.');
       const pool = new pg.Pool({ connectionString: connection });
       pool.on('error', () => undefined);
       this.#pool = pool as unknown as PgPoolLike;
-    } else if (connection && typeof connection.connect === 'function') {
-      this.#pool = connection;
+      this.#ownsPool = true;
+    } else if (isPGliteLike(connection)) {
+      this.#pglite = connection;
+    } else if (
+      typeof connection === 'object' &&
+      connection !== null &&
+      typeof (connection as PgPoolLike).connect === 'function'
+    ) {
+      this.#pool = connection as PgPoolLike;
     } else {
-      throw new InvalidArgumentError('connection', 'expected a connection string or a pg.Pool (not PGlite).');
+      throw new InvalidArgumentError(
+        'connection',
+        'expected a connection string, a pg.Pool, a PGlite instance or an executor from createSqlExecutor.',
+      );
     }
-    this.#ownsPool = typeof connection === 'string';
     this.#namespace = namespace;
     this.#heartbeatMs = heartbeatMs;
   }
@@ -60,9 +89,11 @@ export class PostgresProjectionLock {
     assertStreamId(subscriptionId, 'subscription id');
     if (signal.aborted) return undefined;
     const key = `@es/replay projection lock ${this.#namespace} ${subscriptionId}`;
+    if (this.#pglite) return tryAcquireOnPGlite(this.#pglite, key, subscriptionId, signal);
+    const pool = this.#pool!;
     let client: PgClientLike;
     try {
-      client = await this.#pool.connect();
+      client = await pool.connect();
     } catch (error) {
       throw wrapDriverError(error, `connect to lock projection "${subscriptionId}"`);
     }
@@ -86,8 +117,62 @@ export class PostgresProjectionLock {
 
   /** Closes the pool if this lock opened it (from a connection string). */
   async close(): Promise<void> {
-    if (this.#ownsPool) await this.#pool.end();
+    if (this.#ownsPool) await this.#pool!.end();
   }
+}
+
+async function tryAcquireOnPGlite(
+  db: PGliteLike,
+  key: string,
+  subscriptionId: string,
+  signal: AbortSignal,
+): Promise<PostgresProjectionLease | undefined> {
+  const held = heldOnPGlite.get(db) ?? new Set<string>();
+  heldOnPGlite.set(db, held);
+  if (held.has(key)) return undefined;
+  held.add(key);
+  let acquired: boolean;
+  try {
+    const { rows } = await db.query<{ ok: boolean }>(
+      'SELECT pg_try_advisory_lock(hashtextextended($1, 0)) AS ok',
+      [key],
+    );
+    acquired = rows[0]?.ok === true;
+  } catch (error) {
+    held.delete(key);
+    throw wrapDriverError(error, `lock projection "${subscriptionId}"`);
+  }
+  if (!acquired) {
+    held.delete(key);
+    return undefined;
+  }
+  const lost = new AbortController();
+  let done = false;
+  signal.addEventListener(
+    'abort',
+    () => {
+      if (done) return;
+      done = true;
+      held.delete(key);
+      // The session stays open: give the advisory lock back, best effort.
+      db.query('SELECT pg_advisory_unlock(hashtextextended($1, 0))', [key]).catch(() => undefined);
+      lost.abort(new Error(`The lock on projection "${subscriptionId}" was abandoned.`));
+    },
+    { once: true },
+  );
+  return {
+    lost: lost.signal,
+    release: async () => {
+      if (done) return;
+      done = true;
+      try {
+        await db.query('SELECT pg_advisory_unlock(hashtextextended($1, 0))', [key]);
+      } finally {
+        held.delete(key);
+        lost.abort(new Error(`The lock on projection "${subscriptionId}" was released.`));
+      }
+    },
+  };
 }
 
 function holdLease(

@@ -18,7 +18,7 @@ describeWithService(
 
     beforeAll(async () => {
       admin = createSqlExecutor(url);
-      await migrate(admin, { schema });
+      await migrate({ connection: admin, schema });
       pool = new pg.Pool({ connectionString: url, max: 2 });
       pool.on('error', () => undefined);
     });
@@ -30,7 +30,7 @@ describeWithService(
     });
 
     it('reports the dead connection as EventStoreUnavailableError from attempt(), not as the handler failing', async () => {
-      const store = new PostgresProjectionStore(pool, { schema });
+      const store = new PostgresProjectionStore({ connection: pool, schema });
       const attempts: unknown[] = [];
       const outcome = await store
         .commitBatch('cut', undefined, 1n, async (batch) => {

@@ -10,7 +10,7 @@ const executor = createSqlExecutor(db);
 const schema = uniqueSchema('es_proj');
 
 beforeAll(async () => {
-  await migrate(executor, { schema });
+  await migrate({ connection: executor, schema });
   await executor.exec(
     `CREATE TABLE "${schema}".read_model (position bigint PRIMARY KEY, writer text NOT NULL)`,
   );
@@ -22,8 +22,8 @@ afterAll(async () => {
 
 describe('PostgresProjectionStore: an instance whose lease lapsed', () => {
   it('writes nothing and does not run the batch when another instance moved the checkpoint', async () => {
-    const live = new PostgresProjectionStore(executor, { schema });
-    const stale = new PostgresProjectionStore(executor, { schema });
+    const live = new PostgresProjectionStore({ connection: executor, schema });
+    const stale = new PostgresProjectionStore({ connection: executor, schema });
     const write = (writer: string, position: bigint) => async (batch: { attempt: PostgresAttempt }) => {
       await batch.attempt(async (sql) => {
         await sql.query({

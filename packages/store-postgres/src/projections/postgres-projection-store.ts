@@ -1,18 +1,13 @@
 import { assertPosition, assertStreamId, isEventSourcingError, type Position } from '@es/core';
 import {
-  createSqlExecutor,
+  assertOptionsObject,
+  openStoreExecutor,
   type PostgresConnection,
   type StoreExecutor,
-  storeExecutor,
 } from '../connection/connection.js';
 import { isConnectionFailure, wrapDriverError } from '../connection/driver-errors.js';
 import type { SqlExecutor, SqlSession } from '../connection/sql-executor.js';
-import {
-  checkpointTables,
-  compareAndSet,
-  isSqlExecutor,
-  loadCheckpoint,
-} from './postgres-checkpoint-store.js';
+import { checkpointTables, compareAndSet, loadCheckpoint } from './postgres-checkpoint-store.js';
 import type {
   PostgresParkedEvent,
   PostgresProjectionBatch,
@@ -21,6 +16,12 @@ import type {
 
 /** Options of {@link PostgresProjectionStore}. */
 export interface PostgresProjectionStoreOptions {
+  /**
+   * A connection string (the store opens a `pg.Pool` and closes it in `close()`), a `pg.Pool`, a
+   * PGlite instance, or an executor from `createSqlExecutor`. One you pass stays yours. The read
+   * model must live in the same database: the handler writes it in the batch's transaction.
+   */
+  readonly connection: PostgresConnection;
   /** Schema holding `es_checkpoints` and `es_parked_events` (migration 003). Defaults to `"public"`. */
   readonly schema?: string;
 }
@@ -45,11 +46,11 @@ interface ParkedRow {
  *
  * The batch first takes a transaction-scoped advisory lock on the subscription and checks that the
  * checkpoint is where this instance left it; if another instance moved it (a lease that lapsed),
- * nothing is written and the projection reloads. Use it as `store` of a `Projection` (@es/replay).
+ * nothing is written and the projection reloads. Use it as `readModel` of a `Projection` (@es/replay).
  *
  * @example
  * const projection = new Projection({
- *   name: 'balances', eventStore, store: new PostgresProjectionStore(pool),
+ *   name: 'balances', eventStore, readModel: new PostgresProjectionStore({ connection: pool }),
  *   handler: async (event, sql) => {
  *     await sql.query({ text: 'UPDATE balances SET amount = amount + $2 WHERE id = $1', values: [event.streamId, 1] });
  *   },
@@ -60,16 +61,13 @@ export class PostgresProjectionStore {
   readonly #checkpoints: string;
   readonly #parked: string;
 
-  constructor(connection: PostgresConnection | SqlExecutor, options: PostgresProjectionStoreOptions = {}) {
-    const tables = checkpointTables(options.schema);
+  constructor(options: PostgresProjectionStoreOptions) {
+    assertOptionsObject(options, '{ connection, schema? }');
+    // Names are checked before the connection is touched: a hostile name never reaches SQL.
+    const tables = checkpointTables(options.schema === undefined ? 'public' : options.schema);
     this.#checkpoints = tables.checkpoints;
     this.#parked = tables.parked;
-    const owns = !isSqlExecutor(connection);
-    this.#executor = storeExecutor(
-      isSqlExecutor(connection) ? connection : createSqlExecutor(connection),
-      'PostgresProjectionStore',
-      owns,
-    );
+    this.#executor = openStoreExecutor(options.connection, 'PostgresProjectionStore');
   }
 
   async load(subscriptionId: string): Promise<Position | undefined> {

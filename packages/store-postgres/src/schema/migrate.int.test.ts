@@ -23,7 +23,7 @@ describeWithService('migrate() on a PostgreSQL server', 'DATABASE_URL', (url) =>
   it('is safe when several processes migrate the same new schema at once', async () => {
     const schema = uniqueSchema();
     const results = await Promise.all(
-      Array.from({ length: 6 }, () => migrate(url, { schema, table: 'events' })),
+      Array.from({ length: 6 }, () => migrate({ connection: url, schema, table: 'events' })),
     );
     const names = readMigrationFiles().map((file) => file.name);
     // Exactly one run applied the files; the others waited on the lock and found them applied.

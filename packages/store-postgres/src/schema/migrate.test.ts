@@ -24,10 +24,10 @@ describe('migrate() on PGlite', () => {
   it('applies every file once, records it, and applies nothing the second time', async () => {
     const schema = uniqueSchema();
     const files = readMigrationFiles();
-    const first = await migrate(db, { schema });
+    const first = await migrate({ connection: db, schema });
     expect(first.applied).toEqual(files.map((file) => file.name));
     expect(first.alreadyApplied).toEqual([]);
-    const second = await migrate(db, { schema });
+    const second = await migrate({ connection: db, schema });
     expect(second.applied).toEqual([]);
     expect(second.alreadyApplied).toEqual(files.map((file) => file.name));
     const recorded = await executor.query<{ version: number; name: string; checksum: string }>({
@@ -40,7 +40,7 @@ describe('migrate() on PGlite', () => {
 
   it('creates the table and append function under a custom schema and table name', async () => {
     const schema = uniqueSchema();
-    await migrate(executor, { schema, table: 'ledger' });
+    await migrate({ connection: executor, schema, table: 'ledger' });
     const objects = await executor.query<{ name: string }>({
       text: `SELECT c.relname AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
              WHERE n.nspname = $1 AND c.relname LIKE 'ledger%' ORDER BY 1`,
@@ -56,7 +56,7 @@ describe('migrate() on PGlite', () => {
     });
     expect(functions.map((row) => row.name)).toContain('ledger_append');
     // A second event table in the same schema gets its own migrations.
-    const other = await migrate(executor, { schema, table: 'audit' });
+    const other = await migrate({ connection: executor, schema, table: 'audit' });
     expect(other.applied.length).toBeGreaterThan(0);
     await dropSchema(executor, schema);
   });
@@ -65,7 +65,7 @@ describe('migrate() on PGlite', () => {
     const schema = uniqueSchema();
     const [first] = readMigrationFiles();
     const broken = { version: 2, name: '002_broken.sql', sql: 'SELECT * FROM no_such_table', checksum: 'x' };
-    await expect(migrate(executor, { schema, migrations: [first!, broken] })).rejects.toThrow(
+    await expect(migrate({ connection: executor, schema, migrations: [first!, broken] })).rejects.toThrow(
       /no_such_table/,
     );
     const schemas = await executor.query({
@@ -82,7 +82,7 @@ describe('migrate() on PGlite', () => {
       { table: 'events; DELETE FROM events' },
       { schema: 'pg_catalog' },
     ]) {
-      const error = await migrate(spy, options).then(
+      const error = await migrate({ connection: spy, ...options }).then(
         () => undefined,
         (e: unknown) => e,
       );

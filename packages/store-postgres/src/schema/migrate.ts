@@ -1,5 +1,5 @@
 import { isEventSourcingError } from '@es/core';
-import { createSqlExecutor, type PostgresConnection } from '../connection/connection.js';
+import { assertOptionsObject, createSqlExecutor, type PostgresConnection } from '../connection/connection.js';
 import { wrapDriverError } from '../connection/driver-errors.js';
 import type { SqlExecutor, SqlSession } from '../connection/sql-executor.js';
 import { optionOr, quoteIdentifier, storeNames } from './identifiers.js';
@@ -7,6 +7,11 @@ import { type MigrationFile, readMigrationFiles } from './migration-files.js';
 
 /** Options of {@link migrate}. */
 export interface MigrateOptions {
+  /**
+   * A connection string (a pool is opened for the migration and closed after it), a `pg.Pool`, a
+   * PGlite instance, or an executor from `createSqlExecutor`. One you pass stays open.
+   */
+  readonly connection: PostgresConnection;
   /** Schema of the event store; created if missing. Defaults to `"public"`. */
   readonly schema?: string;
   /** Name of the event table. Defaults to `"events"`. */
@@ -38,16 +43,15 @@ export const MIGRATIONS_TABLE = 'es_migrations';
  * schema.
  *
  * @example
- * await migrate(process.env.DATABASE_URL!, { schema: 'billing' });
- * await migrate(new PGlite()); // public.events in an embedded database
+ * await migrate({ connection: process.env.DATABASE_URL!, schema: 'billing' });
+ * await migrate({ connection: new PGlite() }); // public.events in an embedded database
  */
-export async function migrate(
-  connection: PostgresConnection | SqlExecutor,
-  options: MigrateOptions = {},
-): Promise<MigrateResult> {
+export async function migrate(options: MigrateOptions): Promise<MigrateResult> {
+  assertOptionsObject(options, '{ connection, schema?, table?, migrationsDirectory?, migrations? }');
+  const { connection } = options;
   const names = storeNames(optionOr(options.schema, 'public'), optionOr(options.table, 'events'));
   const files = options.migrations ?? readMigrationFiles(options.migrationsDirectory);
-  const executor = isExecutor(connection) ? connection : createSqlExecutor(connection);
+  const executor = createSqlExecutor(connection);
   try {
     return await executor.transaction((session) => applyPending(session, names.schema, names.table, files));
   } catch (error) {
@@ -56,11 +60,6 @@ export async function migrate(
   } finally {
     if (executor !== connection) await executor.close();
   }
-}
-
-function isExecutor(value: unknown): value is SqlExecutor {
-  const candidate = value as Partial<SqlExecutor> | null;
-  return typeof candidate?.kind === 'string' && typeof candidate.transaction === 'function';
 }
 
 async function applyPending(

@@ -9,15 +9,14 @@ import {
   type SnapshotStore,
 } from '@es/core';
 import {
-  createSqlExecutor,
+  assertOptionsObject,
+  openStoreExecutor,
   type PostgresConnection,
   type StoreExecutor,
-  storeExecutor,
 } from '../connection/connection.js';
 import { wrapDriverError } from '../connection/driver-errors.js';
 import type { SqlExecutor } from '../connection/sql-executor.js';
 import { INT32_MAX } from '../events/position.js';
-import { isSqlExecutor } from '../projections/postgres-checkpoint-store.js';
 import { optionOr, quoteIdentifier, storeNames } from '../schema/identifiers.js';
 
 /** Options of {@link PostgresSnapshotStore}: the same `connection`, `schema` and `table` as the event store's. */
@@ -26,7 +25,7 @@ export interface PostgresSnapshotStoreOptions {
    * A connection string (the store opens a `pg.Pool` and closes it in `close()`), a `pg.Pool`, a
    * PGlite instance, or an executor from `createSqlExecutor`. One you pass stays yours.
    */
-  readonly connection: PostgresConnection | SqlExecutor;
+  readonly connection: PostgresConnection;
   /** Schema of the event table. Defaults to `"public"`. */
   readonly schema?: string;
   /** The event table whose snapshots these are; they live in `<table>_snapshots`. Defaults to `"events"`. */
@@ -65,19 +64,12 @@ export class PostgresSnapshotStore implements SnapshotStore {
   readonly #statement: string;
 
   constructor(options: PostgresSnapshotStoreOptions) {
-    if (!options || typeof options !== 'object') {
-      throw new InvalidArgumentError('options', 'expected { connection, schema?, table? }.');
-    }
+    assertOptionsObject(options, '{ connection, schema?, table? }');
     // Names are checked before the connection is touched: a hostile name never reaches SQL.
     const names = storeNames(optionOr(options.schema, 'public'), optionOr(options.table, 'events'));
     this.#table = `${quoteIdentifier(names.schema)}.${quoteIdentifier(`${names.table}_snapshots`)}`;
     this.#statement = `es-snapshot:${this.#table}`;
-    const owns = !isSqlExecutor(options.connection);
-    this.#executor = storeExecutor(
-      isSqlExecutor(options.connection) ? options.connection : createSqlExecutor(options.connection),
-      'PostgresSnapshotStore',
-      owns,
-    );
+    this.#executor = openStoreExecutor(options.connection, 'PostgresSnapshotStore');
   }
 
   /** The quoted table this store reads and writes, e.g. `"public"."events_snapshots"`. */

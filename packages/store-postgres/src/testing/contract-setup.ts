@@ -22,7 +22,7 @@ export function contractConfig(
     create: async ({ registry, sameStorageAs }: ContractStoreOptions) => {
       const shared = sameStorageAs ? schemas.get(sameStorageAs) : undefined;
       const schema = shared ?? uniqueSchema();
-      if (!shared) await migrate(connection(), { schema });
+      if (!shared) await migrate({ connection: connection(), schema });
       const store = new PostgresEventStore({ connection: connection(), schema, registry });
       schemas.set(store, schema);
       return store;

@@ -42,13 +42,13 @@ async function expectClosed(store: string, calls: Record<string, () => unknown>)
 export function closedStoreTests(connection: () => PostgresConnection, admin: () => SqlExecutor): void {
   it('every method of every store fails with StoreClosedError after close(); a second close() does nothing', async () => {
     const schema = uniqueSchema('es_closed');
-    await migrate(admin(), { schema });
+    await migrate({ connection: admin(), schema });
     try {
       const events = new PostgresEventStore({ connection: connection(), schema });
       await events.appendEvents('s', 'no_stream', [{ type: 'Opened', data: {} }]);
       const snapshots = new PostgresSnapshotStore({ connection: connection(), schema });
-      const checkpoints = new PostgresCheckpointStore(connection(), { schema });
-      const projections = new PostgresProjectionStore(connection(), { schema });
+      const checkpoints = new PostgresCheckpointStore({ connection: connection(), schema });
+      const projections = new PostgresProjectionStore({ connection: connection(), schema });
       const subscription = await events.subscribeToAppends(() => undefined);
       for (const store of [events, snapshots, checkpoints, projections]) {
         await store.close();

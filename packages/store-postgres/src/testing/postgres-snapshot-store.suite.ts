@@ -57,7 +57,7 @@ export function postgresSnapshotStoreSuite(
     timeoutMs: 60_000,
     create: async () => {
       const schema = uniqueSchema('es_snap');
-      await migrate(executor(), { schema });
+      await migrate({ connection: executor(), schema });
       const store = new PostgresSnapshotStore({ connection: executor(), schema });
       schemas.set(store, schema);
       return store;
@@ -69,8 +69,8 @@ export function postgresSnapshotStoreSuite(
     it('keeps the snapshots of each event table apart, in <table>_snapshots', async () => {
       const schema = uniqueSchema('es_snap');
       try {
-        await migrate(executor(), { schema, table: 'ledger' });
-        await migrate(executor(), { schema, table: 'audit' });
+        await migrate({ connection: executor(), schema, table: 'ledger' });
+        await migrate({ connection: executor(), schema, table: 'audit' });
         const ledger = new PostgresSnapshotStore({ connection: executor(), schema, table: 'ledger' });
         const audit = new PostgresSnapshotStore({ connection: executor(), schema, table: 'audit' });
         expect(ledger.table).toBe(`"${schema}"."ledger_snapshots"`);
@@ -88,7 +88,7 @@ export function postgresSnapshotStoreSuite(
       // name collided ("prepared statement ... already exists", 42P05).
       const schema = `${uniqueSchema('es_snap')}_${'x'.repeat(20)}`;
       try {
-        await migrate(executor(), { schema, table: 'events_with_a_long_name' });
+        await migrate({ connection: executor(), schema, table: 'events_with_a_long_name' });
         const store = new PostgresSnapshotStore({
           connection: executor(),
           schema,
@@ -143,7 +143,7 @@ export function postgresSnapshotStoreSuite(
       const schema = uniqueSchema('es_snap');
       let events: (PostgresEventStore & { readonly reads: StreamRead[] }) | undefined;
       try {
-        await migrate(executor(), { schema });
+        await migrate({ connection: executor(), schema });
         events = recordStreamReads(
           new PostgresEventStore({ connection: connection(), schema, notify: false }),
         );

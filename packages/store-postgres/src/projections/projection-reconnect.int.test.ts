@@ -1,12 +1,21 @@
 import { randomBytes } from 'node:crypto';
 import { ExpectedVersion, isEventStoreUnavailableError, type StoredEvent } from '@es/core';
-import { PostgresEventStore, PostgresProjectionStore, type SqlSession } from '@es/store-postgres';
+import { Projection } from '@es/replay';
 import { describeWithService } from '@es/testing';
 import { afterEach, beforeEach, expect, it, jest } from '@jest/globals';
 import pg from 'pg';
-import { Projection } from './index.js';
-import { applyToReadModel, readModelDdl, uniqueSchema } from './postgres-test-support.js';
-import { type AccountEvent, deposited, opened, sleep } from './test-helpers.js';
+import type { SqlSession } from '../connection/sql-executor.js';
+import { PostgresEventStore } from '../events/postgres-event-store.js';
+import {
+  type AccountEvent,
+  applyToReadModel,
+  deposited,
+  opened,
+  readModelDdl,
+  sleep,
+  uniqueSchema,
+} from '../testing/projection-read-model.js';
+import { PostgresProjectionStore } from './postgres-projection-store.js';
 
 jest.setTimeout(120_000);
 
@@ -42,7 +51,7 @@ describeWithService(
       });
       projectionPool.on('error', () => undefined);
       const eventStore = new PostgresEventStore({ connection: projectionPool, schema, notify: false });
-      const store = new PostgresProjectionStore(projectionPool, { schema });
+      const store = new PostgresProjectionStore({ connection: projectionPool, schema });
       const calls = new Map<string, number>();
       const errors: unknown[] = [];
       const projection = new Projection<AccountEvent, SqlSession>({

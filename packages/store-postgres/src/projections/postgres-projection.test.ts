@@ -1,10 +1,17 @@
 import { PGlite } from '@electric-sql/pglite';
 import { ExpectedVersion, isStoreClosedError, type StoredEvent } from '@es/core';
-import { PostgresEventStore, PostgresProjectionStore, type SqlSession } from '@es/store-postgres';
+import { Projection } from '@es/replay';
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
-import { Projection } from './index.js';
-import { applyToReadModel, readModelDdl } from './postgres-test-support.js';
-import { type AccountEvent, deposited, opened } from './test-helpers.js';
+import type { SqlSession } from '../connection/sql-executor.js';
+import { PostgresEventStore } from '../events/postgres-event-store.js';
+import {
+  type AccountEvent,
+  applyToReadModel,
+  deposited,
+  opened,
+  readModelDdl,
+} from '../testing/projection-read-model.js';
+import { PostgresProjectionStore } from './postgres-projection-store.js';
 
 jest.setTimeout(60_000);
 
@@ -43,7 +50,7 @@ describe('PostgresProjectionStore on PGlite: exactly-once', () => {
     ).rows.map((row) => BigInt(row.position));
 
   it('a crash rolls the batch in progress back; the restart builds the clean run’s read model', async () => {
-    const store = new PostgresProjectionStore(db);
+    const store = new PostgresProjectionStore({ connection: db });
     const clean = new Projection<AccountEvent, SqlSession>({
       name: 'clean',
       eventStore,
@@ -91,7 +98,7 @@ describe('PostgresProjectionStore on PGlite: exactly-once', () => {
   });
 
   it('parks a poison event in the batch transaction and undoes its partial writes', async () => {
-    const store = new PostgresProjectionStore(db);
+    const store = new PostgresProjectionStore({ connection: db });
     await db.exec(readModelDdl(schema, '_poison'));
     const projection = new Projection<AccountEvent, SqlSession>({
       name: 'poison',
@@ -116,7 +123,7 @@ describe('PostgresProjectionStore on PGlite: exactly-once', () => {
     expect(await store.listParked('poison')).toEqual([]);
   });
   it('stops with StoreClosedError, instead of retrying forever, when its projection store is closed', async () => {
-    const store = new PostgresProjectionStore(db);
+    const store = new PostgresProjectionStore({ connection: db });
     const errors: unknown[] = [];
     const projection = new Projection<AccountEvent, SqlSession>({
       name: 'closed-under-it',

@@ -1,17 +1,22 @@
 import { ExpectedVersion, type StoredEvent } from '@es/core';
-import {
-  PostgresCheckpointStore,
-  PostgresEventStore,
-  PostgresProjectionLock,
-  PostgresProjectionStore,
-  type SqlSession,
-} from '@es/store-postgres';
+import { Projection, type ProjectionOptions } from '@es/replay';
 import { describeWithService } from '@es/testing';
 import { afterEach, beforeEach, expect, it, jest } from '@jest/globals';
 import pg from 'pg';
-import { Projection, type ProjectionOptions } from './index.js';
-import { applyToReadModel, readModelDdl, uniqueSchema } from './postgres-test-support.js';
-import { type AccountEvent, deposited, opened, sleep } from './test-helpers.js';
+import type { SqlSession } from '../connection/sql-executor.js';
+import { PostgresEventStore } from '../events/postgres-event-store.js';
+import {
+  type AccountEvent,
+  applyToReadModel,
+  deposited,
+  opened,
+  readModelDdl,
+  sleep,
+  uniqueSchema,
+} from '../testing/projection-read-model.js';
+import { PostgresCheckpointStore } from './postgres-checkpoint-store.js';
+import { PostgresProjectionLock } from './postgres-projection-lock.js';
+import { PostgresProjectionStore } from './postgres-projection-store.js';
 
 jest.setTimeout(30_000);
 
@@ -62,7 +67,7 @@ describeWithService('Projections on PostgreSQL (server)', 'DATABASE_URL', (url) 
     const projection = new Projection<AccountEvent, SqlSession>({
       name,
       eventStore,
-      store: new PostgresProjectionStore(pool, { schema }),
+      store: new PostgresProjectionStore({ connection: pool, schema }),
       handler: (event, sql) => applyToReadModel(sql, schema, event),
       batchSize: 50,
       ...extra,
@@ -78,7 +83,7 @@ describeWithService('Projections on PostgreSQL (server)', 'DATABASE_URL', (url) 
     const follower = new Projection<AccountEvent>({
       name: 'follower',
       eventStore,
-      checkpoints: new PostgresCheckpointStore(pool, { schema }),
+      checkpoints: new PostgresCheckpointStore({ connection: pool, schema }),
       handler: (event) => void seenInMemory.push(event.position),
       batchSize: 37,
       pollIntervalMs: 600_000,
@@ -128,7 +133,7 @@ describeWithService('Projections on PostgreSQL (server)', 'DATABASE_URL', (url) 
     const clean = new Projection<AccountEvent, SqlSession>({
       name: 'clean',
       eventStore,
-      store: new PostgresProjectionStore(pool, { schema }),
+      store: new PostgresProjectionStore({ connection: pool, schema }),
       handler: (event, sql) => applyToReadModel(sql, schema, event, '_clean'),
     });
     clean.start();
@@ -199,7 +204,7 @@ describeWithService('Projections on PostgreSQL (server)', 'DATABASE_URL', (url) 
 
   it('runs one instance at a time across connections; a standby takes over when the holder dies', async () => {
     await eventStore.appendEvents('x', ExpectedVersion.NoStream, [opened(), deposited(1), deposited(2)]);
-    const lock = new PostgresProjectionLock(pool, { namespace: schema, heartbeatMs: 200 });
+    const lock = new PostgresProjectionLock({ connection: pool, namespace: schema, heartbeatMs: 200 });
     const crashA = new AbortController();
     const a = exactlyOnce('single', { lock, lockRetryMs: 50, signal: crashA.signal, pollIntervalMs: 100 });
     const b = exactlyOnce('single', { lock, lockRetryMs: 50, pollIntervalMs: 100 });

@@ -1,17 +1,26 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { ExpectedVersion, type StoredEvent } from '@es/core';
-import { PostgresEventStore, PostgresProjectionStore, type SqlSession } from '@es/store-postgres';
+import { Projection } from '@es/replay';
 import { describeWithService } from '@es/testing';
 import { afterEach, beforeEach, expect, it, jest } from '@jest/globals';
 import pg from 'pg';
-import { Projection } from './index.js';
-import { applyToReadModel, readModelDdl, uniqueSchema } from './postgres-test-support.js';
-import { type AccountEvent, deposited, opened, sleep } from './test-helpers.js';
+import type { SqlSession } from '../connection/sql-executor.js';
+import { PostgresEventStore } from '../events/postgres-event-store.js';
+import {
+  type AccountEvent,
+  applyToReadModel,
+  deposited,
+  opened,
+  readModelDdl,
+  sleep,
+  uniqueSchema,
+} from '../testing/projection-read-model.js';
+import { PostgresProjectionStore } from './postgres-projection-store.js';
 
 jest.setTimeout(120_000);
 
-const worker = join(__dirname, '__fixtures__', 'projection-worker.mjs');
+const worker = join(__dirname, '..', 'testing', 'projection-worker.mjs');
 
 describeWithService('A projection process killed with SIGKILL (server)', 'DATABASE_URL', (url) => {
   let pool: pg.Pool;
@@ -70,7 +79,7 @@ describeWithService('A projection process killed with SIGKILL (server)', 'DATABA
     const clean = new Projection<AccountEvent, SqlSession>({
       name: 'clean',
       eventStore,
-      store: new PostgresProjectionStore(pool, { schema }),
+      store: new PostgresProjectionStore({ connection: pool, schema }),
       handler: (event: StoredEvent<AccountEvent>, sql: SqlSession) =>
         applyToReadModel(sql, schema, event, '_clean'),
     });

@@ -1,8 +1,26 @@
-// Helpers for this package's PostgreSQL tests (not part of the published API).
+// Helpers for the tests of projections (@es/replay's Projection) on PostgreSQL: a small account
+// domain and a read model written in the projection's transaction. Not part of the published API.
 import { randomBytes } from 'node:crypto';
-import type { StoredEvent } from '@es/core';
-import type { SqlSession } from '@es/store-postgres';
-import type { AccountEvent } from './test-helpers.js';
+import type { DomainEvent, NewEvent, StoredEvent } from '@es/core';
+import type { SqlSession } from '../connection/sql-executor.js';
+
+/** The events of the accounts these tests project. */
+export type AccountEvent =
+  | DomainEvent<'Opened', { owner: string }>
+  | DomainEvent<'Deposited', { amount: number }>
+  | DomainEvent<'Withdrawn', { amount: number }>;
+
+/** An account opened by `owner`. */
+export const opened = (owner = 'Ada'): NewEvent<AccountEvent> => ({ type: 'Opened', data: { owner } });
+
+/** A deposit of `amount`. */
+export const deposited = (amount: number): NewEvent<AccountEvent> => ({
+  type: 'Deposited',
+  data: { amount },
+});
+
+/** Resolves after `ms` milliseconds. */
+export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /** A schema name no other test uses. */
 export const uniqueSchema = (prefix = 'es_replay'): string => `${prefix}_${randomBytes(6).toString('hex')}`;
