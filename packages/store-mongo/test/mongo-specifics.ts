@@ -61,6 +61,30 @@ export function mongoSpecifics(mongo: MongoFixture): void {
       expect(records).toBe(3);
     });
 
+    it('looks up only caller-chosen ids: a store-made id may be chosen in another stream, a chosen one may not', async () => {
+      const store = open();
+      const [made] = await (async () => {
+        const stream = `made-${randomUUID()}`;
+        await store.appendEvents(stream, ExpectedVersion.NoStream, [{ type: 'A', data: {} }]);
+        return store.getEvents(stream);
+      })();
+      const stored = await db().collection(store.collectionName).findOne({ eventId: made!.eventId });
+      expect(stored?.idSupplied).toBe(false);
+      // As in PostgreSQL and memory: the store-made id is not tracked.
+      await store.appendEvents(`other-${randomUUID()}`, ExpectedVersion.NoStream, [
+        { type: 'A', data: {}, eventId: made!.eventId },
+      ]);
+      const chosen = randomUUID();
+      await store.appendEvents(`chosen-${randomUUID()}`, ExpectedVersion.NoStream, [
+        { type: 'A', data: {}, eventId: chosen },
+      ]);
+      await expect(
+        store.appendEvents(`elsewhere-${randomUUID()}`, ExpectedVersion.NoStream, [
+          { type: 'A', data: {}, eventId: chosen },
+        ]),
+      ).rejects.toThrow(/already stored in another stream/);
+    });
+
     it('allocates positions 1..N without gaps, even after refused appends', async () => {
       const store = open();
       const a = `a-${randomUUID()}`;
