@@ -63,7 +63,7 @@ async function startInTable(
   const projection = new Projection<ProductEvent, SqlSession>({
     ...options,
     eventStore,
-    store,
+    readModel: store,
     handler: async (event, tx) => {
       const change = stockChange(event);
       if (!change) return;

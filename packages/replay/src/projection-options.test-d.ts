@@ -1,5 +1,5 @@
 // Type-level tests, checked by `typecheck` (tsc): a handler that needs a context (a SQL session, a
-// transaction) must come with a store that provides one.
+// transaction) must come with a readModel (a ProjectionStore) that provides one.
 import {
   type DomainEvent,
   InMemoryCheckpointStore,
@@ -18,49 +18,52 @@ const needsSql = async (_event: StoredEvent, sql: SqlSessionLike) => {
   await sql.query('SELECT 1');
 };
 
-// A handler that needs a session, without a store: the session would be `undefined` at run time.
-// @ts-expect-error -- no store provides the handler's context
+// A handler that needs a session, without a readModel: the session would be `undefined` at run time.
+// @ts-expect-error -- no readModel provides the handler's context
 new Projection({ name: 'a', eventStore, handler: needsSql });
 
-// The same with checkpoints instead of a store.
+// The same with checkpoints instead of a readModel.
 // @ts-expect-error -- a CheckpointStore provides no context
 new Projection({ name: 'b', eventStore, checkpoints: new InMemoryCheckpointStore(), handler: needsSql });
 
 // Naming the context explicitly does not help either.
-// @ts-expect-error -- still no store to provide it
+// @ts-expect-error -- still no readModel to provide it
 new Projection<DomainEvent, SqlSessionLike>({ name: 'c', eventStore, handler: needsSql });
 
 // The object form of a handler, too.
-// @ts-expect-error -- no store provides the handler's context
+// @ts-expect-error -- no readModel provides the handler's context
 new Projection({ name: 'd', eventStore, handler: { handleEvent: needsSql } });
 
-// A store of another context does not fit.
+// A readModel of another context does not fit.
 declare const otherStore: ProjectionStore<{ other: true }>;
-// @ts-expect-error -- the store's context is not the handler's
-new Projection({ name: 'e', eventStore, store: otherStore, handler: needsSql });
+// @ts-expect-error -- the readModel's context is not the handler's
+new Projection({ name: 'e', eventStore, readModel: otherStore, handler: needsSql });
 
-// What compiles: the handler with the store that provides its context...
+// What compiles: the handler with the readModel that provides its context...
 export const withStore: Projection<DomainEvent, SqlSessionLike> = new Projection({
   name: 'f',
   eventStore,
-  store: sqlStore,
+  readModel: sqlStore,
   handler: needsSql,
 });
-// ...a handler that takes no context, with or without a store...
+// ...a handler that takes no context, with or without a readModel...
 new Projection({ name: 'g', eventStore, handler: (_event: StoredEvent) => undefined });
-new Projection({ name: 'h', eventStore, store: sqlStore, handler: (_event: StoredEvent) => undefined });
+new Projection({ name: 'h', eventStore, readModel: sqlStore, handler: (_event: StoredEvent) => undefined });
 new Projection({
   name: 'i',
   eventStore,
   checkpoints: new InMemoryCheckpointStore(),
   handler: async () => {},
 });
-// ...and the context is inferred from the store, so the handler's parameter needs no annotation.
+// ...and the context is inferred from the readModel, so the handler's parameter needs no annotation.
 new Projection({
   name: 'j',
   eventStore,
-  store: sqlStore,
+  readModel: sqlStore,
   handler: async (_event, sql) => {
     await sql.query('SELECT 1');
   },
 });
+// The old name of `readModel` is gone.
+// @ts-expect-error -- `store` was renamed `readModel`
+new Projection({ name: 'k', eventStore, store: sqlStore, handler: needsSql });

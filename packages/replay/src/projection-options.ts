@@ -25,37 +25,44 @@ export interface ProjectionRetryOptions {
 }
 
 /**
- * Configures a `Projection`. Give either `store` (e.g. a transactional PostgreSQL projection store
- * for exactly-once), whose context (e.g. its transaction) the handler receives, or `checkpoints`
- * (+ `parked`) for at-least-once delivery, where the handler gets no context: a handler that needs
- * one (such as a SQL session) does not compile without a `store` that provides it.
+ * Configures a `Projection`. Give either `readModel` (a `ProjectionStore`, e.g. a transactional
+ * PostgreSQL one for exactly-once), whose context (e.g. its transaction) the handler receives, or
+ * `checkpoints` (+ `parked`) for at-least-once delivery, where the handler gets no context: a
+ * handler that needs one (such as a SQL session) does not compile without a `readModel` that
+ * provides it.
  */
-// A handler that accepts `undefined` as its context needs no store; any other needs one that provides it.
+// A handler that accepts `undefined` as its context needs no readModel; any other needs one that provides it.
 export type ProjectionOptions<
   E extends DomainEvent = DomainEvent,
   TContext = void,
 > = ProjectionCommonOptions & {
-  /** Applies one event to the read model; `context` comes from `store` (e.g. its transaction). */
+  /** Applies one event to the read model; `context` comes from `readModel` (e.g. its transaction). */
   readonly handler: EventHandler<E, TContext>;
 } & ([undefined] extends [TContext] ? ProjectionStoreChoice<TContext> : ProjectionWithStoreChoice<TContext>);
 
 /**
- * A handler without a context: give a `store`, or `checkpoints` (+ `parked`) for at-least-once
+ * A handler without a context: give a `readModel`, or `checkpoints` (+ `parked`) for at-least-once
  * delivery (the default, in memory, when neither is given).
  */
 export interface ProjectionStoreChoice<TContext = void> {
-  /** Where progress is committed. Defaults to `checkpointProjectionStore(checkpoints, parked)`. */
-  readonly store?: ProjectionStore<TContext>;
-  /** Used when `store` is not given. Defaults to a new `InMemoryCheckpointStore`. */
+  /**
+   * The `ProjectionStore` the read model's progress is committed to. Defaults to
+   * `checkpointProjectionStore(checkpoints, parked)`.
+   */
+  readonly readModel?: ProjectionStore<TContext>;
+  /** Used when `readModel` is not given. Defaults to a new `InMemoryCheckpointStore`. */
   readonly checkpoints?: CheckpointStore;
-  /** Used when `store` is not given. Defaults to a new `InMemoryParkedEventStore`. */
+  /** Used when `readModel` is not given. Defaults to a new `InMemoryParkedEventStore`. */
   readonly parked?: ParkedEventStore;
 }
 
-/** A handler that needs a context (a SQL session...): only a `store` can provide it. */
+/** A handler that needs a context (a SQL session...): only a `readModel` can provide it. */
 export interface ProjectionWithStoreChoice<TContext> {
-  /** Where progress is committed; its batches give the handler its context (e.g. a transaction). */
-  readonly store: ProjectionStore<TContext>;
+  /**
+   * The `ProjectionStore` the read model's progress is committed to; its batches give the handler
+   * its context (e.g. a transaction).
+   */
+  readonly readModel: ProjectionStore<TContext>;
   readonly checkpoints?: undefined;
   readonly parked?: undefined;
 }
@@ -96,7 +103,7 @@ export interface ProjectionCommonOptions {
 
 export interface ResolvedProjectionOptions<TContext> {
   readonly name: string;
-  readonly store: ProjectionStore<TContext>;
+  readonly readModel: ProjectionStore<TContext>;
   readonly batchSize: number;
   readonly eventTypes: readonly string[] | undefined;
   readonly maxAttempts: number;
@@ -112,15 +119,18 @@ export function resolveProjectionOptions<E extends DomainEvent, TContext>(
 ): ResolvedProjectionOptions<TContext> {
   assertStreamId(options.name, 'projection name');
   if (!options.eventStore) throw new InvalidArgumentError('eventStore', 'a projection needs an event store.');
-  const store =
-    options.store ??
+  if ('store' in options && (options as { store?: unknown }).store !== undefined) {
+    throw new InvalidArgumentError('store', 'renamed: give the ProjectionStore as `readModel`.');
+  }
+  const readModel =
+    options.readModel ??
     (checkpointProjectionStore(
       options.checkpoints ?? new InMemoryCheckpointStore(),
       options.parked ?? new InMemoryParkedEventStore(),
     ) as unknown as ProjectionStore<TContext>);
   const resolved = {
     name: options.name,
-    store,
+    readModel,
     batchSize: options.batchSize ?? 100,
     eventTypes: options.eventTypes,
     maxAttempts: options.retry?.maxAttempts ?? 5,

@@ -117,7 +117,7 @@ describe('Projection: store faults', () => {
     const projection = new Projection({
       name: 'closed',
       eventStore,
-      store,
+      readModel: store,
       handler: () => {
         throw new StoreClosedError('TestProjectionStore');
       },

@@ -1,11 +1,13 @@
 import {
   type CheckpointStore,
+  checkpointProjectionStore,
   type DomainEvent,
   type EventStore,
   ExpectedVersion,
   InMemoryCheckpointStore,
   InMemoryEventStore,
   InMemoryParkedEventStore,
+  isInvalidArgumentError,
   type ParkedEvent,
   type ReadAllOptions,
   type StoredEvent,
@@ -348,5 +350,24 @@ describe('Projection: failures', () => {
     expect(errors).toHaveLength(1);
     // At-least-once: the batch whose checkpoint failed was handled again.
     expect(seen).toEqual([1n, 2n, 3n, 1n, 2n, 3n]);
+  });
+});
+
+describe('Projection: options', () => {
+  it('refuses the old name of readModel, `store`, saying what it is called now', () => {
+    const eventStore = new InMemoryEventStore();
+    const readModel = checkpointProjectionStore(
+      new InMemoryCheckpointStore(),
+      new InMemoryParkedEventStore(),
+    );
+    const options = { name: 'renamed', eventStore, store: readModel, handler: () => undefined };
+    let caught: unknown;
+    try {
+      new Projection(options as unknown as ConstructorParameters<typeof Projection>[0]);
+    } catch (error) {
+      caught = error;
+    }
+    expect(isInvalidArgumentError(caught)).toBe(true);
+    expect((caught as Error).message).toContain('readModel');
   });
 });

@@ -53,7 +53,7 @@ const isStoreFault = (error: unknown): boolean =>
  * one instance runs at a time and a standby takes over when the holder dies.
  *
  * Delivery is at-least-once (a crash between a batch's writes and its checkpoint replays the
- * batch) unless `store` commits the handler's writes and the checkpoint in one transaction.
+ * batch) unless `readModel` commits the handler's writes and the checkpoint in one transaction.
  *
  * @example
  * const projection = new Projection({ name: 'balances', eventStore, checkpoints, handler: applyToReadModel });
@@ -84,7 +84,7 @@ export class Projection<E extends DomainEvent = DomainEvent, TContext = void> {
   constructor(options: ProjectionOptions<E, TContext>) {
     this.#options = resolveProjectionOptions(options);
     this.#eventStore = options.eventStore;
-    // Without a store the context is undefined, and the types let only a handler without one through.
+    // Without a readModel the context is undefined, and the types let only a handler without one through.
     this.#handle = handlerFunction(options.handler as EventHandler<E, TContext>);
     this.#lock = options.lock;
     this.#onParked = options.onParked;
@@ -135,7 +135,7 @@ export class Projection<E extends DomainEvent = DomainEvent, TContext = void> {
     if (this.#running) {
       throw new InvalidArgumentError('projection', `"${this.name}" is running; reset it before start().`);
     }
-    await this.#options.store.reset(this.#options.name);
+    await this.#options.readModel.reset(this.#options.name);
     this.#position = undefined;
   }
 
@@ -170,7 +170,7 @@ export class Projection<E extends DomainEvent = DomainEvent, TContext = void> {
 
   /** The events this projection parked, in position order. */
   listParked(): Promise<ParkedEvent[]> {
-    return this.#options.store.listParked(this.#options.name);
+    return this.#options.readModel.listParked(this.#options.name);
   }
 
   get #halted(): boolean {
@@ -236,12 +236,12 @@ export class Projection<E extends DomainEvent = DomainEvent, TContext = void> {
   }
 
   async #follow(lease: ProjectionLease): Promise<void> {
-    const { store, name, batchSize, eventTypes, pollIntervalMs } = this.#options;
+    const { readModel, name, batchSize, eventTypes, pollIntervalMs } = this.#options;
     const idleUntil = AbortSignal.any([this.#halt.signal, lease.lost]);
     // Re-read delay while settling after a notification (see SETTLE_FIRST_MS); undefined = poll.
     let settle: number | undefined;
     let notified = this.#wake.generation;
-    let checkpoint = await store.load(name);
+    let checkpoint = await readModel.load(name);
     this.#position = checkpoint;
     while (!this.#halted && !lease.lost.aborted) {
       const generation = this.#wake.generation;
@@ -266,13 +266,13 @@ export class Projection<E extends DomainEvent = DomainEvent, TContext = void> {
       }
       const last = batch[batch.length - 1]!.position;
       const parked: ParkedEvent[] = [];
-      const committed = await store.commitBatch(name, checkpoint, last, (unit) =>
+      const committed = await readModel.commitBatch(name, checkpoint, last, (unit) =>
         this.#handleBatch(batch, unit, parked),
       );
       this.#crash.signal.throwIfAborted();
       this.#failures = 0;
       // Another instance moved the checkpoint (our lease lapsed): nothing was kept; start again from it.
-      checkpoint = committed ? last : await store.load(name);
+      checkpoint = committed ? last : await readModel.load(name);
       this.#position = checkpoint;
       if (committed) for (const event of parked) this.#onParked?.(event);
       this.#resolvePositions();
