@@ -12,7 +12,7 @@ export const LATENCY_CONTENDERS = {
   'keyset SELECT poll 100 ms (baseline)': (context, onEvent) => poller(context, 100, onEvent),
   'keyset SELECT poll 10 ms': (context, onEvent) => poller(context, 10, onEvent),
   'Projection (LISTEN/NOTIFY)': async ({ pool, store, schema, head }, onEvent) => {
-    const checkpoints = new PostgresCheckpointStore(pool, { schema });
+    const checkpoints = new PostgresCheckpointStore({ connection: pool, schema });
     const name = `latency-${Date.now()}-${Math.random()}`;
     await checkpoints.save(name, head);
     const projection = new Projection({

@@ -58,7 +58,7 @@ export const THROUGHPUT_CONTENDERS = {
   'Projection catch-up (PG checkpoint/batch)': async ({ pool, store, schema, batchSize, head }) => {
     let count = 0;
     let sum = 0;
-    const checkpoints = new PostgresCheckpointStore(pool, { schema });
+    const checkpoints = new PostgresCheckpointStore({ connection: pool, schema });
     const name = `bench-${process.pid}-${Date.now()}`;
     const projection = new Projection({
       name,

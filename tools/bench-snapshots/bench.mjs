@@ -134,7 +134,7 @@ async function main() {
   }
   const executor = createSqlExecutor(connection);
   const schema = `es_bench_${randomBytes(4).toString('hex')}`;
-  await migrate(executor, { schema });
+  await migrate({ connection: executor, schema });
   const [{ version }] = await executor
     .query({ text: 'SHOW server_version' })
     .then((rows) => rows.map((r) => ({ version: r.server_version })));

@@ -127,7 +127,7 @@ async function openPostgres(
     postgres: { connection, schema },
     eventStore,
     snapshotStore: new PostgresSnapshotStore({ connection, schema }),
-    checkpointStore: new PostgresCheckpointStore(connection, { schema }),
+    checkpointStore: new PostgresCheckpointStore({ connection, schema }),
     eventStoreWith(otherRegistry) {
       const store = new PostgresEventStore({ connection, schema, registry: otherRegistry });
       others.push(store);

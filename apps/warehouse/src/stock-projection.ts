@@ -58,7 +58,7 @@ async function startInTable(
     `CREATE TABLE IF NOT EXISTS ${table} (sku text PRIMARY KEY, name text NOT NULL DEFAULT '',
        on_hand integer NOT NULL DEFAULT 0, reserved integer NOT NULL DEFAULT 0)`,
   );
-  const store = new PostgresProjectionStore(sql, { schema });
+  const store = new PostgresProjectionStore({ connection: sql, schema });
   const resumedFrom = await store.load(NAME);
   const projection = new Projection<ProductEvent, SqlSession>({
     ...options,

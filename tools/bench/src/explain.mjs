@@ -74,7 +74,7 @@ async function explain(title, call, { writes = false } = {}) {
 }
 
 try {
-  await migrate(url, { schema });
+  await migrate({ connection: url, schema });
   const store = new PostgresEventStore({ connection: spy, schema, notify: false });
   const writer = async (w) => {
     for (let s = w; s < STREAMS; s += 4) {

@@ -22,7 +22,7 @@ export async function createEsStoreBefore(options) {
 }
 
 async function createStore({ migrate, PostgresEventStore }, name, { url, schema, poolSize }) {
-  await migrate(url, { schema });
+  await migrateEither(migrate, url, schema);
   const pool = new pg.Pool({ connectionString: url, max: poolSize });
   // BENCH_ES_NOTIFY=0 measures the store without its post-commit NOTIFY (an experiment, not a default).
   const store = new PostgresEventStore({
@@ -64,4 +64,22 @@ async function createStore({ migrate, PostgresEventStore }, name, { url, schema,
       await pool.end();
     },
   };
+}
+
+/**
+ * Runs `migrate` of either build: the current one takes one options object, `migrate({ connection,
+ * schema })`; builds before that change (an `es-before` build of an older commit) take
+ * `migrate(connection, { schema })`, and refuse the object with InvalidArgumentError naming
+ * `connection`, so that error sends the call to the old shape. The event store took
+ * `{ connection, schema }` in both.
+ */
+async function migrateEither(migrate, url, schema) {
+  try {
+    return await migrate({ connection: url, schema });
+  } catch (error) {
+    if (!/^Invalid connection/.test(String(error?.message))) throw error;
+    // The old shape: (connection, options).
+    const oldShape = migrate;
+    return oldShape(url, { schema });
+  }
 }
