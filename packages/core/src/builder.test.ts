@@ -4,8 +4,8 @@ import { EventSourcingBuilder } from './builder.js';
 import { isInvalidArgumentError } from './errors.js';
 import type { DomainEvent } from './events.js';
 import { InMemoryEventStore } from './in-memory-event-store.js';
-import type { SnapshotProblem } from './repository.js';
 import type { Snapshot, SnapshotDecision, SnapshotStore } from './snapshot.js';
+import type { SnapshotProblem } from './snapshot-policy.js';
 
 type NoteEvent = DomainEvent<'Noted', { text: string }>;
 

@@ -1,9 +1,10 @@
 import { isSnapshotCapable } from './aggregate.js';
 import { InvalidArgumentError } from './errors.js';
 import type { EventStore } from './event-store.js';
-import type { AnyAggregate, SnapshotProblem } from './repository.js';
-import { EventSourcedRepository, type RepositorySnapshotOptions } from './repository.js';
+import type { AnyAggregate } from './repository.js';
+import { EventSourcedRepository } from './repository.js';
 import type { SnapshotCapable, SnapshotSerializer, SnapshotStore, SnapshotStrategy } from './snapshot.js';
+import type { RepositorySnapshotOptions, SnapshotProblem } from './snapshot-policy.js';
 
 /**
  * Whether the builder's repository will take snapshots, as far as the types can tell: `'unset'`

@@ -92,13 +92,7 @@ export {
   readByTypeArguments,
   readStreamArguments,
 } from './read-arguments.js';
-export type {
-  AnyAggregate,
-  RepositoryOptions,
-  RepositorySnapshotOptions,
-  SaveOptions,
-  SnapshotProblem,
-} from './repository.js';
+export type { AnyAggregate, RepositoryOptions, SaveOptions } from './repository.js';
 export { EventSourcedRepository } from './repository.js';
 export type { BackoffOptions, RetryOptions } from './retry.js';
 export { backoffDelay, retryOnConcurrencyConflict } from './retry.js';
@@ -110,6 +104,7 @@ export type {
   SnapshotStore,
   SnapshotStrategy,
 } from './snapshot.js';
+export type { RepositorySnapshotOptions, SnapshotProblem } from './snapshot-policy.js';
 export type { StandardSchemaV1 } from './standard-schema.js';
 export {
   assertEventType,

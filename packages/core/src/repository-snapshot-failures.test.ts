@@ -3,12 +3,9 @@ import { EventSourcedAggregate } from './aggregate.js';
 import { isAggregateNotFoundError, isEventSerializationError, isInvalidArgumentError } from './errors.js';
 import type { DomainEvent, StoredEvent } from './events.js';
 import { InMemoryEventStore } from './in-memory-event-store.js';
-import {
-  EventSourcedRepository,
-  type RepositorySnapshotOptions,
-  type SnapshotProblem,
-} from './repository.js';
+import { EventSourcedRepository } from './repository.js';
 import type { Snapshot, SnapshotDecision, SnapshotStore } from './snapshot.js';
+import type { RepositorySnapshotOptions, SnapshotProblem } from './snapshot-policy.js';
 
 // A snapshot never fails the user's operation: whatever goes wrong, loading falls back to events,
 // saving keeps the committed events, and the problem is reported to onError.

@@ -4,12 +4,9 @@ import { type Decider, deciderFactory } from './decider.js';
 import { isInvalidArgumentError } from './errors.js';
 import type { DomainEvent, StoredEvent } from './events.js';
 import { InMemoryEventStore } from './in-memory-event-store.js';
-import {
-  EventSourcedRepository,
-  type RepositorySnapshotOptions,
-  type SnapshotProblem,
-} from './repository.js';
+import { EventSourcedRepository } from './repository.js';
 import type { Snapshot, SnapshotDecision, SnapshotStore } from './snapshot.js';
+import type { RepositorySnapshotOptions, SnapshotProblem } from './snapshot-policy.js';
 
 // How the repository uses snapshots when loading and saving. Failures: repository-snapshot-failures.test.ts.
 
