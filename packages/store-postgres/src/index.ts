@@ -21,7 +21,7 @@ export {
   openEmbeddedPostgres,
   readDataDirLock,
 } from './embedded/index.js';
-export { MAX_EVENTS_PER_APPEND, notificationChannel, POSITION_INDEX_BITS } from './events/position.js';
+export { notificationChannel, POSITION_INDEX_BITS } from './events/position.js';
 // The event store
 export type { PostgresEventStoreOptions } from './events/postgres-event-store.js';
 export { PostgresEventStore } from './events/postgres-event-store.js';
@@ -35,15 +35,10 @@ export {
   type PostgresProjectionLockOptions,
 } from './projections/postgres-projection-lock.js';
 export {
+  type PostgresProjectionContext,
   PostgresProjectionStore,
   type PostgresProjectionStoreOptions,
 } from './projections/postgres-projection-store.js';
-export type {
-  PostgresParkedEvent,
-  PostgresProjectionBatch,
-  PostgresProjectionContext,
-  PostgresProjectionLease,
-} from './projections/postgres-projection-types.js';
 export type { StoreNames } from './schema/identifiers.js';
 export {
   assertSqlIdentifier,

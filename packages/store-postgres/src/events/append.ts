@@ -5,20 +5,13 @@ import {
   type ExpectedVersionValue,
   expectedVersionMismatch,
   InvalidArgumentError,
-  type PreparedAppend,
-  resolveRetriedAppend,
+  MAX_BATCH_SIZE,
 } from '@es/core';
+import { type PreparedAppend, resolveRetriedAppend } from '@es/core/adapter';
 import { sqlState } from '../connection/driver-errors.js';
 import type { SqlSession } from '../connection/sql-executor.js';
 import type { StoreNames } from '../schema/identifiers.js';
-import {
-  CLUSTER_ID_SQL,
-  currentEraSql,
-  INT32_MAX,
-  MAX_EVENTS_PER_APPEND,
-  POSITION_INDEX_BITS,
-  toPosition,
-} from './position.js';
+import { CLUSTER_ID_SQL, currentEraSql, INT32_MAX, POSITION_INDEX_BITS, toPosition } from './position.js';
 
 /** What the append function (migration 001) returns, one row or one per already-stored event id. */
 interface AppendRow {
@@ -54,10 +47,11 @@ export async function appendPrepared(
   names: StoreNames,
   append: PreparedAppend,
 ): Promise<AppendResult> {
-  if (append.events.length > MAX_EVENTS_PER_APPEND) {
+  // prepareAppend refused a longer batch already; the position layout cannot hold one either.
+  if (append.events.length > MAX_BATCH_SIZE || MAX_BATCH_SIZE > 2 ** POSITION_INDEX_BITS) {
     throw new InvalidArgumentError(
       'events',
-      `an append holds at most ${MAX_EVENTS_PER_APPEND} events (got ${append.events.length}); split the batch.`,
+      `an append holds at most ${MAX_BATCH_SIZE} events (got ${append.events.length}); split the batch.`,
     );
   }
   const expected = encodeExpected(append.expectedVersion);

@@ -1,4 +1,5 @@
-import { type DomainEvent, decodeStoredEvent, type EventRegistry, type StoredEvent } from '@es/core';
+import type { DomainEvent, EventRegistry, StoredEvent } from '@es/core';
+import { decodeStoredEvent } from '@es/core/adapter';
 import { toPosition } from './position.js';
 
 /** The columns every read selects, in the order {@link toStoredEvent} expects. */

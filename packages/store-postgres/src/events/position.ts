@@ -14,8 +14,8 @@ export const POSITION_INDEX_BITS = 16;
 /** The largest value of an `integer` column (versions are integers). */
 export const INT32_MAX = 2_147_483_647;
 
-/** Most events one `appendEvents` call may carry (2^16). */
-export const MAX_EVENTS_PER_APPEND = 2 ** POSITION_INDEX_BITS;
+// One append holds at most @es/core's MAX_BATCH_SIZE events (65,536 = 2^16): exactly the indexes
+// POSITION_INDEX_BITS leaves room for (append.ts checks it).
 
 /**
  * The system identifier of the cluster the statement runs on (unique per initdb), cached in the

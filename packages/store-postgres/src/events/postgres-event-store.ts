@@ -1,7 +1,6 @@
 import {
   type AppendResult,
   type AppendSubscription,
-  assertStreamId,
   type DomainEvent,
   type EventRegistry,
   type EventStore,
@@ -11,16 +10,19 @@ import {
   isEventSourcingError,
   type NewEvent,
   type Position,
-  prepareAppend,
   type ReadAllOptions,
   type ReadByTypeOptions,
   type ReadStreamOptions,
-  readAllOptions,
-  readByTypeArguments,
-  readStreamArguments,
   type StoreCapabilities,
   type StoredEvent,
 } from '@es/core';
+import {
+  assertStreamId,
+  prepareAppend,
+  readAllOptions,
+  readByTypeArguments,
+  readStreamArguments,
+} from '@es/core/adapter';
 import {
   assertOptionsObject,
   createSqlExecutor,

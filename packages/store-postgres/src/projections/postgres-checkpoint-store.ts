@@ -1,10 +1,5 @@
-import {
-  assertPosition,
-  assertStreamId,
-  type CheckpointStore,
-  isEventSourcingError,
-  type Position,
-} from '@es/core';
+import { type CheckpointStore, isEventSourcingError, type Position } from '@es/core';
+import { assertPosition, assertStreamId } from '@es/core/adapter';
 import {
   assertOptionsObject,
   openStoreExecutor,
@@ -12,7 +7,7 @@ import {
   type StoreExecutor,
 } from '../connection/connection.js';
 import { wrapDriverError } from '../connection/driver-errors.js';
-import type { SqlExecutor, SqlSession } from '../connection/sql-executor.js';
+import type { SqlSession } from '../connection/sql-executor.js';
 import { assertSqlIdentifier, optionOr, quoteIdentifier } from '../schema/identifiers.js';
 
 /** Options of {@link PostgresCheckpointStore}. */

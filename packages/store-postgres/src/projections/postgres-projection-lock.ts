@@ -1,11 +1,11 @@
-import { assertPositiveInteger, assertStreamId, InvalidArgumentError } from '@es/core';
+import { InvalidArgumentError, type ProjectionLease, type ProjectionLock } from '@es/core';
+import { assertPositiveInteger, assertStreamId } from '@es/core/adapter';
 import pg from 'pg';
 import { assertOptionsObject, isSqlExecutor, type PostgresConnection } from '../connection/connection.js';
 import { wrapDriverError } from '../connection/driver-errors.js';
 import { executorSource } from '../connection/executor-source.js';
 import type { PgClientLike, PgPoolLike } from '../connection/pg-executor.js';
 import { isPGliteLike, type PGliteLike } from '../connection/pglite-executor.js';
-import type { PostgresProjectionLease } from './postgres-projection-types.js';
 
 /** Options of {@link PostgresProjectionLock}. */
 export interface PostgresProjectionLockOptions {
@@ -38,7 +38,7 @@ const heldOnPGlite = new WeakMap<PGliteLike, Set<string>>();
  * const lock = new PostgresProjectionLock({ connection: pool });
  * const projection = new Projection({ name: 'balances', eventStore, readModel, handler, lock });
  */
-export class PostgresProjectionLock {
+export class PostgresProjectionLock implements ProjectionLock {
   readonly #pool: PgPoolLike | undefined;
   readonly #pglite: PGliteLike | undefined;
   readonly #ownsPool: boolean;
@@ -82,10 +82,7 @@ export class PostgresProjectionLock {
   }
 
   /** Tries once to take the lock of `subscriptionId`; `undefined` while another session holds it. */
-  async tryAcquire(
-    subscriptionId: string,
-    signal: AbortSignal,
-  ): Promise<PostgresProjectionLease | undefined> {
+  async tryAcquire(subscriptionId: string, signal: AbortSignal): Promise<ProjectionLease | undefined> {
     assertStreamId(subscriptionId, 'subscription id');
     if (signal.aborted) return undefined;
     const key = `@es/replay projection lock ${this.#namespace} ${subscriptionId}`;
@@ -126,7 +123,7 @@ async function tryAcquireOnPGlite(
   key: string,
   subscriptionId: string,
   signal: AbortSignal,
-): Promise<PostgresProjectionLease | undefined> {
+): Promise<ProjectionLease | undefined> {
   const held = heldOnPGlite.get(db) ?? new Set<string>();
   heldOnPGlite.set(db, held);
   if (held.has(key)) return undefined;
@@ -181,7 +178,7 @@ function holdLease(
   subscriptionId: string,
   heartbeatMs: number,
   signal: AbortSignal,
-): PostgresProjectionLease {
+): ProjectionLease {
   const lost = new AbortController();
   let done = false;
   // The connection is gone (or abandoned): so is the lock, which the server frees with the session.

@@ -1,4 +1,11 @@
-import { assertPosition, assertStreamId, isEventSourcingError, type Position } from '@es/core';
+import {
+  isEventSourcingError,
+  type ParkedEvent,
+  type Position,
+  type ProjectionBatch,
+  type ProjectionStore,
+} from '@es/core';
+import { assertPosition, assertStreamId } from '@es/core/adapter';
 import {
   assertOptionsObject,
   openStoreExecutor,
@@ -6,13 +13,8 @@ import {
   type StoreExecutor,
 } from '../connection/connection.js';
 import { isConnectionFailure, wrapDriverError } from '../connection/driver-errors.js';
-import type { SqlExecutor, SqlSession } from '../connection/sql-executor.js';
+import type { SqlSession } from '../connection/sql-executor.js';
 import { checkpointTables, compareAndSet, loadCheckpoint } from './postgres-checkpoint-store.js';
-import type {
-  PostgresParkedEvent,
-  PostgresProjectionBatch,
-  PostgresProjectionContext,
-} from './postgres-projection-types.js';
 
 /** Options of {@link PostgresProjectionStore}. */
 export interface PostgresProjectionStoreOptions {
@@ -25,6 +27,9 @@ export interface PostgresProjectionStoreOptions {
   /** Schema holding `es_checkpoints` and `es_parked_events` (migration 003). Defaults to `"public"`. */
   readonly schema?: string;
 }
+
+/** What a projection handler receives as context from {@link PostgresProjectionStore}: the batch's transaction. */
+export type PostgresProjectionContext = SqlSession;
 
 interface ParkedRow {
   subscription_id: string;
@@ -56,7 +61,7 @@ interface ParkedRow {
  *   },
  * });
  */
-export class PostgresProjectionStore {
+export class PostgresProjectionStore implements ProjectionStore<PostgresProjectionContext> {
   readonly #executor: StoreExecutor;
   readonly #checkpoints: string;
   readonly #parked: string;
@@ -85,7 +90,7 @@ export class PostgresProjectionStore {
     subscriptionId: string,
     expected: Position | undefined,
     position: Position,
-    work: (batch: PostgresProjectionBatch) => Promise<void>,
+    work: (batch: ProjectionBatch<SqlSession>) => Promise<void>,
   ): Promise<boolean> {
     assertStreamId(subscriptionId, 'subscription id');
     assertPosition(position);
@@ -123,7 +128,7 @@ export class PostgresProjectionStore {
     );
   }
 
-  async listParked(subscriptionId: string): Promise<PostgresParkedEvent[]> {
+  async listParked(subscriptionId: string): Promise<ParkedEvent[]> {
     assertStreamId(subscriptionId, 'subscription id');
     const rows = await this.#run(`list the parked events of "${subscriptionId}"`, () =>
       this.#executor.query<ParkedRow>({
@@ -162,7 +167,7 @@ export class PostgresProjectionStore {
     return this.#executor.close();
   }
 
-  #batch(session: SqlSession, subscriptionId: string): PostgresProjectionBatch {
+  #batch(session: SqlSession, subscriptionId: string): ProjectionBatch<SqlSession> {
     // A failure of the transaction itself (its connection dropped) is the store's, reported as
     // EventStoreUnavailableError: the projection retries the batch without spending the handler's
     // attempts, which could not succeed on a dead connection anyway.
@@ -174,7 +179,7 @@ export class PostgresProjectionStore {
       }
     };
     return {
-      attempt: async (run: (context: PostgresProjectionContext) => Promise<void>) => {
+      attempt: async (run: (context: SqlSession) => Promise<void>) => {
         await statement('SAVEPOINT es_projection_attempt');
         try {
           await run(session);
@@ -187,7 +192,7 @@ export class PostgresProjectionStore {
         }
         await statement('RELEASE SAVEPOINT es_projection_attempt');
       },
-      park: async (event: PostgresParkedEvent) => {
+      park: async (event: ParkedEvent) => {
         await session.query({
           text: `INSERT INTO ${this.#parked}
                    (subscription_id, position, event_id, stream_id, event_type, error, attempts, parked_at)

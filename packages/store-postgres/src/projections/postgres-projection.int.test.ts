@@ -67,7 +67,7 @@ describeWithService('Projections on PostgreSQL (server)', 'DATABASE_URL', (url) 
     const projection = new Projection<AccountEvent, SqlSession>({
       name,
       eventStore,
-      store: new PostgresProjectionStore({ connection: pool, schema }),
+      readModel: new PostgresProjectionStore({ connection: pool, schema }),
       handler: (event, sql) => applyToReadModel(sql, schema, event),
       batchSize: 50,
       ...extra,
@@ -133,7 +133,7 @@ describeWithService('Projections on PostgreSQL (server)', 'DATABASE_URL', (url) 
     const clean = new Projection<AccountEvent, SqlSession>({
       name: 'clean',
       eventStore,
-      store: new PostgresProjectionStore({ connection: pool, schema }),
+      readModel: new PostgresProjectionStore({ connection: pool, schema }),
       handler: (event, sql) => applyToReadModel(sql, schema, event, '_clean'),
     });
     clean.start();

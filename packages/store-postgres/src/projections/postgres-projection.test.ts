@@ -54,7 +54,7 @@ describe('PostgresProjectionStore on PGlite: exactly-once', () => {
     const clean = new Projection<AccountEvent, SqlSession>({
       name: 'clean',
       eventStore,
-      store,
+      readModel: store,
       handler: (event, sql) => applyToReadModel(sql, schema, event, '_clean'),
     });
     clean.start();
@@ -66,7 +66,7 @@ describe('PostgresProjectionStore on PGlite: exactly-once', () => {
     const victim = new Projection<AccountEvent, SqlSession>({
       name: 'victim',
       eventStore,
-      store,
+      readModel: store,
       batchSize: 8,
       signal: crash.signal,
       handler: async (event: StoredEvent<AccountEvent>, sql: SqlSession) => {
@@ -84,7 +84,7 @@ describe('PostgresProjectionStore on PGlite: exactly-once', () => {
     const restarted = new Projection<AccountEvent, SqlSession>({
       name: 'victim',
       eventStore,
-      store,
+      readModel: store,
       batchSize: 8,
       handler: (event, sql) => applyToReadModel(sql, schema, event),
     });
@@ -103,7 +103,7 @@ describe('PostgresProjectionStore on PGlite: exactly-once', () => {
     const projection = new Projection<AccountEvent, SqlSession>({
       name: 'poison',
       eventStore,
-      store,
+      readModel: store,
       batchSize: 7,
       retry: { maxAttempts: 2, backoff: { initialDelayMs: 1 } },
       handler: async (event, sql) => {
@@ -128,7 +128,7 @@ describe('PostgresProjectionStore on PGlite: exactly-once', () => {
     const projection = new Projection<AccountEvent, SqlSession>({
       name: 'closed-under-it',
       eventStore,
-      store,
+      readModel: store,
       pollIntervalMs: 20,
       handler: (event: StoredEvent<AccountEvent>, sql: SqlSession) =>
         applyToReadModel(sql, schema, event, '_closed'),

@@ -79,7 +79,7 @@ describeWithService('A projection process killed with SIGKILL (server)', 'DATABA
     const clean = new Projection<AccountEvent, SqlSession>({
       name: 'clean',
       eventStore,
-      store: new PostgresProjectionStore({ connection: pool, schema }),
+      readModel: new PostgresProjectionStore({ connection: pool, schema }),
       handler: (event: StoredEvent<AccountEvent>, sql: SqlSession) =>
         applyToReadModel(sql, schema, event, '_clean'),
     });

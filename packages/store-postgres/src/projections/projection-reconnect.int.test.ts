@@ -57,7 +57,7 @@ describeWithService(
       const projection = new Projection<AccountEvent, SqlSession>({
         name: 'cut',
         eventStore,
-        store,
+        readModel: store,
         batchSize: 5,
         pollIntervalMs: 20,
         // Two attempts only: a dead connection that spent them would park the event at once.

@@ -1,7 +1,7 @@
 import { isEventSourcingError } from '@es/core';
 import { assertOptionsObject, createSqlExecutor, type PostgresConnection } from '../connection/connection.js';
 import { wrapDriverError } from '../connection/driver-errors.js';
-import type { SqlExecutor, SqlSession } from '../connection/sql-executor.js';
+import type { SqlSession } from '../connection/sql-executor.js';
 import { optionOr, quoteIdentifier, storeNames } from './identifiers.js';
 import { type MigrationFile, readMigrationFiles } from './migration-files.js';
 

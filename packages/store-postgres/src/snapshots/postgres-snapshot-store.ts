@@ -1,13 +1,5 @@
-import { types } from 'node:util';
-import {
-  assertJsonSerializable,
-  assertPositiveInteger,
-  assertStreamId,
-  InvalidArgumentError,
-  isEventSourcingError,
-  type Snapshot,
-  type SnapshotStore,
-} from '@es/core';
+import { isEventSourcingError, type Snapshot, type SnapshotStore } from '@es/core';
+import { assertStreamId, assertValidSnapshot } from '@es/core/adapter';
 import {
   assertOptionsObject,
   openStoreExecutor,
@@ -15,8 +7,6 @@ import {
   type StoreExecutor,
 } from '../connection/connection.js';
 import { wrapDriverError } from '../connection/driver-errors.js';
-import type { SqlExecutor } from '../connection/sql-executor.js';
-import { INT32_MAX } from '../events/position.js';
 import { optionOr, quoteIdentifier, storeNames } from '../schema/identifiers.js';
 
 /** Options of {@link PostgresSnapshotStore}: the same `connection`, `schema` and `table` as the event store's. */
@@ -78,7 +68,7 @@ export class PostgresSnapshotStore implements SnapshotStore {
   }
 
   async save(snapshot: Snapshot): Promise<void> {
-    assertSnapshot(snapshot);
+    assertValidSnapshot(snapshot);
     const state = JSON.stringify(snapshot.state);
     await this.#run('save the snapshot of', snapshot.streamId, () =>
       this.#executor.query({
@@ -141,27 +131,6 @@ export class PostgresSnapshotStore implements SnapshotStore {
       throw wrapDriverError(error, `${operation} stream "${streamId}"`);
     }
   }
-}
-
-function assertSnapshot(snapshot: Snapshot): void {
-  if (snapshot === null || typeof snapshot !== 'object') {
-    throw new InvalidArgumentError('snapshot', 'expected a snapshot object.');
-  }
-  assertStreamId(snapshot.streamId, 'snapshot.streamId');
-  assertPositiveInteger(snapshot.aggregateVersion, 'snapshot.aggregateVersion');
-  assertPositiveInteger(snapshot.snapshotVersion, 'snapshot.snapshotVersion');
-  for (const field of ['aggregateVersion', 'snapshotVersion'] as const) {
-    if (snapshot[field] > INT32_MAX) {
-      throw new InvalidArgumentError(`snapshot.${field}`, `must be at most ${INT32_MAX}.`);
-    }
-  }
-  if (!types.isDate(snapshot.createdAt) || Number.isNaN(snapshot.createdAt.getTime())) {
-    throw new InvalidArgumentError('snapshot.createdAt', 'expected a valid Date.');
-  }
-  if (snapshot.state === undefined) {
-    throw new InvalidArgumentError('snapshot.state', 'a snapshot needs a state (null is allowed).');
-  }
-  assertJsonSerializable(snapshot.state, 'the snapshot state');
 }
 
 function toSnapshot(row: SnapshotRow): Snapshot {

@@ -10,7 +10,7 @@ const eventStore = new PostgresEventStore({ connection: pool, schema });
 const projection = new Projection({
   name,
   eventStore,
-  store: new PostgresProjectionStore({ connection: pool, schema }),
+  readModel: new PostgresProjectionStore({ connection: pool, schema }),
   batchSize: 20,
   handler: async (event, sql) => {
     await sql.query({
