@@ -3,14 +3,12 @@
 export type { EventOfAggregate, HistoryEvent } from './aggregate.js';
 // Aggregates and repository
 export { EventSourcedAggregate, isSnapshotCapable } from './aggregate.js';
-export type { PrepareAppendOptions, PreparedAppend, PreparedEvent, StoredEventLocation } from './append.js';
-// Building blocks for adapters: every store validates and decodes the same way
-export { MAX_BATCH_SIZE, prepareAppend, resolveRetriedAppend } from './append.js';
+// The limits every store applies (the store-author kit is on @es/core/adapter)
+export { MAX_BATCH_SIZE } from './append.js';
 export type { SnapshotRequirement, SnapshotsSetting } from './builder.js';
 export { EventSourcingBuilder } from './builder.js';
 export type { Decider } from './decider.js';
 export { DeciderAggregate, deciderFactory } from './decider.js';
-export { decodeStoredEvent } from './decode.js';
 export type { ErrorCodeValue, ValidationIssue } from './errors.js';
 // Errors
 export {
@@ -86,12 +84,6 @@ export type {
 export { InMemoryProjectionLock } from './projections/projection-lock.js';
 export type { ProjectionBatch, ProjectionStore } from './projections/projection-store.js';
 export { checkpointProjectionStore } from './projections/projection-store.js';
-export {
-  DEFAULT_BATCH_SIZE,
-  readAllOptions,
-  readByTypeArguments,
-  readStreamArguments,
-} from './read-arguments.js';
 export type { AnyAggregate, RepositoryOptions, SaveOptions } from './repository.js';
 export { EventSourcedRepository } from './repository.js';
 export type { BackoffOptions, RetryOptions } from './retry.js';
@@ -107,13 +99,6 @@ export type {
 export type { RepositorySnapshotOptions, SnapshotProblem } from './snapshot-policy.js';
 export type { StandardSchemaV1 } from './standard-schema.js';
 export {
-  assertEventType,
-  assertExpectedVersion,
-  assertJsonSerializable,
-  assertPosition,
-  assertPositiveInteger,
-  assertStreamId,
-  assertVersionNumber,
   MAX_ID_LENGTH,
   MAX_JSON_DEPTH,
   MAX_POSITION,

@@ -1,13 +1,11 @@
 import {
-  assertPositiveInteger,
-  assertStreamId,
-  assertVersionNumber,
   type DomainEvent,
   type EventStore,
   InvalidArgumentError,
   type Position,
   type StoredEvent,
 } from '@es/core';
+import { assertPositiveInteger, assertStreamId, assertVersionNumber } from '@es/core/adapter';
 import { type EventHandler, handlerFunction } from './event-handler.js';
 import { dispatchPerStream } from './per-stream-dispatch.js';
 import { readBatches } from './read-batches.js';

@@ -1,6 +1,4 @@
 import {
-  assertPositiveInteger,
-  assertStreamId,
   type BackoffOptions,
   type CheckpointStore,
   checkpointProjectionStore,
@@ -14,6 +12,7 @@ import {
   type ProjectionLock,
   type ProjectionStore,
 } from '@es/core';
+import { assertPositiveInteger, assertStreamId } from '@es/core/adapter';
 import type { EventHandler } from './event-handler.js';
 
 /** How a failing handler is retried before its event is parked. */

@@ -1,4 +1,5 @@
-import { assertPosition, assertPositiveInteger, InvalidArgumentError, type Position } from '@es/core';
+import { InvalidArgumentError, type Position } from '@es/core';
+import { assertPosition, assertPositiveInteger } from '@es/core/adapter';
 
 /** How `replayAll` and `replayWithProgress` read and dispatch the log. */
 export interface ReplayOptions {
