@@ -1,3 +1,5 @@
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
 import { describe, expect, it } from '@jest/globals';
 import * as adapter from './adapter.js';
 import { assertValidSnapshot } from './adapter.js';
@@ -77,5 +79,24 @@ describe('assertValidSnapshot', () => {
       caught = error;
     }
     expect(isEventSerializationError(caught)).toBe(true);
+  });
+});
+
+describe('@es/core and @es/core/adapter as published', () => {
+  // Loads the built package by its name through its exports map, as a CommonJS user would.
+  it('share one copy of the error classes, which keep their names', () => {
+    const script = `
+      const main = require('@es/core');
+      const adapter = require('@es/core/adapter');
+      let caught;
+      try { adapter.assertStreamId(''); } catch (error) { caught = error; }
+      const conflict = new main.ConcurrencyConflictError('s', 1, 2);
+      console.log(JSON.stringify([caught instanceof main.InvalidArgumentError, caught.name, conflict.name]));
+    `;
+    const output = execFileSync(process.execPath, ['-e', script], {
+      cwd: join(__dirname, '..'),
+      encoding: 'utf8',
+    });
+    expect(JSON.parse(output)).toEqual([true, 'InvalidArgumentError', 'ConcurrencyConflictError']);
   });
 });
