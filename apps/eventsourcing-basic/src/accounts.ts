@@ -17,7 +17,7 @@ export type AccountRepository = EventSourcedRepository<BankAccount>;
 
 export interface AccountRepositoryOptions {
   readonly eventStore: EventStore;
-  readonly snapshotStore: SnapshotStore;
+  readonly snapshots: SnapshotStore;
   /** Take a snapshot every this many events. Defaults to 5, so the demo shows one quickly. */
   readonly snapshotEvery?: number;
 }
@@ -29,7 +29,7 @@ export interface AccountRepositoryOptions {
 export function createAccountRepository(options: AccountRepositoryOptions): AccountRepository {
   return new EventSourcingBuilder()
     .withEventStore(options.eventStore)
-    .withSnapshotStore(options.snapshotStore)
+    .withSnapshotStore(options.snapshots)
     .withSnapshotStrategy(new FrequencySnapshotStrategy(options.snapshotEvery ?? 5))
     .withSnapshotsEnabled(true)
     .withStreamPrefix(ACCOUNT_STREAM_PREFIX)

@@ -46,13 +46,13 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
   const print = options.print ?? console.log;
   const { storage } = options;
   const snapshotsTaken: number[] = [];
-  const snapshotStore = reportingSnapshots(storage.snapshotStore, (snapshot) => {
+  const snapshotStore = reportingSnapshots(storage.snapshots, (snapshot) => {
     if (snapshot.streamId.startsWith(ACCOUNT_STREAM_PREFIX)) snapshotsTaken.push(snapshot.aggregateVersion);
     print(`     [snapshot] ${formatSnapshot(snapshot)}`);
   });
   const accounts = createAccountRepository({
     eventStore: storage.eventStore,
-    snapshotStore,
+    snapshots: snapshotStore,
     snapshotEvery: options.snapshotEvery ?? 5,
   });
 

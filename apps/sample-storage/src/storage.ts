@@ -29,8 +29,8 @@ export interface Storage {
   readonly description: string;
   /** The event store, decoding with the registry given to `openStorage`. */
   readonly eventStore: EventStore;
-  readonly snapshotStore: SnapshotStore;
-  readonly checkpointStore: CheckpointStore;
+  readonly snapshots: SnapshotStore;
+  readonly checkpoints: CheckpointStore;
   /** The PostgreSQL connection and schema, on PGlite or a server: read models can live beside the events. */
   readonly postgres?: { readonly connection: PostgresConnection; readonly schema: string };
   /** Another event store over the same data, with another registry (older code) or none (raw data). */
@@ -126,8 +126,8 @@ async function openPostgres(
     description: about.description,
     postgres: { connection, schema },
     eventStore,
-    snapshotStore: new PostgresSnapshotStore({ connection, schema }),
-    checkpointStore: new PostgresCheckpointStore({ connection, schema }),
+    snapshots: new PostgresSnapshotStore({ connection, schema }),
+    checkpoints: new PostgresCheckpointStore({ connection, schema }),
     eventStoreWith(otherRegistry) {
       const store = new PostgresEventStore({ connection, schema, registry: otherRegistry });
       others.push(store);
@@ -158,8 +158,8 @@ async function openMongo(
     kind: 'mongodb',
     description: `MongoDB at ${redact(url)}, database "${database}"`,
     eventStore,
-    snapshotStore: new MongoSnapshotStore({ connection, database, autoMigrate }),
-    checkpointStore: new MongoCheckpointStore({ connection, database, autoMigrate }),
+    snapshots: new MongoSnapshotStore({ connection, database, autoMigrate }),
+    checkpoints: new MongoCheckpointStore({ connection, database, autoMigrate }),
     eventStoreWith: (otherRegistry) =>
       new MongoEventStore({ connection, database, registry: otherRegistry, autoMigrate }),
     async close() {
@@ -176,8 +176,8 @@ function openInMemory(registry: EventRegistry<DomainEvent>): Storage {
     kind: 'memory',
     description: 'the in-memory store: nothing is kept after the process exits',
     eventStore,
-    snapshotStore: new InMemorySnapshotStore(),
-    checkpointStore: new InMemoryCheckpointStore(),
+    snapshots: new InMemorySnapshotStore(),
+    checkpoints: new InMemoryCheckpointStore(),
     eventStoreWith: (otherRegistry) => new InMemoryEventStore({ storage, registry: otherRegistry }),
     close: () => eventStore.close(),
   };

@@ -46,7 +46,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
   let snapshotsTaken = 0;
   const products = createProductRepository({
     eventStore: storage.eventStore,
-    snapshotStore: reportingSnapshots(storage.snapshotStore, (snapshot) => {
+    snapshots: reportingSnapshots(storage.snapshots, (snapshot) => {
       snapshotsTaken++;
       print(`     [snapshot] ${formatSnapshot(snapshot)}`);
     }),

@@ -20,7 +20,7 @@ export type ProductRepository = EventSourcedRepository<Product>;
 
 export interface ProductRepositoryOptions {
   readonly eventStore: EventStore;
-  readonly snapshotStore: SnapshotStore;
+  readonly snapshots: SnapshotStore;
   /** Take a snapshot every this many events. Defaults to 5. */
   readonly snapshotEvery?: number;
 }
@@ -35,7 +35,7 @@ export function createProductRepository(options: ProductRepositoryOptions): Prod
     factory: deciderFactory(productDecider),
     streamPrefix: PRODUCT_STREAM_PREFIX,
     snapshots: {
-      store: options.snapshotStore,
+      store: options.snapshots,
       strategy: new FrequencySnapshotStrategy(options.snapshotEvery ?? 5),
     },
   });
