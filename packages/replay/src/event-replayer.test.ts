@@ -9,7 +9,7 @@ import {
   readAllEvents,
   seed,
   sleep,
-} from './test-helpers.js';
+} from './testing/test-helpers.js';
 
 describe('EventReplayer.replayAll', () => {
   it('hands every event to the handler once, in global order, and reports the last position', async () => {

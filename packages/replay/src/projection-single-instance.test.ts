@@ -6,7 +6,7 @@ import {
 } from '@es/core';
 import { describe, expect, it, jest } from '@jest/globals';
 import { Projection } from './index.js';
-import { deposited, opened, seed, sleep } from './test-helpers.js';
+import { deposited, opened, seed, sleep } from './testing/test-helpers.js';
 
 jest.setTimeout(20_000);
 

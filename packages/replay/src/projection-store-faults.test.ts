@@ -12,7 +12,7 @@ import {
 } from '@es/core';
 import { describe, expect, it, jest } from '@jest/globals';
 import { Projection } from './index.js';
-import { deposited, opened, sleep, withoutNotifications } from './test-helpers.js';
+import { deposited, opened, sleep, withoutNotifications } from './testing/test-helpers.js';
 
 jest.setTimeout(60_000);
 

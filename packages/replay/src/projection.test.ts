@@ -24,7 +24,7 @@ import {
   seed,
   sleep,
   withoutNotifications,
-} from './test-helpers.js';
+} from './testing/test-helpers.js';
 
 jest.setTimeout(20_000);
 

@@ -1,7 +1,7 @@
 import { ExpectedVersion, InMemoryCheckpointStore, InMemoryEventStore } from '@es/core';
 import { describe, expect, it } from '@jest/globals';
 import { Projection, rebuildProjection } from './index.js';
-import { type AccountEvent, BalanceReadModel, deposited, seed } from './test-helpers.js';
+import { type AccountEvent, BalanceReadModel, deposited, seed } from './testing/test-helpers.js';
 
 describe('rebuildProjection', () => {
   it('replays into a fresh read model while the old one serves, then switches and stops the old one', async () => {
