@@ -10,7 +10,8 @@
 //   @es/testing                      @es/core
 //   @es/snapshots, @es/replay        @es/core (and @es/testing from test files); no adapter or
 //                                    database driver, not even in tests
-//   @es/store-postgres, -mongo       @es/core (and @es/testing from test files)
+//   @es/store-postgres, -mongo       @es/core (and @es/testing and @es/replay from test files, to
+//                                    run the contract suites and projections on the adapter)
 //   apps/*                           packages by their published names only
 //   every project                    no other project through a relative path
 //
