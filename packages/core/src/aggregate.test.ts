@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { BankAccount } from './__fixtures__/bank-account.js';
+import { BankAccount } from './testing/bank-account.js';
 import { type Decider, DeciderAggregate, deciderFactory } from './decider.js';
 import { InvalidArgumentError } from './errors.js';
 import type { DomainEvent } from './events.js';

@@ -1,6 +1,6 @@
 // Type-level tests of EventSourcingBuilder: compiled by `tsc --noEmit` (the typecheck target),
 // never run. A strategy written for one aggregate type cannot be built into a repository of another.
-import { BankAccount } from './__fixtures__/bank-account.js';
+import { BankAccount } from './testing/bank-account.js';
 import { EventSourcedAggregate } from './aggregate.js';
 import { EventSourcingBuilder } from './builder.js';
 import type { DomainEvent } from './events.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { BankAccount, InsufficientFundsError } from './__fixtures__/bank-account.js';
+import { BankAccount, InsufficientFundsError } from './testing/bank-account.js';
 import { EventSourcingBuilder } from './builder.js';
 import { AggregateNotFoundError, ConcurrencyConflictError } from './errors.js';
 import { InMemoryEventStore } from './in-memory-event-store.js';

@@ -1,6 +1,6 @@
 // Type-level tests: compiled by `tsc --noEmit` (the typecheck target), never run. A broken
 // inference makes the typecheck fail.
-import { BankAccount, type BankAccountEvent } from './__fixtures__/bank-account.js';
+import { BankAccount, type BankAccountEvent } from './testing/bank-account.js';
 import type { EventOfAggregate } from './aggregate.js';
 import { type Decider, deciderFactory } from './decider.js';
 import { type EventOf, EventRegistry, typed } from './event-registry.js';
