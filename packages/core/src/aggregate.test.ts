@@ -1,10 +1,10 @@
 import { describe, expect, it } from '@jest/globals';
-import { BankAccount } from './testing/bank-account.js';
 import { type Decider, DeciderAggregate, deciderFactory } from './decider.js';
 import { InvalidArgumentError } from './errors.js';
 import type { DomainEvent } from './events.js';
 import { InMemoryEventStore } from './in-memory-event-store.js';
 import { EventSourcedRepository } from './repository.js';
+import { BankAccount } from './testing/bank-account.js';
 
 describe('EventSourcedAggregate', () => {
   it('applies raised events at once and keeps them until committed', () => {

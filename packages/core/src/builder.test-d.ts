@@ -1,12 +1,13 @@
 // Type-level tests of EventSourcingBuilder: compiled by `tsc --noEmit` (the typecheck target),
 // never run. A strategy written for one aggregate type cannot be built into a repository of another.
-import { BankAccount } from './testing/bank-account.js';
+
 import { EventSourcedAggregate } from './aggregate.js';
 import { EventSourcingBuilder } from './builder.js';
 import type { DomainEvent } from './events.js';
 import { InMemoryEventStore } from './in-memory-event-store.js';
 import type { EventSourcedRepository } from './repository.js';
 import type { Snapshot, SnapshotDecision, SnapshotStore, SnapshotStrategy } from './snapshot.js';
+import { BankAccount } from './testing/bank-account.js';
 
 type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
 const expectType = <T extends true>(_: T) => undefined;

@@ -1,10 +1,10 @@
 import { describe, expect, it } from '@jest/globals';
-import { BankAccount, InsufficientFundsError } from './testing/bank-account.js';
 import { EventSourcingBuilder } from './builder.js';
 import { AggregateNotFoundError, ConcurrencyConflictError } from './errors.js';
 import { InMemoryEventStore } from './in-memory-event-store.js';
 import { EventSourcedRepository } from './repository.js';
 import { retryOnConcurrencyConflict } from './retry.js';
+import { BankAccount, InsufficientFundsError } from './testing/bank-account.js';
 
 // The specification's quick start, end to end, on the in-memory store.
 describe('quick start: BankAccount through the repository', () => {

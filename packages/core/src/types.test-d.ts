@@ -1,12 +1,13 @@
 // Type-level tests: compiled by `tsc --noEmit` (the typecheck target), never run. A broken
 // inference makes the typecheck fail.
-import { BankAccount, type BankAccountEvent } from './testing/bank-account.js';
+
 import type { EventOfAggregate } from './aggregate.js';
 import { type Decider, deciderFactory } from './decider.js';
 import { type EventOf, EventRegistry, typed } from './event-registry.js';
 import type { DomainEvent, StoredEvent } from './events.js';
 import { InMemoryEventStore } from './in-memory-event-store.js';
 import { EventSourcedRepository } from './repository.js';
+import { BankAccount, type BankAccountEvent } from './testing/bank-account.js';
 
 type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
 const expectType = <T extends true>(_: T) => undefined;
