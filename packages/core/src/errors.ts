@@ -17,6 +17,7 @@ export const ErrorCode = {
   StoreNotMigrated: 'ES_STORE_NOT_MIGRATED',
 } as const;
 
+/** One of the stable `code` strings of `ErrorCode`, e.g. `'ES_CONCURRENCY_CONFLICT'`. */
 export type ErrorCodeValue = (typeof ErrorCode)[keyof typeof ErrorCode];
 
 // A registry-wide brand: guards keep working when two copies of @es/core are installed.
@@ -226,18 +227,25 @@ export class StoreNotMigratedError extends EventSourcingError {
  */
 export const isConcurrencyConflictError = (e: unknown): e is ConcurrencyConflictError =>
   hasCode(e, ErrorCode.ConcurrencyConflict);
+/** True for a `StreamNotFoundError` (`ES_STREAM_NOT_FOUND`), from any copy of the package. */
 export const isStreamNotFoundError = (e: unknown): e is StreamNotFoundError =>
   hasCode(e, ErrorCode.StreamNotFound);
+/** True for a `AggregateNotFoundError` (`ES_AGGREGATE_NOT_FOUND`), from any copy of the package. */
 export const isAggregateNotFoundError = (e: unknown): e is AggregateNotFoundError =>
   hasCode(e, ErrorCode.AggregateNotFound);
+/** True for a `UnknownEventTypeError` (`ES_UNKNOWN_EVENT_TYPE`), from any copy of the package. */
 export const isUnknownEventTypeError = (e: unknown): e is UnknownEventTypeError =>
   hasCode(e, ErrorCode.UnknownEventType);
+/** True for a `EventSerializationError` (`ES_EVENT_SERIALIZATION`), from any copy of the package. */
 export const isEventSerializationError = (e: unknown): e is EventSerializationError =>
   hasCode(e, ErrorCode.EventSerialization);
+/** True for a `EventValidationError` (`ES_EVENT_VALIDATION`), from any copy of the package. */
 export const isEventValidationError = (e: unknown): e is EventValidationError =>
   hasCode(e, ErrorCode.EventValidation);
+/** True for a `InvalidArgumentError` (`ES_INVALID_ARGUMENT`), from any copy of the package. */
 export const isInvalidArgumentError = (e: unknown): e is InvalidArgumentError =>
   hasCode(e, ErrorCode.InvalidArgument);
+/** True for a `EventStoreUnavailableError` (`ES_EVENT_STORE_UNAVAILABLE`), from any copy of the package. */
 export const isEventStoreUnavailableError = (e: unknown): e is EventStoreUnavailableError =>
   hasCode(e, ErrorCode.EventStoreUnavailable);
 /** True for a `StoreClosedError` (`ES_STORE_CLOSED`), from any copy of the package. */

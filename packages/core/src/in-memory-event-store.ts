@@ -30,6 +30,7 @@ export class InMemoryStorage {
   readonly listeners = new Set<() => void>();
 }
 
+/** Options of `InMemoryEventStore`: the common `EventStoreOptions` (a registry) and the storage to use. */
 export interface InMemoryEventStoreOptions extends EventStoreOptions {
   /** Share the events of another in-memory store. Defaults to a new, empty storage. */
   readonly storage?: InMemoryStorage;
