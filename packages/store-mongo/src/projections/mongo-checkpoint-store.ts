@@ -1,18 +1,11 @@
 import type { CheckpointStore, Position } from '@es/core';
 import { assertPosition, assertStreamId } from '@es/core/adapter';
 import type { Collection, Long } from 'mongodb';
-import {
-  type MongoConnection,
-  type MongoConnectionOptions,
-  openConnection,
-  StoreLifecycle,
-} from '../connection/connection.js';
-import { isDuplicateKeyError, wrapDriverError } from '../connection/mongo-errors.js';
-import { onFirstUse } from '../connection/ready.js';
+import { isDuplicateKeyError } from '../connection/mongo-errors.js';
+import { SideCollection, type SideCollectionOptions } from '../connection/side-collection.js';
 import { readPosition, toBsonPosition } from '../events/bson-values.js';
 import { RAW_READ } from '../events/event-document.js';
-import { assertBooleanOption, assertCollectionName, optionOr } from '../schema/names.js';
-import { applyMigrations, assertMigrated, type MongoMigrationReport, reportOf } from '../schema/schema.js';
+import type { MongoMigrationReport } from '../schema/schema.js';
 
 /** How a checkpoint is stored: `_id` = subscription id, the position as an Int64. */
 export interface CheckpointDocument {
@@ -22,7 +15,7 @@ export interface CheckpointDocument {
 }
 
 /** Options of {@link MongoCheckpointStore}: `connection` (a MongoClient or a connection string) and more. */
-export interface MongoCheckpointStoreOptions extends MongoConnectionOptions {
+export interface MongoCheckpointStoreOptions extends SideCollectionOptions {
   /** The checkpoints collection. Defaults to `"checkpoints"`. */
   readonly collection?: string;
   /**
@@ -42,29 +35,12 @@ export interface MongoCheckpointStoreOptions extends MongoConnectionOptions {
  * await checkpoints.save('balances', event.position);
  */
 export class MongoCheckpointStore implements CheckpointStore {
-  readonly #connection: MongoConnection;
+  readonly #side: SideCollection<CheckpointDocument>;
   readonly #checkpoints: Collection<CheckpointDocument>;
-  readonly #whenReady: () => Promise<void>;
-  readonly #life = new StoreLifecycle('MongoCheckpointStore');
 
   constructor(options: MongoCheckpointStoreOptions) {
-    const collection = optionOr(options.collection, 'checkpoints');
-    assertCollectionName(collection);
-    this.#connection = openConnection(options);
-    this.#checkpoints = this.#connection.db.collection<CheckpointDocument>(collection);
-    const auto = optionOr(options.autoMigrate, false);
-    assertBooleanOption(auto, 'autoMigrate');
-    this.#whenReady = this.#life.guard(
-      onFirstUse(async () => {
-        if (auto) await this.migrate();
-        else
-          await assertMigrated(
-            this.#connection.db,
-            { checkpoints: this.#checkpoints.collectionName },
-            'MongoCheckpointStore',
-          );
-      }),
-    );
+    this.#side = new SideCollection(options, 'checkpoints', 'checkpoints', 'MongoCheckpointStore');
+    this.#checkpoints = this.#side.collection;
   }
 
   /** The checkpoints collection's name. */
@@ -73,11 +49,8 @@ export class MongoCheckpointStore implements CheckpointStore {
   }
 
   /** Creates the checkpoints collection from `migrations/mongo/` (the package's `migrate()` for it only). Idempotent. */
-  async migrate(): Promise<MongoMigrationReport> {
-    this.#life.assertOpen();
-    return reportOf(
-      await applyMigrations(this.#connection.db, { checkpoints: this.#checkpoints.collectionName }),
-    );
+  migrate(): Promise<MongoMigrationReport> {
+    return this.#side.migrate();
   }
 
   async load(subscriptionId: string): Promise<Position | undefined> {
@@ -137,17 +110,10 @@ export class MongoCheckpointStore implements CheckpointStore {
    * `StoreClosedError`; calling `close()` again does nothing.
    */
   close(): Promise<void> {
-    return this.#life.close(async () => {
-      if (this.#connection.ownsClient) await this.#connection.client.close();
-    });
+    return this.#side.close();
   }
 
-  async #run<T>(operation: string, action: () => Promise<T>): Promise<T> {
-    await this.#whenReady();
-    try {
-      return await action();
-    } catch (error) {
-      throw this.#life.error(error, (cause) => wrapDriverError(cause, operation));
-    }
+  #run<T>(operation: string, action: () => Promise<T>): Promise<T> {
+    return this.#side.run(operation, action);
   }
 }
