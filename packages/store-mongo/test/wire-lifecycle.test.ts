@@ -1,10 +1,10 @@
 import {
   isEventStoreUnavailableError,
   isStoreAuthenticationError,
-  isStoreClosedError,
   isStoreNotMigratedError,
   isStorePermissionDeniedError,
 } from '@es/core';
+import { expectStoreClosed, failureOf } from '@es/testing';
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { MongoEventStore } from '../src/events/mongo-event-store.js';
 import { MongoCheckpointStore } from '../src/projections/mongo-checkpoint-store.js';
@@ -12,20 +12,6 @@ import { MongoSnapshotStore } from '../src/snapshots/mongo-snapshot-store.js';
 import { type FakeMongoServer, isSchemaCheck, startFakeMongoServer } from './fake-mongo-server.js';
 
 // The real driver against the scripted wire-protocol stand-in (NOT a MongoDB; see fake-mongo-server.ts).
-
-async function failure(call: () => unknown): Promise<unknown> {
-  try {
-    const result = call();
-    if (result && typeof result === 'object' && Symbol.asyncIterator in result) {
-      for await (const _ of result as AsyncIterable<unknown>) break;
-    } else {
-      await result;
-    }
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected the call to fail');
-}
 
 describe('MongoDB stores: closed stores and errors an operator must fix (scripted fake server)', () => {
   let fake: FakeMongoServer | undefined;
@@ -77,11 +63,8 @@ describe('MongoDB stores: closed stores and errors an operator must fix (scripte
       'checkpoint reset': ['MongoCheckpointStore', () => checkpoints.reset('p')],
       'checkpoint migrate': ['MongoCheckpointStore', () => checkpoints.migrate()],
     };
-    for (const [method, [store, call]] of Object.entries(calls)) {
-      const error = await failure(call);
-      expect({ method, closed: isStoreClosedError(error) }).toEqual({ method, closed: true });
-      expect((error as Error).message).toContain(`${store} is closed`);
-    }
+    for (const [method, [store, call]] of Object.entries(calls))
+      await expectStoreClosed(store, { [method]: call });
     expect(fake.operations()).toHaveLength(sent);
   });
 
@@ -96,7 +79,7 @@ describe('MongoDB stores: closed stores and errors an operator must fix (scripte
       connection: `${uri}${uri.includes('?') ? '&' : '?'}authMechanism=SCRAM-SHA-256&authSource=admin`,
     });
     try {
-      const error = await failure(() => store.getEvents('s'));
+      const error = await failureOf(() => store.getEvents('s'));
       expect(isStoreAuthenticationError(error)).toBe(true);
       expect(isEventStoreUnavailableError(error)).toBe(false);
       expect((error as Error).message).toMatch(/Check the user, password and authSource/);
@@ -118,7 +101,7 @@ describe('MongoDB stores: closed stores and errors an operator must fix (scripte
               errmsg: 'not authorized on es to execute command { find: "events" }',
             }
           : undefined;
-      const denied = await failure(() => store.getEvents('s'));
+      const denied = await failureOf(() => store.getEvents('s'));
       expect(isStorePermissionDeniedError(denied)).toBe(true);
       expect((denied as Error).message).toMatch(/Grant the user a role/);
       fake.respond = ({ name }) =>
@@ -131,7 +114,7 @@ describe('MongoDB stores: closed stores and errors an operator must fix (scripte
                 'error processing query: planner returned error :: caused by :: hint provided does not correspond to an existing index',
             }
           : undefined;
-      const missing = await failure(() => store.getEventsByType('Opened'));
+      const missing = await failureOf(() => store.getEventsByType('Opened'));
       expect(isStoreNotMigratedError(missing)).toBe(true);
       expect((missing as Error).message).toMatch(/run migrate\(\)/);
     } finally {
@@ -146,12 +129,12 @@ describe('MongoDB stores: closed stores and errors an operator must fix (scripte
     const snapshots = new MongoSnapshotStore({ connection: fake.uri });
     const checkpoints = new MongoCheckpointStore({ connection: fake.uri });
     try {
-      const append = await failure(() => events.appendEvents('s', 'any', [{ type: 'Opened', data: {} }]));
+      const append = await failureOf(() => events.appendEvents('s', 'any', [{ type: 'Opened', data: {} }]));
       expect(isStoreNotMigratedError(append)).toBe(true);
       expect((append as Error).message).toContain('orders#1, orders_positions#2, orders#5');
       expect((append as Error).message).toMatch(/migrate\(\{ connection, database/);
-      expect(isStoreNotMigratedError(await failure(() => snapshots.load('s')))).toBe(true);
-      expect(isStoreNotMigratedError(await failure(() => checkpoints.load('p')))).toBe(true);
+      expect(isStoreNotMigratedError(await failureOf(() => snapshots.load('s')))).toBe(true);
+      expect(isStoreNotMigratedError(await failureOf(() => checkpoints.load('p')))).toBe(true);
       // Nothing but the check reached the server.
       expect(fake.operations()).toEqual([]);
       expect(fake.commands.filter(isSchemaCheck).map((command) => command.body.filter._id.$in)).toEqual([

@@ -10,7 +10,7 @@ import {
   isStoreNotMigratedError,
   isStorePermissionDeniedError,
 } from '@es/core';
-import { describeWithService } from '@es/testing';
+import { describeWithService, failureOf } from '@es/testing';
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import pg from 'pg';
 import { createSqlExecutor } from '../src/connection/connection.js';
@@ -20,14 +20,6 @@ import { PostgresCheckpointStore } from '../src/projections/postgres-checkpoint-
 import { migrate } from '../src/schema/migrate.js';
 import { closedStoreTests } from '../src/testing/lifecycle.suite.js';
 import { dropSchema, uniqueSchema } from '../src/testing/test-support.js';
-
-const failureOf = (promise: Promise<unknown>) =>
-  promise.then(
-    () => {
-      throw new Error('expected a failure');
-    },
-    (error: unknown) => error,
-  );
 
 /** A local port nothing listens on (taken, then released). */
 async function sparePort(): Promise<number> {
@@ -96,14 +88,16 @@ describeWithService(
       GRANT USAGE ON SCHEMA "${schema}" TO "${role}";
       GRANT SELECT, INSERT ON ALL TABLES IN SCHEMA "${schema}" TO "${role}"`);
       const asApp = withDatabase(url, new URL(url).pathname.slice(1), role);
-      const error = await failureOf(migrate({ connection: asApp, schema: uniqueSchema('es_perm_new') }));
+      const error = await failureOf(() =>
+        migrate({ connection: asApp, schema: uniqueSchema('es_perm_new') }),
+      );
       expect(isStorePermissionDeniedError(error)).toBe(true);
       expect(isEventStoreUnavailableError(error)).toBe(false);
       expect((error as Error).message).toMatch(/42501/);
       expect((error as Error).message).toMatch(/grant it, or run this as a role that has it/);
       expect((error as Error).message).not.toMatch(/append|event ids/);
       // Re-running the migrations of its own schema is refused as well, with the same error.
-      const again = await failureOf(
+      const again = await failureOf(() =>
         migrate({
           connection: asApp,
           schema,
@@ -117,12 +111,12 @@ describeWithService(
 
     it('a database that does not exist: StoreDatabaseNotFoundError, from migrate() and from a store', async () => {
       const missing = withDatabase(url, `es_missing_${Date.now()}`);
-      const fromMigrate = await failureOf(migrate({ connection: missing }));
+      const fromMigrate = await failureOf(() => migrate({ connection: missing }));
       expect(isStoreDatabaseNotFoundError(fromMigrate)).toBe(true);
       expect((fromMigrate as Error).message).toMatch(/3D000.*does not exist: create it/s);
       const store = new PostgresEventStore({ connection: missing });
       try {
-        const fromRead = await failureOf(store.getStreamVersion('s'));
+        const fromRead = await failureOf(() => store.getStreamVersion('s'));
         expect(isStoreDatabaseNotFoundError(fromRead)).toBe(true);
       } finally {
         await store.close();
@@ -136,14 +130,14 @@ describeWithService(
       const store = new PostgresEventStore({ connection: url, schema });
       const checkpoints = new PostgresCheckpointStore({ connection: url, schema });
       try {
-        const append = await failureOf(store.appendEvents('s', 'any', [{ type: 'Opened', data: {} }]));
+        const append = await failureOf(() => store.appendEvents('s', 'any', [{ type: 'Opened', data: {} }]));
         expect(isStoreNotMigratedError(append)).toBe(true);
         expect((append as Error).message).toMatch(/run migrate\(\)/);
         expect((append as Error).message).not.toMatch(/event ids/);
-        const read = await failureOf(store.getEvents('s'));
+        const read = await failureOf(() => store.getEvents('s'));
         expect(isStoreNotMigratedError(read)).toBe(true);
         expect((read as Error).message).toMatch(/42P01/);
-        expect(isStoreNotMigratedError(await failureOf(checkpoints.load('p')))).toBe(true);
+        expect(isStoreNotMigratedError(await failureOf(() => checkpoints.load('p')))).toBe(true);
       } finally {
         await store.close();
         await checkpoints.close();
@@ -152,7 +146,7 @@ describeWithService(
 
     it('migrate() against a refused connection is "unavailable" and says nothing about appends', async () => {
       const refused = `postgres://postgres@127.0.0.1:${await sparePort()}/test`;
-      const error = await failureOf(migrate({ connection: refused }));
+      const error = await failureOf(() => migrate({ connection: refused }));
       expect(isEventStoreUnavailableError(error)).toBe(true);
       expect((error as Error).message).toMatch(/ECONNREFUSED/);
       expect((error as Error).message).toMatch(/retrying later can succeed/);
@@ -198,13 +192,13 @@ describeWithService(
             'start',
           ]);
           const wrong = `postgres://postgres:wrong-password@127.0.0.1:${port}/postgres`;
-          const error = await failureOf(migrate({ connection: wrong }));
+          const error = await failureOf(() => migrate({ connection: wrong }));
           expect(isStoreAuthenticationError(error)).toBe(true);
           expect((error as Error).message).toMatch(/28P01/);
           expect((error as Error).message).toMatch(/check the user name and password/);
           const store = new PostgresEventStore({ connection: wrong });
           try {
-            expect(isStoreAuthenticationError(await failureOf(store.getStreamVersion('s')))).toBe(true);
+            expect(isStoreAuthenticationError(await failureOf(() => store.getStreamVersion('s')))).toBe(true);
           } finally {
             await store.close();
           }

@@ -36,3 +36,4 @@ export {
   describeSnapshotStoreContract,
   type SnapshotStoreContractConfig,
 } from './snapshot-store-contract.js';
+export { expectStoreClosed, failureOf } from './store-closed.js';

@@ -1,6 +1,6 @@
 // Every PostgreSQL store after close(), run on PGlite (lifecycle.test.ts) and on a server
 // (lifecycle.int.test.ts). Not part of the published API.
-import { isStoreClosedError } from '@es/core';
+import { expectStoreClosed } from '@es/testing';
 import { expect, it } from '@jest/globals';
 import type { PostgresConnection } from '../connection/connection.js';
 import type { SqlExecutor } from '../connection/sql-executor.js';
@@ -10,30 +10,6 @@ import { PostgresProjectionStore } from '../projections/postgres-projection-stor
 import { migrate } from '../schema/migrate.js';
 import { PostgresSnapshotStore } from '../snapshots/postgres-snapshot-store.js';
 import { dropSchema, uniqueSchema } from './test-support.js';
-
-/** Runs `call` and returns what it threw (or rejected with), failing when it succeeded. */
-async function failure(call: () => unknown): Promise<unknown> {
-  try {
-    const result = call();
-    if (result && typeof result === 'object' && Symbol.asyncIterator in result) {
-      for await (const _ of result as AsyncIterable<unknown>) break;
-    } else {
-      await result;
-    }
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected the call to fail after close()');
-}
-
-async function expectClosed(store: string, calls: Record<string, () => unknown>): Promise<void> {
-  for (const [method, call] of Object.entries(calls)) {
-    const error = await failure(call);
-    expect({ method, closed: isStoreClosedError(error) }).toEqual({ method, closed: true });
-    expect((error as Error).message).toContain(`${store} is closed`);
-    expect((error as Error).message).not.toMatch(/retrying|event ids/i);
-  }
-}
 
 /**
  * `connection()` gives what a user would pass (a connection string, a pool, PGlite); `admin`
@@ -55,7 +31,7 @@ export function closedStoreTests(connection: () => PostgresConnection, admin: ()
         await store.close();
       }
       await subscription.close();
-      await expectClosed('PostgresEventStore', {
+      await expectStoreClosed('PostgresEventStore', {
         appendEvents: () => events.appendEvents('s', 1, [{ type: 'Opened', data: {} }]),
         getEvents: () => events.getEvents('s'),
         getEventsByType: () => events.getEventsByType('Opened'),
@@ -72,18 +48,18 @@ export function closedStoreTests(connection: () => PostgresConnection, admin: ()
         state: {},
         createdAt: new Date(),
       };
-      await expectClosed('PostgresSnapshotStore', {
+      await expectStoreClosed('PostgresSnapshotStore', {
         save: () => snapshots.save(snapshot),
         load: () => snapshots.load('s'),
         delete: () => snapshots.delete('s'),
       });
-      await expectClosed('PostgresCheckpointStore', {
+      await expectStoreClosed('PostgresCheckpointStore', {
         load: () => checkpoints.load('p'),
         save: () => checkpoints.save('p', 1n),
         saveIf: () => checkpoints.saveIf('p', undefined, 1n),
         reset: () => checkpoints.reset('p'),
       });
-      await expectClosed('PostgresProjectionStore', {
+      await expectStoreClosed('PostgresProjectionStore', {
         load: () => projections.load('p'),
         commitBatch: () => projections.commitBatch('p', undefined, 1n, async () => undefined),
         reset: () => projections.reset('p'),
