@@ -7,6 +7,7 @@ export type { PrepareAppendOptions, PreparedAppend, PreparedEvent, StoredEventLo
 export { MAX_BATCH_SIZE, prepareAppend, resolveRetriedAppend } from './append.js';
 export { assertValidSnapshot } from './assert-valid-snapshot.js';
 export { decodeStoredEvent } from './decode.js';
+export { assertLeaseArguments, assertSamePartitionCount } from './projections/partition-leases.js';
 export {
   DEFAULT_BATCH_SIZE,
   readAllOptions,

@@ -15,6 +15,7 @@ export const ErrorCode = {
   StoreAuthenticationFailed: 'ES_STORE_AUTHENTICATION_FAILED',
   StoreDatabaseNotFound: 'ES_STORE_DATABASE_NOT_FOUND',
   StoreNotMigrated: 'ES_STORE_NOT_MIGRATED',
+  LeaseLost: 'ES_LEASE_LOST',
 } as const;
 
 /** One of the stable `code` strings of `ErrorCode`, e.g. `'ES_CONCURRENCY_CONFLICT'`. */
@@ -213,6 +214,25 @@ export class StoreNotMigratedError extends EventSourcingError {
 }
 
 /**
+ * A consumer-group worker tried to commit for a partition whose lease it no longer holds (it
+ * expired, or another worker took the partition over): nothing was written. The worker must drop
+ * the partition; its new owner carries on from the last committed checkpoint.
+ */
+export class LeaseLostError extends EventSourcingError {
+  readonly code = ErrorCode.LeaseLost;
+  constructor(
+    readonly group: string,
+    readonly partition: number,
+    readonly token: bigint,
+  ) {
+    super(
+      `The lease on partition ${partition} of consumer group "${group}" (fencing token ${token}) is no longer held: ` +
+        'it expired or another worker took it over. Nothing was written; the new owner carries on from the last checkpoint.',
+    );
+  }
+}
+
+/**
  * Whether `e` is a {@link ConcurrencyConflictError}: an append found the stream at another version
  * than expected and wrote nothing. Compares the error's code, not its class, so it also recognises
  * the error of another installed copy of @es/core.
@@ -262,3 +282,5 @@ export const isStoreDatabaseNotFoundError = (e: unknown): e is StoreDatabaseNotF
 /** True for a `StoreNotMigratedError` (`ES_STORE_NOT_MIGRATED`), from any copy of the package. */
 export const isStoreNotMigratedError = (e: unknown): e is StoreNotMigratedError =>
   hasCode(e, ErrorCode.StoreNotMigrated);
+/** True for a `LeaseLostError` (`ES_LEASE_LOST`), from any copy of the package. */
+export const isLeaseLostError = (e: unknown): e is LeaseLostError => hasCode(e, ErrorCode.LeaseLost);

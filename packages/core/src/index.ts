@@ -27,6 +27,7 @@ export {
   isEventStoreUnavailableError,
   isEventValidationError,
   isInvalidArgumentError,
+  isLeaseLostError,
   isStoreAuthenticationError,
   isStoreClosedError,
   isStoreDatabaseNotFoundError,
@@ -34,6 +35,7 @@ export {
   isStorePermissionDeniedError,
   isStreamNotFoundError,
   isUnknownEventTypeError,
+  LeaseLostError,
   StoreAuthenticationError,
   StoreClosedError,
   StoreDatabaseNotFoundError,
@@ -76,6 +78,18 @@ export type { CheckpointStore } from './projections/checkpoint-store.js';
 export { InMemoryCheckpointStore } from './projections/in-memory-checkpoint-store.js';
 export type { ParkedEvent, ParkedEventStore } from './projections/parked-events.js';
 export { InMemoryParkedEventStore } from './projections/parked-events.js';
+export type {
+  ConsumerGroupDescription,
+  ConsumerGroupMember,
+  LeaseFence,
+  PartitionLease,
+  PartitionLeaseStore,
+} from './projections/partition-leases.js';
+export {
+  InMemoryPartitionLeaseStore,
+  partitionOf,
+  partitionSubscriptionId,
+} from './projections/partition-leases.js';
 export type {
   InMemoryProjectionLockOptions,
   ProjectionLease,

@@ -3,10 +3,12 @@ import {
   checkpointProjectionStore,
   InMemoryCheckpointStore,
   InMemoryParkedEventStore,
+  InMemoryPartitionLeaseStore,
   InMemoryProjectionLock,
 } from '@es/core';
 import {
   describeParkedEventStoreContract,
+  describePartitionLeaseStoreContract,
   describeProjectionLockContract,
   describeProjectionStoreContract,
 } from '@es/testing';
@@ -19,11 +21,28 @@ describeParkedEventStoreContract({
 const atLeastOnce =
   'checkpointProjectionStore stores the checkpoint after the handler, apart from the read model';
 
+// One lease store per projection store, so the contract's fences are checked against it.
+const leasesOf = new WeakMap<object, InMemoryPartitionLeaseStore>();
+
 describeProjectionStoreContract({
   name: 'checkpointProjectionStore over InMemoryCheckpointStore',
-  create: async () =>
-    checkpointProjectionStore(new InMemoryCheckpointStore(), new InMemoryParkedEventStore()),
+  create: async () => {
+    const leases = new InMemoryPartitionLeaseStore();
+    const store = checkpointProjectionStore(
+      new InMemoryCheckpointStore(),
+      new InMemoryParkedEventStore(),
+      leases,
+    );
+    leasesOf.set(store, leases);
+    return store;
+  },
+  leases: async (store) => leasesOf.get(store)!,
   limitations: { transactional: atLeastOnce },
+});
+
+describePartitionLeaseStoreContract({
+  name: 'InMemoryPartitionLeaseStore',
+  create: async () => new InMemoryPartitionLeaseStore(),
 });
 
 // A checkpoint store with only save: the projection store cannot compare-and-set.

@@ -20,6 +20,10 @@ export {
   type ParkedEventStoreContractConfig,
 } from './parked-event-store-contract.js';
 export {
+  describePartitionLeaseStoreContract,
+  type PartitionLeaseStoreContractConfig,
+} from './partition-lease-store-contract.js';
+export {
   describeProjectionLockContract,
   type ProjectionLockContractConfig,
   type ProjectionLockContractLimitations,

@@ -1,5 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import type { ProjectionBatch, ProjectionStore } from '@es/core';
+import {
+  isLeaseLostError,
+  type PartitionLeaseStore,
+  type ProjectionBatch,
+  type ProjectionStore,
+} from '@es/core';
 import { afterEach, describe, expect, it, jest } from '@jest/globals';
 import { parkedEventAt } from './parked-event-store-contract.js';
 
@@ -31,6 +36,11 @@ export interface ProjectionStoreContractConfig<TContext = void> {
   readonly writes?: ProjectionStoreWrites<TContext>;
   /** Behaviours the store does not offer, each with the reason shown on the skipped tests. */
   readonly limitations?: ProjectionStoreContractLimitations;
+  /**
+   * The lease store whose fences `store` checks (same database), so the contract can check that a
+   * batch with a lapsed or taken-over lease is refused. Without it those tests show as skipped.
+   */
+  readonly leases?: (store: ProjectionStore<TContext>) => Promise<PartitionLeaseStore>;
 }
 
 /**
@@ -321,5 +331,73 @@ export function describeProjectionStoreContract<TContext = void>(
         expect(await writes.has(store, refusedBatch)).toBe(false);
       },
     );
+    const withLeases = (
+      title: string,
+      body: (store: ProjectionStore<TContext>, leases: PartitionLeaseStore) => Promise<void>,
+    ) => {
+      const { leases } = config;
+      if (!leases) {
+        it.skip(`${title} (not run for this store: no \`leases\` configured)`, () => undefined);
+        return;
+      }
+      it(title, async () => {
+        const store = await open();
+        await body(store, await leases(store));
+      });
+    };
+
+    withLeases('commits a batch whose lease fence is held', async (store, leases) => {
+      const group = id();
+      await leases.heartbeat(group, 'worker-a', 2, 60_000);
+      const lease = (await leases.acquire(group, 1, 'worker-a', 60_000))!;
+      const subscription = `${group}#1`;
+      expect(await store.commitBatch(subscription, undefined, 7n, noWork, lease)).toBe(true);
+      expect(await store.load(subscription)).toBe(7n);
+    });
+
+    withLeases(
+      'refuses with LeaseLostError, keeping nothing, a batch whose lease was taken over',
+      async (store, leases) => {
+        const group = id();
+        await leases.heartbeat(group, 'worker-a', 1, 60_000);
+        const old = (await leases.acquire(group, 0, 'worker-a', 60_000))!;
+        const subscription = `${group}#0`;
+        expect(await store.commitBatch(subscription, undefined, 5n, noWork, old)).toBe(true);
+        await leases.release(old);
+        const taken = (await leases.acquire(group, 0, 'worker-b', 60_000))!;
+        const marker = randomUUID();
+        const late = await store
+          .commitBatch(
+            subscription,
+            5n,
+            9n,
+            async (batch) => {
+              await batch.park(parkedEventAt(subscription, 8n));
+              if (config.writes) await batch.attempt((context) => config.writes!.write(context, marker));
+            },
+            old,
+          )
+          .catch((error: unknown) => error);
+        expect(isLeaseLostError(late)).toBe(true);
+        expect(await store.load(subscription)).toBe(5n);
+        if (!config.limitations?.transactional) {
+          expect(await store.listParked(subscription)).toEqual([]);
+          if (config.writes) expect(await config.writes.has(store, marker)).toBe(false);
+        }
+        expect(await store.commitBatch(subscription, 5n, 9n, noWork, taken)).toBe(true);
+      },
+    );
+
+    withLeases('refuses a batch whose lease lapsed, even if no one took it over', async (store, leases) => {
+      const group = id();
+      await leases.heartbeat(group, 'worker-a', 1, 60_000);
+      const lease = (await leases.acquire(group, 0, 'worker-a', 300))!;
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      const late = await store
+        .commitBatch(`${group}#0`, undefined, 3n, noWork, lease)
+        .catch((error: unknown) => error);
+      expect(isLeaseLostError(late)).toBe(true);
+      expect(await store.load(`${group}#0`)).toBeUndefined();
+    });
   });
 }

@@ -2,7 +2,7 @@ import type { Position } from '../events.js';
 
 /**
  * An event a projection's handler kept failing on, set aside so the projection goes on. Fix the
- * handler, then handle it again (see `Projection.retryParked`) or drop it.
+ * handler, then handle it again (`ConsumerGroup.retryParked` of @es/replay) or drop it.
  */
 export interface ParkedEvent {
   /** The projection (subscription) that parked it. */

@@ -1,6 +1,8 @@
+import { InvalidArgumentError, LeaseLostError } from '../errors.js';
 import type { Position } from '../events.js';
 import type { CheckpointStore } from './checkpoint-store.js';
 import type { ParkedEvent, ParkedEventStore } from './parked-events.js';
+import type { LeaseFence, PartitionLeaseStore } from './partition-leases.js';
 
 /**
  * One batch of a projection in progress: each handler attempt runs through `attempt`, a poison
@@ -16,7 +18,10 @@ export interface ProjectionBatch<TContext> {
 /**
  * Where a projection keeps its progress. `commitBatch` runs `work` and then moves the checkpoint
  * from `expected` to `position`; it returns false, keeping nothing it could undo, when the
- * checkpoint was no longer `expected` (another instance moved it).
+ * checkpoint was no longer `expected` (another instance moved it). Given a `fence` (a consumer-group
+ * partition's lease), it first checks that the lease is still held, and rejects with
+ * `LeaseLostError`, keeping nothing, when it is not; a transactional store checks it in the batch's
+ * transaction, so a takeover cannot slip between the check and the commit.
  *
  * `checkpointProjectionStore` (any `CheckpointStore`) stores the checkpoint after the handler's
  * writes: delivery is at-least-once. A store that commits the read model and the checkpoint in
@@ -29,6 +34,7 @@ export interface ProjectionStore<TContext = void> {
     expected: Position | undefined,
     position: Position,
     work: (batch: ProjectionBatch<TContext>) => Promise<void>,
+    fence?: LeaseFence,
   ): Promise<boolean>;
   reset(subscriptionId: string): Promise<void>;
   /** The subscription's parked events, in position order. */
@@ -40,19 +46,35 @@ export interface ProjectionStore<TContext = void> {
 /**
  * A `ProjectionStore` over any `CheckpointStore` and `ParkedEventStore`: at-least-once delivery.
  * After a crash between a batch's handler calls and its checkpoint, the batch is handled again,
- * so handlers must be idempotent (e.g. upsert by event id or skip `position <= lastApplied`).
+ * so handlers must be idempotent (e.g. upsert by event id or skip `position <= lastApplied`, see
+ * `skipHandledEvents` of @es/replay). With `leases`, a batch given a fence checks it before the
+ * handler runs and again before the checkpoint is saved: a worker whose lease lapsed stops there, but
+ * the two checks are not atomic with the handler's writes (at-least-once, not fenced writes).
  */
 export function checkpointProjectionStore(
   checkpoints: CheckpointStore,
   parked: ParkedEventStore,
+  leases?: PartitionLeaseStore,
 ): ProjectionStore<void> {
+  const checkFence = async (fence: LeaseFence | undefined) => {
+    if (!fence) return;
+    if (!leases) {
+      throw new InvalidArgumentError(
+        'leases',
+        'a consumer-group batch carries a lease fence: build the store as checkpointProjectionStore(checkpoints, parked, leases).',
+      );
+    }
+    if (!(await leases.isHeld(fence))) throw new LeaseLostError(fence.group, fence.partition, fence.token);
+  };
   return {
     load: (subscriptionId) => checkpoints.load(subscriptionId),
     reset: (subscriptionId) => checkpoints.reset(subscriptionId),
     listParked: (subscriptionId) => parked.list(subscriptionId),
     removeParked: (subscriptionId, position) => parked.remove(subscriptionId, position),
-    async commitBatch(subscriptionId, expected, position, work) {
+    async commitBatch(subscriptionId, expected, position, work, fence) {
+      await checkFence(fence);
       await work({ attempt: (run) => run(undefined), park: (event) => parked.park(event) });
+      await checkFence(fence);
       if (!checkpoints.saveIf) {
         await checkpoints.save(subscriptionId, position);
         return true;
