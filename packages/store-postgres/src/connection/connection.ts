@@ -1,7 +1,7 @@
 import { InvalidArgumentError, StoreClosedError } from '@es/core';
 import { createPgExecutor, type PgPoolLike } from './pg-executor.js';
 import { createPGliteExecutor, isPGliteLike, type PGliteLike } from './pglite-executor.js';
-import type { SqlExecutor } from './sql-executor.js';
+import type { SqlExecutor, SqlQuery, SqlSession } from './sql-executor.js';
 
 /**
  * Where the data lives, the `connection` option of every store, lock and `migrate()` of this
@@ -12,10 +12,76 @@ import type { SqlExecutor } from './sql-executor.js';
 export type PostgresConnection = string | PgPoolLike | PGliteLike | SqlExecutor;
 
 /**
- * Builds the SQL executor for a connection; used by every PostgreSQL store of this package. Given
- * an executor, returns it as it is.
+ * How statements reach the server; accepted by {@link createSqlExecutor} and by the options of every
+ * PostgreSQL store and lock of this package, so a user behind a connection pooler sets it once.
  */
-export function createSqlExecutor(connection: PostgresConnection): SqlExecutor {
+export interface PostgresConnectionOptions {
+  /**
+   * Whether hot statements are sent as named prepared statements (parsed once per connection).
+   * Defaults to `true`. Set it to `false` behind a pooler in transaction mode that does not track
+   * prepared statements (PgBouncer before 1.21, or with `max_prepared_statements = 0`): a statement
+   * prepared on one server connection is unknown on the next one the pooler hands out. Every
+   * statement then goes as an unnamed one, which poolers pass through; reads and appends behave the
+   * same, at the cost of a parse per call.
+   */
+  readonly preparedStatements?: boolean;
+}
+
+/**
+ * Builds the SQL executor for a connection; used by every PostgreSQL store of this package. Given
+ * an executor, returns it as it is (or, with `preparedStatements: false`, a view of it that sends
+ * no named statement).
+ *
+ * @example
+ * // One pool behind PgBouncer (transaction mode), shared by several stores:
+ * const sql = createSqlExecutor(process.env.DATABASE_URL!, { preparedStatements: false });
+ * const events = new PostgresEventStore({ connection: sql, notify: false });
+ */
+export function createSqlExecutor(
+  connection: PostgresConnection,
+  options: PostgresConnectionOptions = {},
+): SqlExecutor {
+  const prepared = preparedStatementsOption(options);
+  const executor = executorFor(connection);
+  return prepared ? executor : withoutStatementNames(executor);
+}
+
+/** Reads and checks `preparedStatements` of a store's or executor's options; `true` when left out. */
+export function preparedStatementsOption(options: PostgresConnectionOptions | undefined): boolean {
+  const value = options?.preparedStatements;
+  if (value === undefined) return true;
+  if (typeof value !== 'boolean') {
+    throw new InvalidArgumentError(
+      'preparedStatements',
+      'expected true or false; leave it out for the default (true), set false behind a connection pooler in transaction mode.',
+    );
+  }
+  return value;
+}
+
+// Marks the executors that already send no named statement, so wrapping twice is a no-op.
+const UNNAMED = Symbol('@es/store-postgres unnamed statements');
+
+/** `executor` with the `name` of every query dropped: nothing is prepared under a name. */
+function withoutStatementNames(executor: SqlExecutor): SqlExecutor {
+  if ((executor as { [UNNAMED]?: true })[UNNAMED]) return executor;
+  const unnamed = (session: SqlSession): SqlSession => ({
+    query: <Row>(query: SqlQuery) =>
+      session.query<Row>(query.name === undefined ? query : { ...query, name: undefined }),
+    exec: (script) => session.exec(script),
+  });
+  const wrapped: SqlExecutor & { [UNNAMED]: true } = {
+    [UNNAMED]: true,
+    kind: executor.kind,
+    ...unnamed(executor),
+    transaction: (work) => executor.transaction((session) => work(unnamed(session))),
+    listen: (channel, onNotify) => executor.listen(channel, onNotify),
+    close: () => executor.close(),
+  };
+  return wrapped;
+}
+
+function executorFor(connection: PostgresConnection): SqlExecutor {
   if (isSqlExecutor(connection)) return connection;
   if (typeof connection === 'string') {
     if (connection.length === 0) {
@@ -68,10 +134,11 @@ export function assertOptionsObject<T>(options: T, expected: string): T {
 export function openStoreExecutor(
   connection: PostgresConnection,
   store: string,
+  options: PostgresConnectionOptions = {},
   beforeRelease?: () => Promise<void>,
 ): StoreExecutor {
   const owns = !isSqlExecutor(connection);
-  return storeExecutor(createSqlExecutor(connection), store, owns, beforeRelease);
+  return storeExecutor(createSqlExecutor(connection, options), store, owns, beforeRelease);
 }
 
 /** The executor a store works through: one that knows whether the store was closed. */

@@ -28,11 +28,14 @@ import {
   createSqlExecutor,
   isSqlExecutor,
   type PostgresConnection,
+  type PostgresConnectionOptions,
   type StoreExecutor,
   storeExecutor,
 } from '../connection/connection.js';
 import { wrapDriverError } from '../connection/driver-errors.js';
-import type { StopListening } from '../connection/sql-executor.js';
+import { createPgExecutor, type PgPoolLike } from '../connection/pg-executor.js';
+import { isPGliteLike } from '../connection/pglite-executor.js';
+import type { SqlExecutor, StopListening } from '../connection/sql-executor.js';
 import { optionOr, type StoreNames, storeNames } from '../schema/identifiers.js';
 import { type MigrateResult, migrate } from '../schema/migrate.js';
 import { appendPrepared, streamVersion } from './append.js';
@@ -42,7 +45,7 @@ import { INT32_MAX, notificationChannel, visibleBoundSql } from './position.js';
 import { readAllBatches } from './read-all.js';
 
 /** Options of {@link PostgresEventStore}. */
-export interface PostgresEventStoreOptions extends EventStoreOptions {
+export interface PostgresEventStoreOptions extends EventStoreOptions, PostgresConnectionOptions {
   /**
    * A connection string (the store opens a `pg.Pool` and closes it in `close()`), a `pg.Pool`, a
    * PGlite instance, or an executor from `createSqlExecutor`. One you pass stays yours: `close()`
@@ -57,8 +60,20 @@ export interface PostgresEventStoreOptions extends EventStoreOptions {
    * Send a NOTIFY after appends commit, so `subscribeToAppends` wakes followers in any process.
    * Notifications are coalesced (at most one in flight per store) and sent after the commit, so
    * they do not serialise appends. Defaults to `true`.
+   *
+   * Behind a connection pooler in transaction mode (PgBouncer), NOTIFY still works but LISTEN does
+   * not: give a `listenConnection`, or set `notify: false` so followers of this store poll
+   * (`capabilities.liveNotifications` is then false).
    */
   readonly notify?: boolean;
+  /**
+   * A direct connection to the server (not through a pooler), used only to LISTEN for appends in
+   * `subscribeToAppends`: a connection string (the store opens a pool for it and closes it in
+   * `close()`) or a `pg.Pool` you own. Each subscription holds one of its connections. Defaults to
+   * `connection`, which is right unless `connection` goes through a pooler in transaction mode,
+   * where a LISTEN is lost when the pooler hands its server connection to another client.
+   */
+  readonly listenConnection?: string | PgPoolLike;
 }
 
 /**
@@ -81,7 +96,10 @@ export class PostgresEventStore implements EventStore {
   readonly #subscriptions = new Set<StopListening>();
 
   constructor(options: PostgresEventStoreOptions) {
-    assertOptionsObject(options, '{ connection, schema?, table?, notify?, registry? }');
+    assertOptionsObject(
+      options,
+      '{ connection, schema?, table?, notify?, listenConnection?, preparedStatements?, registry? }',
+    );
     // Names are checked before the connection is touched: a hostile name never reaches SQL.
     this.#names = storeNames(optionOr(options.schema, 'public'), optionOr(options.table, 'events'));
     const notify = options.notify === undefined ? true : options.notify;
@@ -91,11 +109,17 @@ export class PostgresEventStore implements EventStore {
         'expected true or false; leave it out for the default (true).',
       );
     }
-    const connection = createSqlExecutor(options.connection);
+    const listener = listenExecutor(options);
+    const pooled = createSqlExecutor(options.connection, options);
+    // Subscriptions LISTEN on the direct connection when there is one; everything else is pooled.
+    const connection: SqlExecutor = listener ? { ...pooled, listen: listener.executor.listen } : pooled;
     const owns = !isSqlExecutor(options.connection);
     // Closing first refuses new calls, then lets the last notification out and stops the
-    // subscriptions, then releases the pool.
-    this.#executor = storeExecutor(connection, 'PostgresEventStore', owns, () => this.#release());
+    // subscriptions, then releases the pools.
+    this.#executor = storeExecutor(connection, 'PostgresEventStore', owns, async () => {
+      await this.#release();
+      if (listener?.owned) await listener.executor.close();
+    });
     this.#registry = options.registry;
     this.#announcer = notify
       ? new AppendAnnouncer(connection, notificationChannel(this.#names.schema, this.#names.table))
@@ -206,8 +230,8 @@ export class PostgresEventStore implements EventStore {
 
   /**
    * Calls `listener` after each committed append, from any process writing to this table
-   * (PostgreSQL LISTEN/NOTIFY). On a server this holds one connection of the pool while
-   * subscribed. Notifications are hints: a follower reads from its checkpoint when woken, and
+   * (PostgreSQL LISTEN/NOTIFY). On a server this holds one connection of the pool (or of
+   * `listenConnection`) while subscribed. Notifications are hints: a follower reads from its checkpoint when woken, and
    * should also poll now and then, since a notification can be lost with its connection.
    */
   async subscribeToAppends(listener: () => void): Promise<AppendSubscription> {
@@ -244,4 +268,32 @@ export class PostgresEventStore implements EventStore {
       throw wrapDriverError(error, operation);
     }
   }
+}
+
+/** The executor of `listenConnection`, if given, and whether the store made it (and so closes it). */
+function listenExecutor(
+  options: PostgresEventStoreOptions,
+): { executor: SqlExecutor; owned: boolean } | undefined {
+  const { listenConnection } = options;
+  if (listenConnection === undefined) return undefined;
+  if (isPGliteLike(options.connection)) {
+    throw new InvalidArgumentError(
+      'listenConnection',
+      'PGlite is one embedded session with no pooler in front of it: leave listenConnection out.',
+    );
+  }
+  const isPool =
+    typeof listenConnection === 'object' &&
+    listenConnection !== null &&
+    typeof (listenConnection as PgPoolLike).connect === 'function' &&
+    typeof (listenConnection as PgPoolLike).query === 'function' &&
+    !isSqlExecutor(listenConnection) &&
+    !isPGliteLike(listenConnection);
+  if (!(typeof listenConnection === 'string' && listenConnection.length > 0) && !isPool) {
+    throw new InvalidArgumentError(
+      'listenConnection',
+      'expected a connection string or a pg.Pool that reaches the server directly (not through a pooler).',
+    );
+  }
+  return { executor: createPgExecutor(listenConnection), owned: typeof listenConnection === 'string' };
 }

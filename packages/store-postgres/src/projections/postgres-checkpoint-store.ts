@@ -4,6 +4,7 @@ import {
   assertOptionsObject,
   openStoreExecutor,
   type PostgresConnection,
+  type PostgresConnectionOptions,
   type StoreExecutor,
 } from '../connection/connection.js';
 import { wrapDriverError } from '../connection/driver-errors.js';
@@ -11,7 +12,7 @@ import type { SqlSession } from '../connection/sql-executor.js';
 import { assertSqlIdentifier, optionOr, quoteIdentifier } from '../schema/identifiers.js';
 
 /** Options of {@link PostgresCheckpointStore}. */
-export interface PostgresCheckpointStoreOptions {
+export interface PostgresCheckpointStoreOptions extends PostgresConnectionOptions {
   /**
    * A connection string (the store opens a `pg.Pool` and closes it in `close()`), a `pg.Pool`, a
    * PGlite instance, or an executor from `createSqlExecutor`. One you pass stays yours.
@@ -57,13 +58,13 @@ export class PostgresCheckpointStore implements CheckpointStore {
   readonly #table: string;
 
   constructor(options: PostgresCheckpointStoreOptions) {
-    assertOptionsObject(options, '{ connection, schema?, table? }');
+    assertOptionsObject(options, '{ connection, schema?, table?, preparedStatements? }');
     // Names are checked before the connection is touched: a hostile name never reaches SQL.
     this.#table = checkpointTables(
       optionOr(options.schema, 'public'),
       optionOr(options.table, CHECKPOINTS_TABLE),
     ).checkpoints;
-    this.#executor = openStoreExecutor(options.connection, 'PostgresCheckpointStore');
+    this.#executor = openStoreExecutor(options.connection, 'PostgresCheckpointStore', options);
   }
 
   async load(subscriptionId: string): Promise<Position | undefined> {

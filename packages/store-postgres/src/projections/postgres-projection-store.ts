@@ -10,6 +10,7 @@ import {
   assertOptionsObject,
   openStoreExecutor,
   type PostgresConnection,
+  type PostgresConnectionOptions,
   type StoreExecutor,
 } from '../connection/connection.js';
 import { isConnectionFailure, wrapDriverError } from '../connection/driver-errors.js';
@@ -17,7 +18,7 @@ import type { SqlSession } from '../connection/sql-executor.js';
 import { checkpointTables, compareAndSet, loadCheckpoint } from './postgres-checkpoint-store.js';
 
 /** Options of {@link PostgresProjectionStore}. */
-export interface PostgresProjectionStoreOptions {
+export interface PostgresProjectionStoreOptions extends PostgresConnectionOptions {
   /**
    * A connection string (the store opens a `pg.Pool` and closes it in `close()`), a `pg.Pool`, a
    * PGlite instance, or an executor from `createSqlExecutor`. One you pass stays yours. The read
@@ -67,12 +68,12 @@ export class PostgresProjectionStore implements ProjectionStore<PostgresProjecti
   readonly #parked: string;
 
   constructor(options: PostgresProjectionStoreOptions) {
-    assertOptionsObject(options, '{ connection, schema? }');
+    assertOptionsObject(options, '{ connection, schema?, preparedStatements? }');
     // Names are checked before the connection is touched: a hostile name never reaches SQL.
     const tables = checkpointTables(options.schema === undefined ? 'public' : options.schema);
     this.#checkpoints = tables.checkpoints;
     this.#parked = tables.parked;
-    this.#executor = openStoreExecutor(options.connection, 'PostgresProjectionStore');
+    this.#executor = openStoreExecutor(options.connection, 'PostgresProjectionStore', options);
   }
 
   async load(subscriptionId: string): Promise<Position | undefined> {

@@ -4,13 +4,14 @@ import {
   assertOptionsObject,
   openStoreExecutor,
   type PostgresConnection,
+  type PostgresConnectionOptions,
   type StoreExecutor,
 } from '../connection/connection.js';
 import { wrapDriverError } from '../connection/driver-errors.js';
 import { optionOr, quoteIdentifier, storeNames } from '../schema/identifiers.js';
 
 /** Options of {@link PostgresSnapshotStore}: the same `connection`, `schema` and `table` as the event store's. */
-export interface PostgresSnapshotStoreOptions {
+export interface PostgresSnapshotStoreOptions extends PostgresConnectionOptions {
   /**
    * A connection string (the store opens a `pg.Pool` and closes it in `close()`), a `pg.Pool`, a
    * PGlite instance, or an executor from `createSqlExecutor`. One you pass stays yours.
@@ -54,12 +55,12 @@ export class PostgresSnapshotStore implements SnapshotStore {
   readonly #statement: string;
 
   constructor(options: PostgresSnapshotStoreOptions) {
-    assertOptionsObject(options, '{ connection, schema?, table? }');
+    assertOptionsObject(options, '{ connection, schema?, table?, preparedStatements? }');
     // Names are checked before the connection is touched: a hostile name never reaches SQL.
     const names = storeNames(optionOr(options.schema, 'public'), optionOr(options.table, 'events'));
     this.#table = `${quoteIdentifier(names.schema)}.${quoteIdentifier(`${names.table}_snapshots`)}`;
     this.#statement = `es-snapshot:${this.#table}`;
-    this.#executor = openStoreExecutor(options.connection, 'PostgresSnapshotStore');
+    this.#executor = openStoreExecutor(options.connection, 'PostgresSnapshotStore', options);
   }
 
   /** The quoted table this store reads and writes, e.g. `"public"."events_snapshots"`. */
