@@ -1,3 +1,17 @@
+export type {
+  ConsumerGroupPartitionStatus,
+  ConsumerGroupWorkerStatus,
+  DescribeConsumerGroupOptions,
+  OwnedPartitionStatus,
+} from './consumer-group.js';
+export { ConsumerGroup, describeConsumerGroup } from './consumer-group.js';
+export type {
+  ConsumerGroupCommonOptions,
+  ConsumerGroupEventInfo,
+  ConsumerGroupHandler,
+  ConsumerGroupOptions,
+  PreviousVersion,
+} from './consumer-group-options.js';
 export { describeError } from './describe-error.js';
 export type { EventHandler } from './event-handler.js';
 export type {
@@ -20,3 +34,5 @@ export type { RebuildProjectionOptions } from './rebuild-projection.js';
 export { rebuildProjection } from './rebuild-projection.js';
 export type { ReplayOptions } from './replay-options.js';
 export { DEFAULT_PARALLELISM } from './replay-options.js';
+export type { HandledPositions } from './skip-handled-events.js';
+export { InMemoryHandledPositions, skipHandledEvents } from './skip-handled-events.js';
