@@ -8,11 +8,15 @@ const run = (args: string[]) =>
   execFileSync(process.execPath, args, { cwd: packageDir, encoding: 'utf8' }).trim();
 
 const expected = [
+  'ConsumerGroup',
   'DEFAULT_PARALLELISM',
   'EventReplayer',
+  'InMemoryHandledPositions',
   'Projection',
+  'describeConsumerGroup',
   'describeError',
   'rebuildProjection',
+  'skipHandledEvents',
 ].join(',');
 
 describe('@es/replay as published', () => {
