@@ -79,6 +79,8 @@ export interface ScratchClusterOptions {
   readonly walLevel?: 'replica' | 'logical';
   /** Initialise only; call `start()` yourself (pg_upgrade wants a stopped new cluster). */
   readonly start?: boolean;
+  /** Further server settings, passed as `-c name=value` at start. Defaults to none. */
+  readonly settings?: Readonly<Record<string, string>>;
 }
 
 /** One cluster of its own: data directory, port, and the way to stop it. */
@@ -116,6 +118,22 @@ export async function startScratchCluster(
     '--no-sync',
     '--locale=C',
   ]);
+  const cluster = scratchClusterIn(bin, root, dataDirectory, port, options);
+  if (options.start !== false) await cluster.start();
+  return cluster;
+}
+
+/**
+ * A cluster whose data directory `dataDirectory` already exists under the scratch directory `root`
+ * (initdb'd, or copied by pg_basebackup), served on `port` once started. `destroy()` removes `root`.
+ */
+export function scratchClusterIn(
+  bin: string,
+  root: string,
+  dataDirectory: string,
+  port: number,
+  options: ScratchClusterOptions = {},
+): ScratchCluster {
   let running = false;
   const cluster: ScratchCluster = {
     bin,
@@ -132,7 +150,7 @@ export async function startScratchCluster(
         '-l',
         join(root, 'server.log'),
         '-o',
-        `-p ${port} -k ${root} -c listen_addresses=127.0.0.1 -c fsync=off -c wal_level=${options.walLevel ?? 'replica'}`,
+        `-p ${port} -k ${root} -c listen_addresses=127.0.0.1 -c fsync=off -c wal_level=${options.walLevel ?? 'replica'}${extraSettings(options.settings)}`,
         'start',
       ]);
       running = true;
@@ -162,6 +180,11 @@ export async function startScratchCluster(
         sql,
       ]),
   };
-  if (options.start !== false) await cluster.start();
   return cluster;
+}
+
+function extraSettings(settings: Readonly<Record<string, string>> = {}): string {
+  return Object.entries(settings)
+    .map(([name, value]) => ` -c ${name}=${value}`)
+    .join('');
 }
