@@ -11,11 +11,14 @@ import {
   type DomainEvent,
   type EventSourcingError,
   ExpectedVersion,
+  InMemoryCheckpointStore,
+  InMemoryParkedEventStore,
+  InMemoryPartitionLeaseStore,
   isEventSourcingError,
   isEventStoreUnavailableError,
   type StoredEvent,
 } from '@es/core';
-import { Projection } from '@es/replay';
+import { ConsumerGroup, Projection } from '@es/replay';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import pg from 'pg';
 import type { SqlSession } from '../src/connection/sql-executor.js';
@@ -340,6 +343,73 @@ describeWithBinaries('reading the log from a hot standby', (bin) => {
     expect(rows).toHaveLength(written.size);
     expect(new Set(rows.map((row) => row.event_id))).toEqual(written);
     expect(rows.filter((row) => row.times !== 1)).toEqual([]);
+  }, 120_000);
+
+  it('a consumer group of 4 partitions, two workers reading the standby: every event handled once', async () => {
+    const { schema, primary, standby } = await freshStores();
+    await primaryPool.query(
+      `CREATE TABLE "${schema}".handled (event_id uuid PRIMARY KEY, times integer NOT NULL)`,
+    );
+    // Workers of one process share the lease, checkpoint and parked-event stores; the handler
+    // writes to the primary. At-least-once delivery, and nothing here fails: each event once.
+    const leases = new InMemoryPartitionLeaseStore();
+    const checkpoints = new InMemoryCheckpointStore();
+    const parked = new InMemoryParkedEventStore();
+    const worker = (workerId: string) =>
+      new ConsumerGroup({
+        name: 'from-standby',
+        partitions: 4,
+        workerId,
+        eventStore: standby,
+        leases,
+        checkpoints,
+        parked,
+        handler: async (event) => {
+          await primaryPool.query(
+            `INSERT INTO "${schema}".handled (event_id, times) VALUES ($1, 1)
+             ON CONFLICT (event_id) DO UPDATE SET times = handled.times + 1`,
+            [event.eventId],
+          );
+        },
+        batchSize: 40,
+        pollIntervalMs: 10,
+        leaseTtlMs: 2_000,
+      });
+    const workers = [worker('a'), worker('b')];
+    for (const group of workers) group.start();
+    const written = new Set<string>();
+    let lastPosition = 0n;
+    try {
+      // The second worker joined and the partitions were shared out before the events arrive.
+      const deadline = Date.now() + 30_000;
+      while (!workers.every((group) => group.ownedPartitions.length > 0)) {
+        if (Date.now() > deadline) throw new Error('the workers did not share the partitions out');
+        await sleep(20);
+      }
+      const writer = async (w: number) => {
+        for (let i = 0; i < 60; i++) {
+          const batch = [
+            { type: 'Deposited', data: { amount: i }, eventId: randomUUID() },
+            ...(i % 2 ? [{ type: 'Withdrawn', data: { amount: 1 }, eventId: randomUUID() }] : []),
+          ];
+          const appended = await primary.appendEvents(`g${w}-${i % 10}`, ExpectedVersion.Any, batch);
+          for (const event of batch) written.add(event.eventId);
+          if (appended.lastPosition > lastPosition) lastPosition = appended.lastPosition;
+        }
+      };
+      await Promise.all(Array.from({ length: 6 }, (_, w) => writer(w)));
+      await workers[0]!.waitForPosition(lastPosition);
+      expect(workers.map((group) => group.failure)).toEqual([undefined, undefined]);
+    } finally {
+      await Promise.all(workers.map((group) => group.stop()));
+    }
+    const { rows } = await primaryPool.query<{ event_id: string; times: number }>(
+      `SELECT event_id, times FROM "${schema}".handled`,
+    );
+    expect(rows).toHaveLength(written.size);
+    expect(new Set(rows.map((row) => row.event_id))).toEqual(written);
+    expect(rows.filter((row) => row.times !== 1)).toEqual([]);
+    expect(await workers[0]!.listParked()).toEqual([]);
   }, 120_000);
 
   it('refuses an append on the standby with a typed error and writes nothing', async () => {
