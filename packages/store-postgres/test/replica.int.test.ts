@@ -10,6 +10,7 @@ import { randomUUID } from 'node:crypto';
 import {
   type DomainEvent,
   type EventSourcingError,
+  type EventStore,
   ExpectedVersion,
   InMemoryCheckpointStore,
   InMemoryParkedEventStore,
@@ -70,6 +71,26 @@ const summary = (event: StoredEvent) => ({
 /** The payload of the append function (migrations 001/004/005) for events with these ids. */
 const functionPayload = (ids: readonly string[]) =>
   JSON.stringify(ids.map((id, i) => ({ id, type: 'Held', sv: 1, data: { i }, meta: {} })));
+
+/**
+ * What a follower needs when it reads from a standby but wants live wake-ups: reads from the
+ * standby, notifications (LISTEN) from the primary, appends to the primary.
+ */
+function standbyReadsPrimaryWakeUps(standby: PostgresEventStore, primary: PostgresEventStore): EventStore {
+  return {
+    capabilities: { ...standby.capabilities, liveNotifications: true },
+    appendEvents: (streamId, expectedVersion, events) =>
+      primary.appendEvents(streamId, expectedVersion, events),
+    getEvents: (streamId, fromVersion, options) => standby.getEvents(streamId, fromVersion, options),
+    getEventsByType: (eventType, fromTimestamp, options) =>
+      standby.getEventsByType(eventType, fromTimestamp, options),
+    getAllEvents: (fromPosition, options) => standby.getAllEvents(fromPosition, options),
+    getStreamVersion: (streamId) => standby.getStreamVersion(streamId),
+    streamExists: (streamId) => standby.streamExists(streamId),
+    subscribeToAppends: (listener) => primary.subscribeToAppends(listener),
+    close: async () => undefined,
+  };
+}
 
 describeWithBinaries('reading the log from a hot standby', (bin) => {
   let pair: ReplicaPair;
@@ -411,6 +432,45 @@ describeWithBinaries('reading the log from a hot standby', (bin) => {
     expect(rows.filter((row) => row.times !== 1)).toEqual([]);
     expect(await workers[0]!.listParked()).toEqual([]);
   }, 120_000);
+
+  it('cannot LISTEN on the standby; a projection there wakes up from the primary’s notifications', async () => {
+    const { schema } = await freshStores();
+    // Stores left with notifications on (the default), as an application might.
+    const primary = new PostgresEventStore({ connection: primaryPool, schema });
+    const standby = new PostgresEventStore({ connection: standbyPool, schema });
+    stores.push(primary, standby);
+    const refused = await standby
+      .subscribeToAppends(() => undefined)
+      .then(
+        () => undefined,
+        (error: unknown) => error,
+      );
+    expect(isEventStoreUnavailableError(refused)).toBe(true);
+    expect((refused as Error).message).toMatch(/LISTEN.*\(SQLSTATE 25006\)/);
+
+    const handled: bigint[] = [];
+    const projection = new Projection({
+      name: 'woken-by-primary',
+      eventStore: standbyReadsPrimaryWakeUps(standby, primary),
+      handler: (event) => void handled.push(event.position),
+      // Longer than the test: only a notification from the primary can wake it.
+      pollIntervalMs: 600_000,
+    });
+    projection.start();
+    try {
+      await projection.waitForIdle();
+      let last = 0n;
+      for (let i = 0; i < 5; i++) {
+        ({ lastPosition: last } = await primary.appendEvents(`n${i}`, ExpectedVersion.NoStream, [
+          { type: 'Opened', data: {} },
+        ]));
+        await projection.waitForPosition(last);
+      }
+      expect(handled).toEqual((await readAll(primary)).map((e) => e.position));
+    } finally {
+      await projection.stop();
+    }
+  }, 60_000);
 
   it('refuses an append on the standby with a typed error and writes nothing', async () => {
     const { primary, standby } = await freshStores();
