@@ -1,5 +1,5 @@
 // Connections and the SQL executor shared by every PostgreSQL store of this package
-export type { PostgresConnection } from './connection/connection.js';
+export type { PostgresConnection, PostgresConnectionOptions } from './connection/connection.js';
 export { createSqlExecutor } from './connection/connection.js';
 export type { PgClientLike, PgPoolLike } from './connection/pg-executor.js';
 export type { PGliteLike } from './connection/pglite-executor.js';
@@ -25,11 +25,16 @@ export { notificationChannel, POSITION_INDEX_BITS } from './events/position.js';
 // The event store
 export type { PostgresEventStoreOptions } from './events/postgres-event-store.js';
 export { PostgresEventStore } from './events/postgres-event-store.js';
-// Checkpoints, exactly-once projections and the single-instance lock (used with @es/replay)
+// Checkpoints, exactly-once projections, consumer-group leases and the single-instance lock (used
+// with @es/replay)
 export {
   PostgresCheckpointStore,
   type PostgresCheckpointStoreOptions,
 } from './projections/postgres-checkpoint-store.js';
+export {
+  PostgresPartitionLeaseStore,
+  type PostgresPartitionLeaseStoreOptions,
+} from './projections/postgres-partition-lease-store.js';
 export {
   PostgresProjectionLock,
   type PostgresProjectionLockOptions,

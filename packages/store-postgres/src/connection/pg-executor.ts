@@ -2,7 +2,6 @@ import { createHash } from 'node:crypto';
 import pg from 'pg';
 import { EVENT_ROW_TYPES } from '../events/timestamp-parser.js';
 import { quoteIdentifier } from '../schema/identifiers.js';
-import { recordExecutorSource } from './executor-source.js';
 import type { SqlExecutor, SqlQuery, SqlSession, StopListening } from './sql-executor.js';
 
 /** The part of a `pg` client the store uses. */
@@ -83,18 +82,15 @@ function session(target: Pick<PgPoolLike, 'query'>): SqlSession {
 export function createPgExecutor(connection: string | PgPoolLike): SqlExecutor {
   const ownsPool = typeof connection === 'string';
   const pool: PgPoolLike = ownsPool ? createPool(connection) : connection;
-  return recordExecutorSource<SqlExecutor>(
-    {
-      kind: 'pg',
-      ...session(pool),
-      transaction: (work) => runTransaction(pool, work),
-      listen: (channel, onNotify) => listen(pool, channel, onNotify),
-      close: async () => {
-        if (ownsPool) await pool.end();
-      },
+  return {
+    kind: 'pg',
+    ...session(pool),
+    transaction: (work) => runTransaction(pool, work),
+    listen: (channel, onNotify) => listen(pool, channel, onNotify),
+    close: async () => {
+      if (ownsPool) await pool.end();
     },
-    pool,
-  );
+  };
 }
 
 function createPool(connectionString: string): PgPoolLike {

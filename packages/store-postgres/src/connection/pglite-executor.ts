@@ -1,4 +1,3 @@
-import { recordExecutorSource } from './executor-source.js';
 import type { SqlExecutor, SqlSession } from './sql-executor.js';
 
 interface PGliteQueryable {
@@ -51,14 +50,11 @@ function session(target: PGliteQueryable): SqlSession {
  * statement (or one transaction) at a time; the caller keeps ownership of the instance.
  */
 export function createPGliteExecutor(db: PGliteLike): SqlExecutor {
-  return recordExecutorSource<SqlExecutor>(
-    {
-      kind: 'pglite',
-      ...session(db),
-      transaction: (work) => db.transaction((tx) => work(session(tx))),
-      listen: async (channel, onNotify) => db.listen(channel, () => onNotify()),
-      close: async () => undefined,
-    },
-    db,
-  );
+  return {
+    kind: 'pglite',
+    ...session(db),
+    transaction: (work) => db.transaction((tx) => work(session(tx))),
+    listen: async (channel, onNotify) => db.listen(channel, () => onNotify()),
+    close: async () => undefined,
+  };
 }

@@ -1,202 +1,171 @@
-import { InvalidArgumentError, type ProjectionLease, type ProjectionLock } from '@es/core';
+import { randomUUID } from 'node:crypto';
+import {
+  InvalidArgumentError,
+  isEventSourcingError,
+  type LeaseFence,
+  type ProjectionLease,
+  type ProjectionLock,
+} from '@es/core';
 import { assertPositiveInteger, assertStreamId } from '@es/core/adapter';
-import pg from 'pg';
-import { assertOptionsObject, isSqlExecutor, type PostgresConnection } from '../connection/connection.js';
+import {
+  assertOptionsObject,
+  openStoreExecutor,
+  type PostgresConnection,
+  type PostgresConnectionOptions,
+  type StoreExecutor,
+} from '../connection/connection.js';
 import { wrapDriverError } from '../connection/driver-errors.js';
-import { executorSource } from '../connection/executor-source.js';
-import type { PgClientLike, PgPoolLike } from '../connection/pg-executor.js';
-import { isPGliteLike, type PGliteLike } from '../connection/pglite-executor.js';
+import { optionOr } from '../schema/identifiers.js';
+import { leaseTables, PostgresPartitionLeaseStore } from './postgres-partition-lease-store.js';
 
 /** Options of {@link PostgresProjectionLock}. */
-export interface PostgresProjectionLockOptions {
+export interface PostgresProjectionLockOptions extends PostgresConnectionOptions {
   /**
    * A connection string (the lock opens a `pg.Pool` and closes it in `close()`), a `pg.Pool`, a
    * PGlite instance, or an executor from `createSqlExecutor`. One you pass stays yours.
    */
   readonly connection: PostgresConnection;
-  /** Part of the lock key, so applications sharing a database do not block each other. Defaults to `"public"`. */
+  /** Part of the lease's name, so applications sharing a database do not block each other. Defaults to `"public"`. */
   readonly namespace?: string;
-  /** How often the holder checks that its connection (and so its lock) is alive. Defaults to 2,000 ms. */
+  /** Schema holding the lease tables (migration 006). Defaults to `"public"`. */
+  readonly schema?: string;
+  /**
+   * How long a lease outlives a holder that stopped renewing it (crashed, cut off): a standby takes
+   * over after at most this long. Defaults to 10,000 ms; must be larger than `heartbeatMs`.
+   */
+  readonly ttlMs?: number;
+  /** How often the holder renews its lease. Defaults to 2,000 ms (or a quarter of a smaller `ttlMs`). */
   readonly heartbeatMs?: number;
 }
 
-/** Keys held through each PGlite instance: one session, in which advisory locks are re-entrant. */
-const heldOnPGlite = new WeakMap<PGliteLike, Set<string>>();
+const DEFAULT_TTL_MS = 10_000;
+const DEFAULT_HEARTBEAT_MS = 2000;
 
 /**
- * Keeps one instance of a projection active across processes with a PostgreSQL session-level
- * advisory lock, held on a dedicated connection. When the holder dies (process killed, connection
- * lost) the server releases the lock, and a standby instance takes over at its next try. The
- * holder learns of a lost connection at once (connection error) or at the next heartbeat.
- * Use it as `lock` of a `Projection` (@es/replay).
- *
- * On PGlite (one session, opened by one process at a time) the advisory lock is taken in that
- * session, and the lock also keeps count of the keys it holds there, since a session may take its
- * own advisory lock again: a second instance in the same process waits as it would on a server.
+ * Keeps one instance of a projection active across processes with a lease in PostgreSQL: a row of
+ * the lease table of migration 006 (a consumer group `projection-lock:<namespace>:<subscription>`
+ * of one partition), timed by the server's clock. The holder renews it every `heartbeatMs`; when
+ * the holder dies or is cut off, the lease lapses after `ttlMs` and a standby takes over at its
+ * next try. The holder's `lost` signal fires when a renewal finds the lease gone, or when renewals
+ * have failed for `ttlMs`. Nothing is tied to a session, so it works through PgBouncer in
+ * transaction mode and on PGlite alike. Use it as `lock` of a `Projection` (@es/replay).
  *
  * @example
- * const lock = new PostgresProjectionLock({ connection: pool });
+ * await migrate({ connection: pool });
+ * const lock = new PostgresProjectionLock({ connection: pool, ttlMs: 10_000 });
  * const projection = new Projection({ name: 'balances', eventStore, readModel, handler, lock });
  */
 export class PostgresProjectionLock implements ProjectionLock {
-  readonly #pool: PgPoolLike | undefined;
-  readonly #pglite: PGliteLike | undefined;
-  readonly #ownsPool: boolean;
+  readonly #executor: StoreExecutor;
+  readonly #leases: PostgresPartitionLeaseStore;
+  readonly #groups: string;
   readonly #namespace: string;
+  readonly #ttlMs: number;
   readonly #heartbeatMs: number;
 
   constructor(options: PostgresProjectionLockOptions) {
-    assertOptionsObject(options, '{ connection, namespace?, heartbeatMs? }');
+    assertOptionsObject(
+      options,
+      '{ connection, namespace?, schema?, ttlMs?, heartbeatMs?, preparedStatements? }',
+    );
     // Left out, an option takes its default; any other value (null included) is checked as given.
     const namespace = options.namespace === undefined ? 'public' : options.namespace;
     assertStreamId(namespace, 'namespace');
-    const heartbeatMs = options.heartbeatMs === undefined ? 2000 : options.heartbeatMs;
+    const ttlMs = options.ttlMs === undefined ? DEFAULT_TTL_MS : options.ttlMs;
+    assertPositiveInteger(ttlMs, 'ttlMs');
+    const heartbeatMs =
+      options.heartbeatMs === undefined
+        ? Math.max(1, Math.min(DEFAULT_HEARTBEAT_MS, Math.floor(ttlMs / 4)))
+        : options.heartbeatMs;
     assertPositiveInteger(heartbeatMs, 'heartbeatMs');
-    const connection: unknown = isSqlExecutor(options.connection)
-      ? executorSource(options.connection)
-      : options.connection;
-    this.#ownsPool = false;
-    if (typeof connection === 'string') {
-      if (connection.length === 0)
-        throw new InvalidArgumentError('connection', 'the connection string is empty.');
-      const pool = new pg.Pool({ connectionString: connection });
-      pool.on('error', () => undefined);
-      this.#pool = pool as unknown as PgPoolLike;
-      this.#ownsPool = true;
-    } else if (isPGliteLike(connection)) {
-      this.#pglite = connection;
-    } else if (
-      typeof connection === 'object' &&
-      connection !== null &&
-      typeof (connection as PgPoolLike).connect === 'function'
-    ) {
-      this.#pool = connection as PgPoolLike;
-    } else {
+    if (heartbeatMs >= ttlMs) {
       throw new InvalidArgumentError(
-        'connection',
-        'expected a connection string, a pg.Pool, a PGlite instance or an executor from createSqlExecutor.',
+        'heartbeatMs',
+        `must be smaller than ttlMs (${ttlMs} ms), or the lease lapses between two renewals; a third of it or less is safe.`,
       );
     }
+    const schema = optionOr(options.schema, 'public');
+    // Names are checked before the connection is touched: a hostile name never reaches SQL.
+    this.#groups = leaseTables(schema).groups;
+    this.#executor = openStoreExecutor(options.connection, 'PostgresProjectionLock', options);
+    this.#leases = new PostgresPartitionLeaseStore({ connection: this.#executor, schema: schema as string });
     this.#namespace = namespace;
+    this.#ttlMs = ttlMs;
     this.#heartbeatMs = heartbeatMs;
   }
 
-  /** Tries once to take the lock of `subscriptionId`; `undefined` while another session holds it. */
+  /** Tries once to take the lease of `subscriptionId`; `undefined` while another holder's lease is alive. */
   async tryAcquire(subscriptionId: string, signal: AbortSignal): Promise<ProjectionLease | undefined> {
     assertStreamId(subscriptionId, 'subscription id');
     if (signal.aborted) return undefined;
-    const key = `@es/replay projection lock ${this.#namespace} ${subscriptionId}`;
-    if (this.#pglite) return tryAcquireOnPGlite(this.#pglite, key, subscriptionId, signal);
-    const pool = this.#pool!;
-    let client: PgClientLike;
+    const group = `projection-lock:${this.#namespace}:${subscriptionId}`;
+    // A holder per attempt: a second tryAcquire, even through this lock, is another instance.
+    const holder = randomUUID();
+    // The group of one partition exists before its lease is taken (no member rows: each attempt is
+    // a holder of its own, and would leave one behind).
     try {
-      client = await pool.connect();
-    } catch (error) {
-      throw wrapDriverError(error, `connect to lock projection "${subscriptionId}"`);
-    }
-    let acquired: boolean;
-    try {
-      const { rows } = await client.query({
-        text: 'SELECT pg_try_advisory_lock(hashtextextended($1, 0)) AS ok',
-        values: [key],
+      await this.#executor.query({
+        text: `INSERT INTO ${this.#groups} (group_name, partitions) VALUES ($1, 1)
+               ON CONFLICT (group_name) DO NOTHING`,
+        values: [group],
       });
-      acquired = (rows[0] as { ok: boolean } | undefined)?.ok === true;
     } catch (error) {
-      client.release(error as Error);
+      if (isEventSourcingError(error)) throw error;
       throw wrapDriverError(error, `lock projection "${subscriptionId}"`);
     }
-    if (!acquired) {
-      client.release();
-      return undefined;
-    }
-    return holdLease(client, key, subscriptionId, this.#heartbeatMs, signal);
+    const lease = await this.#leases.acquire(group, 0, holder, this.#ttlMs);
+    if (!lease) return undefined;
+    return holdLease(this.#leases, lease, subscriptionId, this.#ttlMs, this.#heartbeatMs, signal);
   }
 
   /** Closes the pool if this lock opened it (from a connection string). */
   async close(): Promise<void> {
-    if (this.#ownsPool) await this.#pool!.end();
+    await this.#executor.close();
   }
-}
-
-async function tryAcquireOnPGlite(
-  db: PGliteLike,
-  key: string,
-  subscriptionId: string,
-  signal: AbortSignal,
-): Promise<ProjectionLease | undefined> {
-  const held = heldOnPGlite.get(db) ?? new Set<string>();
-  heldOnPGlite.set(db, held);
-  if (held.has(key)) return undefined;
-  held.add(key);
-  let acquired: boolean;
-  try {
-    const { rows } = await db.query<{ ok: boolean }>(
-      'SELECT pg_try_advisory_lock(hashtextextended($1, 0)) AS ok',
-      [key],
-    );
-    acquired = rows[0]?.ok === true;
-  } catch (error) {
-    held.delete(key);
-    throw wrapDriverError(error, `lock projection "${subscriptionId}"`);
-  }
-  if (!acquired) {
-    held.delete(key);
-    return undefined;
-  }
-  const lost = new AbortController();
-  let done = false;
-  signal.addEventListener(
-    'abort',
-    () => {
-      if (done) return;
-      done = true;
-      held.delete(key);
-      // The session stays open: give the advisory lock back, best effort.
-      db.query('SELECT pg_advisory_unlock(hashtextextended($1, 0))', [key]).catch(() => undefined);
-      lost.abort(new Error(`The lock on projection "${subscriptionId}" was abandoned.`));
-    },
-    { once: true },
-  );
-  return {
-    lost: lost.signal,
-    release: async () => {
-      if (done) return;
-      done = true;
-      try {
-        await db.query('SELECT pg_advisory_unlock(hashtextextended($1, 0))', [key]);
-      } finally {
-        held.delete(key);
-        lost.abort(new Error(`The lock on projection "${subscriptionId}" was released.`));
-      }
-    },
-  };
 }
 
 function holdLease(
-  client: PgClientLike,
-  key: string,
+  leases: PostgresPartitionLeaseStore,
+  fence: LeaseFence,
   subscriptionId: string,
+  ttlMs: number,
   heartbeatMs: number,
   signal: AbortSignal,
 ): ProjectionLease {
   const lost = new AbortController();
   let done = false;
-  // The connection is gone (or abandoned): so is the lock, which the server frees with the session.
-  const drop = (reason: Error) => {
+  let renewedAt = performance.now();
+  let renewing = false;
+  const stop = (reason: Error) => {
     if (done) return;
     done = true;
     clearInterval(timer);
-    client.release(reason);
     lost.abort(reason);
   };
-  const timer = setInterval(() => {
-    client.query({ text: 'SELECT 1' }).catch((error: Error) => drop(error));
+  const timer = setInterval(async () => {
+    if (renewing || done) return;
+    renewing = true;
+    try {
+      if (await leases.renew(fence, ttlMs)) renewedAt = performance.now();
+      else stop(new Error(`The lease on projection "${subscriptionId}" lapsed or was taken over.`));
+    } catch (error) {
+      // The database is out of reach: the lease may still be alive there, until ttlMs has passed.
+      if (performance.now() - renewedAt >= ttlMs) {
+        stop(
+          new Error(`The lease on projection "${subscriptionId}" could not be renewed for ${ttlMs} ms.`, {
+            cause: error,
+          }),
+        );
+      }
+    } finally {
+      renewing = false;
+    }
   }, heartbeatMs);
   timer.unref();
-  client.on('error', (error) => drop(error));
+  // Abandoned as a crash would: no release, the lease lapses after ttlMs.
   signal.addEventListener(
     'abort',
-    () => drop(new Error(`The lock on projection "${subscriptionId}" was abandoned.`)),
+    () => stop(new Error(`The lease on projection "${subscriptionId}" was abandoned.`)),
     { once: true },
   );
   return {
@@ -206,12 +175,10 @@ function holdLease(
       done = true;
       clearInterval(timer);
       try {
-        await client.query({ text: 'SELECT pg_advisory_unlock(hashtextextended($1, 0))', values: [key] });
+        await leases.release(fence);
       } finally {
-        // Not back to the pool: the connection carries our listeners; closing it frees the lock anyway.
-        client.release(true);
+        lost.abort(new Error(`The lease on projection "${subscriptionId}" was released.`));
       }
-      lost.abort(new Error(`The lock on projection "${subscriptionId}" was released.`));
     },
   };
 }

@@ -1,11 +1,13 @@
 import {
   isEventSourcingError,
+  type LeaseFence,
+  LeaseLostError,
   type ParkedEvent,
   type Position,
   type ProjectionBatch,
   type ProjectionStore,
 } from '@es/core';
-import { assertPosition, assertStreamId } from '@es/core/adapter';
+import { assertLeaseArguments, assertPosition, assertStreamId } from '@es/core/adapter';
 import {
   assertOptionsObject,
   openStoreExecutor,
@@ -16,6 +18,7 @@ import {
 import { isConnectionFailure, wrapDriverError } from '../connection/driver-errors.js';
 import type { SqlSession } from '../connection/sql-executor.js';
 import { checkpointTables, compareAndSet, loadCheckpoint } from './postgres-checkpoint-store.js';
+import { FENCE_HELD, fenceValues, leaseTables } from './postgres-partition-lease-store.js';
 
 /** Options of {@link PostgresProjectionStore}. */
 export interface PostgresProjectionStoreOptions extends PostgresConnectionOptions {
@@ -25,7 +28,10 @@ export interface PostgresProjectionStoreOptions extends PostgresConnectionOption
    * model must live in the same database: the handler writes it in the batch's transaction.
    */
   readonly connection: PostgresConnection;
-  /** Schema holding `es_checkpoints` and `es_parked_events` (migration 003). Defaults to `"public"`. */
+  /**
+   * Schema holding `es_checkpoints` and `es_parked_events` (migration 003), and the lease tables
+   * (migration 006) whose fences `commitBatch` checks. Defaults to `"public"`.
+   */
   readonly schema?: string;
 }
 
@@ -54,6 +60,12 @@ interface ParkedRow {
  * checkpoint is where this instance left it; if another instance moved it (a lease that lapsed),
  * nothing is written and the projection reloads. Use it as `readModel` of a `Projection` (@es/replay).
  *
+ * A batch of a consumer group carries a fence (its partition's lease, from a
+ * `PostgresPartitionLeaseStore` on the same database and schema): the transaction first locks the
+ * lease row and checks that the lease is still held, by the server's clock, and rejects with
+ * `LeaseLostError`, writing nothing, when it is not. The row lock (`FOR KEY SHARE`) makes a
+ * takeover wait until the batch has committed, while the holder's renewals go on meanwhile.
+ *
  * @example
  * const projection = new Projection({
  *   name: 'balances', eventStore, readModel: new PostgresProjectionStore({ connection: pool }),
@@ -66,6 +78,7 @@ export class PostgresProjectionStore implements ProjectionStore<PostgresProjecti
   readonly #executor: StoreExecutor;
   readonly #checkpoints: string;
   readonly #parked: string;
+  readonly #leases: string;
 
   constructor(options: PostgresProjectionStoreOptions) {
     assertOptionsObject(options, '{ connection, schema?, preparedStatements? }');
@@ -73,6 +86,7 @@ export class PostgresProjectionStore implements ProjectionStore<PostgresProjecti
     const tables = checkpointTables(options.schema === undefined ? 'public' : options.schema);
     this.#checkpoints = tables.checkpoints;
     this.#parked = tables.parked;
+    this.#leases = leaseTables(options.schema === undefined ? 'public' : options.schema).leases;
     this.#executor = openStoreExecutor(options.connection, 'PostgresProjectionStore', options);
   }
 
@@ -85,19 +99,26 @@ export class PostgresProjectionStore implements ProjectionStore<PostgresProjecti
 
   /**
    * Runs one batch in a transaction that also moves the checkpoint from `expected` to `position`.
-   * Returns false, having written nothing, when the checkpoint was not `expected`.
+   * Returns false, having written nothing, when the checkpoint was not `expected`. With a `fence`,
+   * rejects with `LeaseLostError`, having written nothing, when that lease is no longer held.
    */
   async commitBatch(
     subscriptionId: string,
     expected: Position | undefined,
     position: Position,
     work: (batch: ProjectionBatch<SqlSession>) => Promise<void>,
+    fence?: LeaseFence,
   ): Promise<boolean> {
     assertStreamId(subscriptionId, 'subscription id');
     assertPosition(position);
+    if (fence !== undefined) assertLeaseArguments(fence.group, fence.partition);
     let handlerFailure: { error: unknown } | undefined;
     try {
       return await this.#executor.transaction(async (session) => {
+        if (fence !== undefined) await this.#checkFence(session, fence);
+        // A transaction-scoped advisory lock ends with the transaction, which runs on one server
+        // connection from BEGIN to COMMIT, so it is safe behind a pooler in transaction mode too
+        // (only session-level advisory locks are not): nothing outlives the transaction.
         await session.query({
           text: 'SELECT pg_advisory_xact_lock(hashtextextended($1, 0))',
           values: [`@es/replay projection ${this.#checkpoints} ${subscriptionId}`],
@@ -166,6 +187,17 @@ export class PostgresProjectionStore implements ProjectionStore<PostgresProjecti
    */
   close(): Promise<void> {
     return this.#executor.close();
+  }
+
+  // FOR KEY SHARE conflicts with the exclusive row lock a takeover takes (acquire sets `token`, a
+  // key column by migration 006's unique constraint), so a new owner waits for this commit; it does
+  // not conflict with a renewal or a release, which set only `expires_at` and `owner`.
+  async #checkFence(session: SqlSession, fence: LeaseFence): Promise<void> {
+    const rows = await session.query({
+      text: `SELECT 1 AS ok FROM ${this.#leases} WHERE ${FENCE_HELD} FOR KEY SHARE`,
+      values: fenceValues(fence),
+    });
+    if (rows.length !== 1) throw new LeaseLostError(fence.group, fence.partition, fence.token);
   }
 
   #batch(session: SqlSession, subscriptionId: string): ProjectionBatch<SqlSession> {

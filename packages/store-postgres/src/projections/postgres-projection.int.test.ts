@@ -204,7 +204,8 @@ describeWithService('Projections on PostgreSQL (server)', 'DATABASE_URL', (url) 
 
   it('runs one instance at a time across connections; a standby takes over when the holder dies', async () => {
     await eventStore.appendEvents('x', ExpectedVersion.NoStream, [opened(), deposited(1), deposited(2)]);
-    const lock = new PostgresProjectionLock({ connection: pool, namespace: schema, heartbeatMs: 200 });
+    // The lease lives in the schema's lease table; a holder that dies stops renewing it, and it lapses.
+    const lock = new PostgresProjectionLock({ connection: pool, schema, ttlMs: 1000, heartbeatMs: 200 });
     const crashA = new AbortController();
     const a = exactlyOnce('single', { lock, lockRetryMs: 50, signal: crashA.signal, pollIntervalMs: 100 });
     const b = exactlyOnce('single', { lock, lockRetryMs: 50, pollIntervalMs: 100 });
