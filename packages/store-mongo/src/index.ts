@@ -7,6 +7,22 @@ export type {
   MongoCheckpointStoreOptions,
 } from './projections/mongo-checkpoint-store.js';
 export { MongoCheckpointStore } from './projections/mongo-checkpoint-store.js';
+export type {
+  MongoParkedEventStoreOptions,
+  ParkedEventDocument,
+} from './projections/mongo-parked-event-store.js';
+export { MongoParkedEventStore } from './projections/mongo-parked-event-store.js';
+export type {
+  ConsumerGroupDocument,
+  MongoPartitionLeaseStoreOptions,
+} from './projections/mongo-partition-lease-store.js';
+export { MongoPartitionLeaseStore } from './projections/mongo-partition-lease-store.js';
+export type {
+  MongoProjectionCollections,
+  MongoProjectionContext,
+  MongoProjectionStoreOptions,
+} from './projections/mongo-projection-store.js';
+export { MongoProjectionStore } from './projections/mongo-projection-store.js';
 export type { MongoMigrateCollections, MongoMigrateOptions } from './schema/migrate.js';
 export { migrate } from './schema/migrate.js';
 export type { CollectionRole, MongoIndexSpec, MongoMigration } from './schema/migrations.js';

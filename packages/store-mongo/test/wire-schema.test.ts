@@ -90,7 +90,15 @@ describe('migrate on the wire (scripted fake server, not MongoDB)', () => {
       collections: { events: 'orders', checkpoints: 'marks' },
     });
     expect(report).toEqual({
-      applied: ['orders#1', 'orders_positions#2', 'snapshots#3', 'marks#4', 'orders#5'],
+      applied: [
+        'orders#1',
+        'orders_positions#2',
+        'snapshots#3',
+        'marks#4',
+        'orders#5',
+        'consumer_groups#6',
+        'parked_events#7',
+      ],
       alreadyApplied: [],
     });
     const creates = fake.operations().filter((op) => op.name === 'create');
@@ -100,6 +108,8 @@ describe('migrate on the wire (scripted fake server, not MongoDB)', () => {
       'shop.snapshots',
       'shop.marks',
       'shop.orders',
+      'shop.consumer_groups',
+      'shop.parked_events',
     ]);
   });
 

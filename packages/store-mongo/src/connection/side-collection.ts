@@ -1,3 +1,4 @@
+import { InvalidArgumentError } from '@es/core';
 import type { Collection, Document } from 'mongodb';
 import type { CollectionRole } from '../schema/migrations.js';
 import { assertBooleanOption, assertCollectionName, optionOr } from '../schema/names.js';
@@ -30,6 +31,12 @@ export class SideCollection<TDocument extends Document> {
   readonly #whenReady: () => Promise<void>;
 
   constructor(options: SideCollectionOptions, role: CollectionRole, defaultName: string, storeName: string) {
+    if (typeof options !== 'object' || options === null) {
+      throw new InvalidArgumentError(
+        'options',
+        `${storeName} expects { connection, database?, collection?, autoMigrate? }.`,
+      );
+    }
     const name = optionOr(options.collection, defaultName);
     assertCollectionName(name);
     const auto = optionOr(options.autoMigrate, false);

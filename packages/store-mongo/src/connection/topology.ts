@@ -1,4 +1,5 @@
 import { EventStoreUnavailableError } from '@es/core';
+import type { Db } from 'mongodb';
 
 /** The fields of the server's `hello` reply that decide whether appends can run. */
 export interface HelloReply {
@@ -40,4 +41,17 @@ export function assertTransactionSupport(hello: HelloReply): void {
       `MongoEventStore needs transactions to keep the global log gapless, but ${problem}.`,
     );
   }
+}
+
+// The server's answer when a command does not exist (`hello` before MongoDB 4.4.2).
+const COMMAND_NOT_FOUND = 59;
+
+/** Asks the server `hello` (`isMaster` on servers older than 4.4.2, which answer the same fields). */
+export async function askHello(db: Db): Promise<HelloReply> {
+  const admin = db.admin();
+  return admin
+    .command({ hello: 1 })
+    .catch((error: { code?: unknown }) =>
+      error?.code === COMMAND_NOT_FOUND ? admin.command({ isMaster: 1 }) : Promise.reject(error),
+    );
 }

@@ -32,15 +32,13 @@ import {
 } from '../connection/connection.js';
 import { wrapDriverError } from '../connection/mongo-errors.js';
 import { onFirstUse } from '../connection/ready.js';
-import { assertTransactionSupport, type HelloReply } from '../connection/topology.js';
+import { askHello, assertTransactionSupport, type HelloReply } from '../connection/topology.js';
 import { assertBooleanOption, assertCollectionName, optionOr } from '../schema/names.js';
 import { applyMigrations, assertMigrated, type MongoMigrationReport, reportOf } from '../schema/schema.js';
 import { appendInTransaction, type PositionDocument, readHead } from './append.js';
 import { watchAppends } from './append-notifications.js';
 import { EVENT_PROJECTION, type EventDocument, fromEventDocument, RAW_READ } from './event-document.js';
 import { byTypeFilter, globalLogFilter, streamFilter, TYPE_POSITION_INDEX } from './filters.js';
-
-const COMMAND_NOT_FOUND = 59;
 
 /** One indexed read of the events collection. */
 interface ReadQuery {
@@ -286,13 +284,7 @@ export class MongoEventStore implements EventStore {
   async #prepare(): Promise<void> {
     let hello: HelloReply;
     try {
-      const admin = this.#connection.db.admin();
-      // `hello` exists from MongoDB 4.4.2; older servers answer the same fields to `isMaster`.
-      hello = await admin
-        .command({ hello: 1 })
-        .catch((error: { code?: unknown }) =>
-          error?.code === COMMAND_NOT_FOUND ? admin.command({ isMaster: 1 }) : Promise.reject(error),
-        );
+      hello = await askHello(this.#connection.db);
     } catch (error) {
       throw wrapDriverError(error, 'connect');
     }

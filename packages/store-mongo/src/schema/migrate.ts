@@ -11,6 +11,10 @@ export interface MongoMigrateCollections {
   readonly snapshots?: string;
   /** The checkpoints collection. Defaults to `"checkpoints"`. */
   readonly checkpoints?: string;
+  /** The consumer groups' leases collection. Defaults to `"consumer_groups"`. */
+  readonly leases?: string;
+  /** The parked events collection. Defaults to `"parked_events"`. */
+  readonly parked?: string;
 }
 
 /** Options of {@link migrate}: where (as the stores take it) and which collections. */
@@ -30,8 +34,12 @@ export function migrationTargets(collections: MongoMigrateCollections = {}): Mig
   assertCollectionName(events, 'collections.events');
   assertCollectionName(`${events}_positions`, 'collections.events');
   assertCollectionName(snapshots, 'collections.snapshots');
+  const leases = optionOr(collections.leases, 'consumer_groups');
+  const parked = optionOr(collections.parked, 'parked_events');
   assertCollectionName(checkpoints, 'collections.checkpoints');
-  return { events, positions: `${events}_positions`, snapshots, checkpoints };
+  assertCollectionName(leases, 'collections.leases');
+  assertCollectionName(parked, 'collections.parked');
+  return { events, positions: `${events}_positions`, snapshots, checkpoints, leases, parked };
 }
 
 /**

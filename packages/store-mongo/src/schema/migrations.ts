@@ -6,11 +6,21 @@ import positions from '../../../../migrations/mongo/002_positions.json' with { t
 import snapshots from '../../../../migrations/mongo/003_snapshots.json' with { type: 'json' };
 import checkpoints from '../../../../migrations/mongo/004_checkpoints.json' with { type: 'json' };
 import eventIds from '../../../../migrations/mongo/005_event_ids.json' with { type: 'json' };
+// The consumer-group migrations live in the package until they join the others in migrations/mongo/.
+import consumerGroups from '../../migrations/mongo/006_consumer_groups.json' with { type: 'json' };
+import parkedEvents from '../../migrations/mongo/007_parked_events.json' with { type: 'json' };
 
 /** The collections a migration can target; each store maps them to its configured names. */
-export type CollectionRole = 'events' | 'positions' | 'snapshots' | 'checkpoints';
+export type CollectionRole = 'events' | 'positions' | 'snapshots' | 'checkpoints' | 'leases' | 'parked';
 
-const ROLES: readonly CollectionRole[] = ['events', 'positions', 'snapshots', 'checkpoints'];
+const ROLES: readonly CollectionRole[] = [
+  'events',
+  'positions',
+  'snapshots',
+  'checkpoints',
+  'leases',
+  'parked',
+];
 
 /** One index a migration creates (the options `createIndexes` takes). */
 export interface MongoIndexSpec {
@@ -103,6 +113,8 @@ function load(): readonly MongoMigration[] {
     ['003_snapshots.json', snapshots],
     ['004_checkpoints.json', checkpoints],
     ['005_event_ids.json', eventIds],
+    ['006_consumer_groups.json', consumerGroups],
+    ['007_parked_events.json', parkedEvents],
   ];
   const migrations = files.map(([name, raw]) => parseMigration(raw, name));
   assertMigrationSequence(migrations);
