@@ -14,6 +14,7 @@ export type {
 export { MongoParkedEventStore } from './projections/mongo-parked-event-store.js';
 export type {
   ConsumerGroupDocument,
+  ConsumerGroupKey,
   MongoPartitionLeaseStoreOptions,
 } from './projections/mongo-partition-lease-store.js';
 export { MongoPartitionLeaseStore } from './projections/mongo-partition-lease-store.js';
