@@ -3,14 +3,21 @@ import {
   isEventStoreUnavailableError,
   isInvalidArgumentError,
   isLeaseLostError,
+  isStoreNotMigratedError,
   type LeaseFence,
 } from '@es/core';
+import { expectStoreClosed, failureOf } from '@es/testing';
 import { afterEach, describe, expect, it, jest } from '@jest/globals';
 import { type Document, Int32, Long, MongoClient } from 'mongodb';
 import { MongoParkedEventStore } from '../src/projections/mongo-parked-event-store.js';
 import { MongoPartitionLeaseStore } from '../src/projections/mongo-partition-lease-store.js';
 import { MongoProjectionStore } from '../src/projections/mongo-projection-store.js';
-import { type FakeMongoServer, type ReceivedCommand, startFakeMongoServer } from './fake-mongo-server.js';
+import {
+  type FakeMongoServer,
+  isSchemaCheck,
+  type ReceivedCommand,
+  startFakeMongoServer,
+} from './fake-mongo-server.js';
 
 // The real driver against the scripted wire stand-in (NOT a MongoDB; see fake-mongo-server.ts): the
 // commands the consumer-group stores send (server time through $$NOW, the conditional lease update,
@@ -458,6 +465,38 @@ describe('consumer-group stores on the wire (scripted fake server, not MongoDB)'
     expect(server.operations().filter((op) => op.name === 'commitTransaction')).toEqual([]);
   });
 
+  it('a failed attempt that finds the lease lost when the batch is opened again ends the batch with LeaseLostError', async () => {
+    const server = await start();
+    const store = projectionStore(server);
+    let leaseWrites = 0;
+    server.respond = ({ name, body }) => {
+      if (name !== 'update') return undefined;
+      if (body.update !== 'consumer_groups') return oneMatch;
+      return leaseWrites++ === 0 ? oneMatch : noMatch;
+    };
+    const error = await store
+      .commitBatch(
+        'g#0',
+        1n,
+        5n,
+        async (batch) => {
+          await batch.attempt(async () => {
+            throw new Error('handler failed');
+          });
+        },
+        fence,
+      )
+      .catch((e: unknown) => e);
+    expect(isLeaseLostError(error)).toBe(true);
+    expect(server.operations().map(target)).toEqual([
+      'update:consumer_groups',
+      'update:checkpoints',
+      'abortTransaction:1',
+      'update:consumer_groups',
+      'abortTransaction:1',
+    ]);
+  });
+
   it('a write conflict inside a handler is the store fault, not a handler failure', async () => {
     const server = await start();
     const store = projectionStore(server);
@@ -497,5 +536,56 @@ describe('consumer-group stores on the wire (scripted fake server, not MongoDB)'
     expect(update.upsert).toBe(true);
     expect(Object.keys(update.u)).toEqual(['$setOnInsert']);
     expect(list!.body.sort).toEqual({ position: new Int32(1) });
+  });
+
+  it('stores used before migrate() fail with StoreNotMigratedError naming their migrations; autoMigrate applies them', async () => {
+    const server = await start();
+    server.migrated = false;
+    const leases = leaseStore(server);
+    const projections = new MongoProjectionStore({
+      connection: server.uri,
+      collections: { checkpoints: 'marks', leases: 'groups' },
+    });
+    closing.push(projections);
+    const refused = await failureOf(() => projections.load('p'));
+    expect(isStoreNotMigratedError(refused)).toBe(true);
+    expect((refused as Error).message).toContain('marks#4, groups#6, parked_events#7');
+    expect(isStoreNotMigratedError(await failureOf(() => leases.describe('g')))).toBe(true);
+    expect(server.operations()).toEqual([]);
+
+    const auto = new MongoProjectionStore({ connection: server.uri, autoMigrate: true });
+    closing.push(auto);
+    expect(await auto.load('p')).toBeUndefined();
+    const indexes = server
+      .operations()
+      .filter((op) => op.name === 'createIndexes')
+      .map((op) => [op.body.createIndexes, (op.body.indexes as Document[]).map((index) => index.name)]);
+    expect(indexes).toEqual([
+      ['consumer_groups', ['group_kind']],
+      ['parked_events', ['subscription_position']],
+    ]);
+    expect(server.commands.filter(isSchemaCheck)).toHaveLength(2);
+  });
+
+  it('after close() every call fails with StoreClosedError', async () => {
+    const server = await start();
+    const leases = leaseStore(server);
+    const projections = projectionStore(server);
+    const parked = new MongoParkedEventStore({ connection: server.uri });
+    for (const store of [leases, projections, parked]) await store.close();
+    await expectStoreClosed('MongoPartitionLeaseStore', {
+      heartbeat: () => leases.heartbeat('g', 'w', 1, 1000),
+      acquire: () => leases.acquire('g', 0, 'w', 1000),
+      renew: () => leases.renew(fence, 1000),
+      describe: () => leases.describe('g'),
+      migrate: () => leases.migrate(),
+    });
+    await expectStoreClosed('MongoProjectionStore', {
+      load: () => projections.load('p'),
+      commitBatch: () => projections.commitBatch('p', undefined, 1n, async () => undefined),
+      listParked: () => projections.listParked('p'),
+      migrate: () => projections.migrate(),
+    });
+    await expectStoreClosed('MongoParkedEventStore', { list: () => parked.list('p') });
   });
 });
