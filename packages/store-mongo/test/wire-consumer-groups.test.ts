@@ -535,6 +535,14 @@ describe('consumer-group stores on the wire (scripted fake server, not MongoDB)'
     expect(update.q).toEqual({ subscriptionId: { $eq: 'p' }, position: { $eq: Long.fromBigInt(2n ** 62n) } });
     expect(update.upsert).toBe(true);
     expect(Object.keys(update.u)).toEqual(['$setOnInsert']);
+    expect(update.u.$setOnInsert).toEqual({
+      eventId: 'e',
+      streamId: 's',
+      eventType: 'T',
+      error: 'Error: x',
+      attempts: new Int32(5),
+      parkedAt: AT,
+    });
     expect(list!.body.sort).toEqual({ position: new Int32(1) });
   });
 

@@ -57,9 +57,8 @@ export async function parkEvent(
   await parked.updateOne(
     { subscriptionId: { $eq: event.subscriptionId }, position: { $eq: position } },
     {
+      // subscriptionId and position come from the filter's equalities when the document is created.
       $setOnInsert: {
-        subscriptionId: event.subscriptionId,
-        position,
         eventId: event.eventId,
         streamId: event.streamId,
         eventType: event.eventType,
