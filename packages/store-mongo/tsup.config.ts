@@ -12,7 +12,5 @@ export default defineConfig({
   // that operators can read or apply them with their own tools.
   onSuccess: async () => {
     cpSync('../../migrations/mongo', 'dist/migrations/mongo', { recursive: true });
-    // The consumer-group migrations, kept in the package until they join the shared folder.
-    cpSync('migrations/mongo', 'dist/migrations/mongo', { recursive: true });
   },
 });

@@ -80,6 +80,10 @@ describeWithService(
         has: async (_store, marker) => (await markers().findOne({ _id: marker })) !== null,
       },
       leases: async () => leaseStore(),
+      limitations: {
+        savepoints:
+          'MongoDB has no savepoints: a failed attempt aborts the transaction, which is reopened and the batch’s earlier attempts run again',
+      },
     });
 
     // At-least-once over the single-document stores (any topology): the same fences, checked

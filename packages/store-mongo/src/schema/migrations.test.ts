@@ -6,17 +6,13 @@ import { Long } from 'mongodb';
 import { assertMigrationSequence, MONGO_MIGRATIONS, parseMigration } from './migrations.js';
 
 const DIRECTORY = join(__dirname, '../../../../migrations/mongo');
-// The consumer-group migrations still live in the package (until they join the shared folder).
-const PACKAGE_DIRECTORY = join(__dirname, '../../migrations/mongo');
 
 describe('migrations/mongo', () => {
   const jsonIn = (directory: string) =>
     readdirSync(directory)
       .filter((name) => name.endsWith('.json'))
       .map((name) => ({ name, path: join(directory, name) }));
-  const located = [...jsonIn(DIRECTORY), ...jsonIn(PACKAGE_DIRECTORY)].sort((a, b) =>
-    a.name < b.name ? -1 : 1,
-  );
+  const located = jsonIn(DIRECTORY).sort((a, b) => (a.name < b.name ? -1 : 1));
   const files = located.map((file) => file.name);
 
   it('bundles every file of the folder, in order, each named after its version', () => {

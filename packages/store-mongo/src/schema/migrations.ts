@@ -6,9 +6,8 @@ import positions from '../../../../migrations/mongo/002_positions.json' with { t
 import snapshots from '../../../../migrations/mongo/003_snapshots.json' with { type: 'json' };
 import checkpoints from '../../../../migrations/mongo/004_checkpoints.json' with { type: 'json' };
 import eventIds from '../../../../migrations/mongo/005_event_ids.json' with { type: 'json' };
-// The consumer-group migrations live in the package until they join the others in migrations/mongo/.
-import consumerGroups from '../../migrations/mongo/006_consumer_groups.json' with { type: 'json' };
-import parkedEvents from '../../migrations/mongo/007_parked_events.json' with { type: 'json' };
+import consumerGroups from '../../../../migrations/mongo/006_consumer_groups.json' with { type: 'json' };
+import parkedEvents from '../../../../migrations/mongo/007_parked_events.json' with { type: 'json' };
 
 /** The collections a migration can target; each store maps them to its configured names. */
 export type CollectionRole = 'events' | 'positions' | 'snapshots' | 'checkpoints' | 'leases' | 'parked';
