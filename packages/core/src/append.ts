@@ -1,7 +1,8 @@
 import { ConcurrencyConflictError, InvalidArgumentError } from './errors.js';
 import { uuidV7 } from './event-ids.js';
+import { type PreparedAppendCondition, prepareAppendCondition } from './event-query.js';
 import type { EventRegistry } from './event-registry.js';
-import type { AppendResult } from './event-store.js';
+import type { AppendOptions, AppendResult } from './event-store.js';
 import type { DomainEvent, EventMetadata, NewEvent, Position } from './events.js';
 import { ExpectedVersion, type ExpectedVersionValue } from './expected-version.js';
 import {
@@ -9,6 +10,7 @@ import {
   assertExpectedVersion,
   assertJsonSerializable,
   assertStreamId,
+  assertTagList,
   describe,
   MAX_SCHEMA_VERSION,
 } from './validation.js';
@@ -20,6 +22,8 @@ export interface PreparedEvent {
   readonly schemaVersion: number;
   readonly data: unknown;
   readonly metadata: EventMetadata;
+  /** The event's tags as given, `[]` when none. */
+  readonly tags: readonly string[];
 }
 
 /** A validated append: adapters call {@link prepareAppend} first, so they all refuse the same inputs. */
@@ -44,6 +48,12 @@ export interface PrepareAppendOptions {
    * call must return a new lower-case UUID.
    */
   readonly newEventId?: () => string;
+  /**
+   * The store persists and returns event tags (it has `capabilities.dynamicConsistencyBoundaries`).
+   * Defaults to false: an event carrying tags is then refused with `InvalidArgumentError`, rather
+   * than stored without them.
+   */
+  readonly acceptTags?: boolean;
 }
 
 /**
@@ -86,7 +96,7 @@ export function prepareAppend(
       );
     }
     const event: unknown = events[index];
-    const result = prepareEvent(event, index, registry, newEventId);
+    const result = prepareEvent(event, index, registry, newEventId, options.acceptTags ?? false);
     // Only ids the caller chose can repeat; generated ones are unique.
     if ((event as NewEvent).eventId !== undefined) {
       if (seenIds.has(result.eventId)) {
@@ -110,6 +120,7 @@ const NEW_EVENT_FIELDS: ReadonlySet<string> = new Set([
   'metadata',
   'eventId',
   'schemaVersion',
+  'tags',
 ]);
 
 function prepareEvent(
@@ -117,6 +128,7 @@ function prepareEvent(
   index: number,
   registry: EventRegistry<DomainEvent> | undefined,
   newEventId: () => string,
+  acceptTags: boolean,
 ): PreparedEvent {
   if (typeof event !== 'object' || event === null || Array.isArray(event)) {
     throw new InvalidArgumentError(
@@ -134,8 +146,17 @@ function prepareEvent(
       );
     }
   }
-  const { type, data, eventId, schemaVersion, metadata } = event as NewEvent;
+  const { type, data, eventId, schemaVersion, metadata, tags } = event as NewEvent;
   assertEventType(type);
+  if (tags !== undefined) {
+    if (!acceptTags) {
+      throw new InvalidArgumentError(
+        `events[${index}].tags`,
+        'this store does not store tags (its capabilities.dynamicConsistencyBoundaries is not true); leave them out or use a store that supports them.',
+      );
+    }
+    assertTagList(tags, `events[${index}].tags`, true);
+  }
   if (data === undefined) {
     throw new InvalidArgumentError(
       `events[${index}].data`,
@@ -170,6 +191,7 @@ function prepareEvent(
     schemaVersion: encoded.schemaVersion,
     data: encoded.data,
     metadata: metadata ?? {},
+    tags: tags === undefined ? [] : [...tags],
   };
 }
 
@@ -233,4 +255,70 @@ function startsWhereExpected(expected: ExpectedVersionValue, firstVersion: numbe
   if (typeof expected === 'number') return firstVersion === expected + 1;
   if (expected === ExpectedVersion.NoStream) return firstVersion === 1;
   return true;
+}
+
+/** The prefix of the stream a batch appended without a stream id goes to (+ its first event id). */
+export const STREAMLESS_STREAM_PREFIX = '$dcb-';
+
+/** A validated `EventStore.append`: the batch, its stream, and the condition to check. */
+export interface PreparedConditionalAppend extends PreparedAppend {
+  /** The condition, checked; `undefined` when the append has none. */
+  readonly condition: PreparedAppendCondition | undefined;
+}
+
+/**
+ * For adapters: validates the arguments of `EventStore.append` as {@link prepareAppend} does the
+ * batch (always accepting tags), checks the options and the condition, and resolves the stream:
+ * `options.streamId` with `options.expectedVersion` (default `any`), or, without a stream id, a new
+ * stream `$dcb-<first event id>` expected not to exist.
+ */
+export function prepareConditionalAppend(
+  events: unknown,
+  options: unknown,
+  registry?: EventRegistry<DomainEvent>,
+  prepareOptions: PrepareAppendOptions = {},
+): PreparedConditionalAppend {
+  const resolved = options === undefined ? {} : options;
+  if (typeof resolved !== 'object' || resolved === null || Array.isArray(resolved)) {
+    throw new InvalidArgumentError(
+      'options',
+      `expected an object, or leave it out; got ${describe(options)}.`,
+    );
+  }
+  for (const key of Object.keys(resolved)) {
+    if (key !== 'condition' && key !== 'streamId' && key !== 'expectedVersion') {
+      throw new InvalidArgumentError(
+        `options.${key}`,
+        'is not an append option (they are condition, streamId, expectedVersion).',
+      );
+    }
+  }
+  const { condition, streamId, expectedVersion } = resolved as AppendOptions;
+  if (streamId === undefined && expectedVersion !== undefined) {
+    throw new InvalidArgumentError(
+      'options.expectedVersion',
+      'is given without streamId; an expected version applies to a named stream.',
+    );
+  }
+  const prepared = condition === undefined ? undefined : prepareAppendCondition(condition);
+  const withTags = { ...prepareOptions, acceptTags: true };
+  if (streamId !== undefined) {
+    const append = prepareAppend(
+      streamId,
+      expectedVersion ?? ExpectedVersion.Any,
+      events,
+      registry,
+      withTags,
+    );
+    return { ...append, condition: prepared };
+  }
+  // The stream is named after the first event, so its id must be known first.
+  const append = prepareAppend(
+    STREAMLESS_STREAM_PREFIX,
+    ExpectedVersion.NoStream,
+    events,
+    registry,
+    withTags,
+  );
+  return { ...append, streamId: STREAMLESS_STREAM_PREFIX + append.events[0]!.eventId, condition: prepared };
 }

@@ -1,3 +1,5 @@
+import type { AppendCondition } from './event-query.js';
+import type { Position } from './events.js';
 import type { ExpectedVersionValue } from './expected-version.js';
 
 /** Stable codes for every error the toolkit throws. Compare codes, not classes. */
@@ -16,6 +18,7 @@ export const ErrorCode = {
   StoreDatabaseNotFound: 'ES_STORE_DATABASE_NOT_FOUND',
   StoreNotMigrated: 'ES_STORE_NOT_MIGRATED',
   LeaseLost: 'ES_LEASE_LOST',
+  AppendConditionFailed: 'ES_APPEND_CONDITION_FAILED',
 } as const;
 
 /** One of the stable `code` strings of `ErrorCode`, e.g. `'ES_CONCURRENCY_CONFLICT'`. */
@@ -233,6 +236,40 @@ export class LeaseLostError extends EventSourcingError {
 }
 
 /**
+ * A conditional append found an event matching its condition's query after the condition's
+ * position: the decision was made on stale facts. Nothing was written (none of the batch). Read
+ * the query again, decide again and retry (the `decide` helper does it for you).
+ *
+ * @example
+ * const error = new AppendConditionFailedError({ failIfEventsMatch: EventQuery.tags('user:ada') }, 7n);
+ * error.code; // 'ES_APPEND_CONDITION_FAILED'
+ */
+export class AppendConditionFailedError extends EventSourcingError {
+  readonly code = ErrorCode.AppendConditionFailed;
+  /** The condition that failed, as given to the append. */
+  readonly condition: AppendCondition;
+  /**
+   * The position of a matching event after the condition's position (the first one, where the
+   * store finds it cheaply); `undefined` when the store only knows that one exists.
+   */
+  readonly conflictingPosition: Position | undefined;
+
+  constructor(condition: AppendCondition, conflictingPosition?: Position, options?: { cause?: unknown }) {
+    const where = [
+      condition.afterPosition === undefined ? '' : ` after position ${condition.afterPosition}`,
+      conflictingPosition === undefined ? '' : ` (at position ${conflictingPosition})`,
+    ].join('');
+    super(
+      `Append condition failed: an event matching the condition's query was appended${where}. ` +
+        'Nothing was written; read the query again, decide again and retry.',
+      options,
+    );
+    this.condition = condition;
+    this.conflictingPosition = conflictingPosition;
+  }
+}
+
+/**
  * Whether `e` is a {@link ConcurrencyConflictError}: an append found the stream at another version
  * than expected and wrote nothing. Compares the error's code, not its class, so it also recognises
  * the error of another installed copy of @es/core.
@@ -284,3 +321,17 @@ export const isStoreNotMigratedError = (e: unknown): e is StoreNotMigratedError 
   hasCode(e, ErrorCode.StoreNotMigrated);
 /** True for a `LeaseLostError` (`ES_LEASE_LOST`), from any copy of the package. */
 export const isLeaseLostError = (e: unknown): e is LeaseLostError => hasCode(e, ErrorCode.LeaseLost);
+/**
+ * True for an {@link AppendConditionFailedError} (`ES_APPEND_CONDITION_FAILED`), from any copy of
+ * the package.
+ *
+ * @example
+ * try {
+ *   await store.append(events, { condition });
+ * } catch (error) {
+ *   if (!isAppendConditionFailedError(error)) throw error;
+ *   // read the query again and decide again
+ * }
+ */
+export const isAppendConditionFailedError = (e: unknown): e is AppendConditionFailedError =>
+  hasCode(e, ErrorCode.AppendConditionFailed);

@@ -1,3 +1,4 @@
+import type { AppendCondition, EventQuery } from './event-query.js';
 import type { EventRegistry } from './event-registry.js';
 import type { DomainEvent, NewEvent, Position, StoredEvent } from './events.js';
 import type { ExpectedVersionValue } from './expected-version.js';
@@ -10,6 +11,11 @@ export interface StoreCapabilities {
   readonly transactions: boolean;
   /** The store can wake followers after a commit (see {@link EventStore.subscribeToAppends}). */
   readonly liveNotifications: boolean;
+  /**
+   * Dynamic consistency boundaries: events carry `tags`, and the store has {@link EventStore.read}
+   * (by query) and {@link EventStore.append} (with a condition checked atomically with the write).
+   */
+  readonly dynamicConsistencyBoundaries?: boolean;
 }
 
 /** What `appendEvents` reports. */
@@ -54,6 +60,51 @@ export interface ReadAllOptions {
   readonly toPosition?: Position;
   /** Aborts the iteration between batches. */
   readonly signal?: AbortSignal;
+}
+
+/** Options of {@link EventStore.read}: where to resume, how many events, a signal to stop. */
+export interface QueryReadOptions {
+  /** Only events after this global position. Defaults to 0n. */
+  readonly afterPosition?: Position;
+  /** At most this many events. Defaults to all. */
+  readonly limit?: number;
+  /** Aborts the read. */
+  readonly signal?: AbortSignal;
+}
+
+/**
+ * What {@link EventStore.read} returns: the matching events, in global order, and the position the
+ * read is consistent with.
+ */
+export interface QueryReadResult<E extends DomainEvent = DomainEvent> {
+  readonly events: StoredEvent<E>[];
+  /**
+   * Every event matching the query after the read's `afterPosition` and at or before this position
+   * is in `events`. It is the head of the log the read saw (even when nothing matched), or, when
+   * `limit` cut the read short, the position of the last event returned. Pass it as an append
+   * condition's `afterPosition`, or as the next read's `afterPosition`.
+   */
+  readonly position: Position;
+}
+
+/**
+ * Options of {@link EventStore.append}: the condition to check, and the stream to write to.
+ * Without `streamId` the batch goes to a stream of its own, named `$dcb-` + the id of its first
+ * event, so a retry carrying the same event ids finds it.
+ */
+export interface AppendOptions {
+  /** Fails the append, writing nothing, if an event matching the query sits after the position. */
+  readonly condition?: AppendCondition;
+  /** Append to this stream (its id is also a tag of its events). Defaults to a new stream per batch. */
+  readonly streamId?: string;
+  /** With `streamId`: the stream version to expect, as for `appendEvents`. Defaults to `ExpectedVersion.Any`. */
+  readonly expectedVersion?: ExpectedVersionValue;
+}
+
+/** What {@link EventStore.append} reports: `AppendResult` and the stream the batch went to. */
+export interface ConditionalAppendResult extends AppendResult {
+  /** The `streamId` option, or the batch's own stream (`$dcb-` + its first event id). */
+  readonly streamId: string;
 }
 
 /** A running subscription to commit notifications. */
@@ -123,6 +174,31 @@ export interface EventStore {
    * a follower still reads from its checkpoint, so a lost one only delays it.
    */
   subscribeToAppends?(listener: () => void): Promise<AppendSubscription>;
+
+  /**
+   * The events matching `query` after `options.afterPosition`, in global order, with the position
+   * the read is consistent with (see {@link QueryReadResult.position}). An event matches an item
+   * of the query when its type is one of the item's `eventTypes` (if given) and it carries all of
+   * the item's `tags` (if given); its stream id counts as one of its tags. Present when
+   * `capabilities.dynamicConsistencyBoundaries` is true. For large results, page with `limit`
+   * (or use `scanEventQuery`).
+   */
+  read?<E extends DomainEvent = DomainEvent>(
+    query: EventQuery,
+    options?: QueryReadOptions,
+  ): Promise<QueryReadResult<E>>;
+
+  /**
+   * Appends `events` (with their tags) atomically, if `options.condition` holds: no event matching
+   * its query sits after its position; otherwise throws `AppendConditionFailedError` and writes
+   * nothing. With `streamId`, the stream's expected version is checked too. Events that carry an
+   * `eventId` already stored as this batch are not written again (checked before the condition).
+   * Present when `capabilities.dynamicConsistencyBoundaries` is true.
+   */
+  append?<E extends DomainEvent = DomainEvent>(
+    events: readonly NewEvent<E>[],
+    options?: AppendOptions,
+  ): Promise<ConditionalAppendResult>;
 
   /** Releases connections the store opened itself. */
   close(): Promise<void>;

@@ -34,6 +34,13 @@ export type NewEvent<E extends DomainEvent = DomainEvent> = E & {
   /** Shape version of `data`. Defaults to the registry's current version for the type, else 1. */
   readonly schemaVersion?: number;
   readonly metadata?: EventMetadata;
+  /**
+   * Strings that place the event in consistency boundaries (`course:c1`, `student:s7`): queries
+   * select events by tag, and a conditional append checks the events its query selects. Stored
+   * exactly as given, in order; each 1 to 512 characters, no duplicates, at most
+   * `MAX_TAGS_PER_EVENT` (64). Only stores with `capabilities.dynamicConsistencyBoundaries` take them.
+   */
+  readonly tags?: readonly string[];
 };
 
 /** The fields the store adds to every event it persists. */
@@ -48,6 +55,11 @@ export interface StoredEventEnvelope {
   readonly metadata: EventMetadata;
   /** When the store committed the event. */
   readonly timestamp: Date;
+  /**
+   * The event's tags, exactly as appended (`[]` when it has none). Set by every store with
+   * `capabilities.dynamicConsistencyBoundaries`; stores without it may leave it out.
+   */
+  readonly tags?: readonly string[];
 }
 
 /**

@@ -1,12 +1,22 @@
-import { prepareAppend, resolveRetriedAppend } from './append.js';
+import {
+  type PreparedAppend,
+  prepareAppend,
+  prepareConditionalAppend,
+  resolveRetriedAppend,
+} from './append.js';
 import { decodeStoredEvent } from './decode.js';
-import { ConcurrencyConflictError, StoreClosedError } from './errors.js';
+import { AppendConditionFailedError, ConcurrencyConflictError, StoreClosedError } from './errors.js';
+import { type EventQuery, matchesEventQuery, type PreparedAppendCondition } from './event-query.js';
 import type { EventRegistry } from './event-registry.js';
 import type {
+  AppendOptions,
   AppendResult,
   AppendSubscription,
+  ConditionalAppendResult,
   EventStore,
   EventStoreOptions,
+  QueryReadOptions,
+  QueryReadResult,
   ReadAllOptions,
   ReadByTypeOptions,
   ReadStreamOptions,
@@ -14,7 +24,12 @@ import type {
 } from './event-store.js';
 import type { DomainEvent, NewEvent, Position, StoredEvent } from './events.js';
 import { type ExpectedVersionValue, expectedVersionMismatch } from './expected-version.js';
-import { readAllOptions, readByTypeArguments, readStreamArguments } from './read-arguments.js';
+import {
+  readAllOptions,
+  readByTypeArguments,
+  readQueryArguments,
+  readStreamArguments,
+} from './read-arguments.js';
 import { assertStreamId } from './validation.js';
 
 /**
@@ -49,6 +64,7 @@ export class InMemoryEventStore implements EventStore {
     globalOrdering: true,
     transactions: true,
     liveNotifications: true,
+    dynamicConsistencyBoundaries: true,
   };
   readonly #registry: EventRegistry<DomainEvent> | undefined;
   readonly #storage: InMemoryStorage;
@@ -80,7 +96,46 @@ export class InMemoryEventStore implements EventStore {
     events: readonly NewEvent<E>[],
   ): Promise<AppendResult> {
     this.#assertOpen();
-    const append = prepareAppend(streamId, expectedVersion, events, this.#registry);
+    const append = prepareAppend(streamId, expectedVersion, events, this.#registry, { acceptTags: true });
+    return this.#write(append, undefined);
+  }
+
+  /**
+   * Appends `events` if the condition holds (see `EventStore.append`). Atomic by construction: the
+   * check and the write run without awaiting.
+   */
+  async append<E extends DomainEvent = DomainEvent>(
+    events: readonly NewEvent<E>[],
+    options?: AppendOptions,
+  ): Promise<ConditionalAppendResult> {
+    this.#assertOpen();
+    const append = prepareConditionalAppend(events, options, this.#registry);
+    const result = this.#write(append, append.condition);
+    return { ...result, streamId: append.streamId };
+  }
+
+  /** The events matching `query`, in global order, and the position read up to (see `EventStore.read`). */
+  async read<E extends DomainEvent = DomainEvent>(
+    query: EventQuery,
+    options: QueryReadOptions = {},
+  ): Promise<QueryReadResult<E>> {
+    this.#assertOpen();
+    const { query: prepared, afterPosition, limit } = readQueryArguments(query, options);
+    const events: StoredEvent<E>[] = [];
+    const head = this.#log.length;
+    for (let index = Number(afterPosition); index < head; index++) {
+      const event = this.#log[index]!;
+      if (!matchesEventQuery(event, prepared)) continue;
+      events.push(this.#decode<E>(event));
+      if (events.length === limit) return { events, position: event.position };
+    }
+    const position = BigInt(head) > afterPosition ? BigInt(head) : afterPosition;
+    return { events, position };
+  }
+
+  // The check and the write of every append, with no await in between: atomic in one process.
+  #write(append: PreparedAppend, condition: PreparedAppendCondition | undefined): AppendResult {
+    const { streamId } = append;
     const stream = this.#streams.get(streamId) ?? [];
     const actualVersion = stream.length;
     // A batch carrying ids the caller chose has its ids kept, as PostgreSQL indexes them (the whole
@@ -103,12 +158,21 @@ export class InMemoryEventStore implements EventStore {
       const found = stream.filter(
         (event) => ids.has(event.eventId) && this.#storage.suppliedEventIds.get(event.eventId) === streamId,
       );
+      // Before the condition: a retried batch would otherwise fail on its own events.
       const original = resolveRetriedAppend(append, found, actualVersion);
       if (original) return original;
     }
     const mismatch = expectedVersionMismatch(append.expectedVersion, actualVersion);
     if (mismatch)
       throw new ConcurrencyConflictError(streamId, append.expectedVersion, actualVersion, mismatch);
+    if (condition) {
+      for (let index = Number(condition.afterPosition); index < this.#log.length; index++) {
+        const event = this.#log[index]!;
+        if (matchesEventQuery(event, condition.query)) {
+          throw new AppendConditionFailedError(condition.condition, event.position);
+        }
+      }
+    }
 
     const timestamp = new Date();
     const stored = append.events.map((event, index) =>

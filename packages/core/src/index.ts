@@ -7,12 +7,25 @@ export { EventSourcedAggregate, isSnapshotCapable } from './aggregate.js';
 export { MAX_BATCH_SIZE } from './append.js';
 export type { SnapshotRequirement, SnapshotsSetting } from './builder.js';
 export { EventSourcingBuilder } from './builder.js';
+// Dynamic consistency boundaries: decisions over events selected by tags and types
+export type {
+  ComposedState,
+  DcbDecider,
+  DecideOptions,
+  DecisionContext,
+  DecisionResult,
+  EventProjection,
+  EventQueryScan,
+  ScanEventQueryOptions,
+} from './dcb.js';
+export { composeProjections, decide, executeDcbDecider, scanEventQuery } from './dcb.js';
 export type { Decider } from './decider.js';
 export { DeciderAggregate, deciderFactory } from './decider.js';
 export type { ErrorCodeValue, ValidationIssue } from './errors.js';
 // Errors
 export {
   AggregateNotFoundError,
+  AppendConditionFailedError,
   ConcurrencyConflictError,
   ErrorCode,
   EventSerializationError,
@@ -21,6 +34,7 @@ export {
   EventValidationError,
   InvalidArgumentError,
   isAggregateNotFoundError,
+  isAppendConditionFailedError,
   isConcurrencyConflictError,
   isEventSerializationError,
   isEventSourcingError,
@@ -45,14 +59,20 @@ export {
   UnknownEventTypeError,
 } from './errors.js';
 export { uuidV7 } from './event-ids.js';
+export type { AppendCondition, EventQueryItem } from './event-query.js';
+export { EventQuery, MAX_QUERY_ITEMS } from './event-query.js';
 export type { EncodedEvent, EventDefinition, EventOf, RawEvent, Upcaster } from './event-registry.js';
 // Event types, schemas and upcasting
 export { EventRegistry, typed } from './event-registry.js';
 export type {
+  AppendOptions,
   AppendResult,
   AppendSubscription,
+  ConditionalAppendResult,
   EventStore,
   EventStoreOptions,
+  QueryReadOptions,
+  QueryReadResult,
   ReadAllOptions,
   ReadByTypeOptions,
   ReadStreamOptions,
@@ -117,4 +137,5 @@ export {
   MAX_JSON_DEPTH,
   MAX_POSITION,
   MAX_SCHEMA_VERSION,
+  MAX_TAGS_PER_EVENT,
 } from './validation.js';

@@ -1,5 +1,11 @@
 import { InvalidArgumentError } from './errors.js';
-import type { ReadAllOptions, ReadByTypeOptions, ReadStreamOptions } from './event-store.js';
+import { type PreparedEventQuery, prepareEventQuery } from './event-query.js';
+import type {
+  QueryReadOptions,
+  ReadAllOptions,
+  ReadByTypeOptions,
+  ReadStreamOptions,
+} from './event-store.js';
 import type { Position } from './events.js';
 import {
   assertEventType,
@@ -131,6 +137,32 @@ export function readAllOptions(
     batchSize,
     eventTypes: options.eventTypes ? new Set(options.eventTypes) : undefined,
     toPosition: options.toPosition,
+    signal: options.signal,
+  };
+}
+
+/**
+ * For adapters: validates the arguments of `EventStore.read` (throwing `InvalidArgumentError`) and
+ * resolves the defaults: `afterPosition` defaults to `0n`, `limit` to `Number.MAX_SAFE_INTEGER`
+ * (all). Throws the signal's reason when it is already aborted.
+ */
+export function readQueryArguments(
+  query: unknown,
+  options: QueryReadOptions,
+): { query: PreparedEventQuery; afterPosition: Position; limit: number; signal?: AbortSignal } {
+  const prepared = prepareEventQuery(query);
+  assertOptionsObject(options);
+  const afterPosition = options.afterPosition === undefined ? 0n : options.afterPosition;
+  assertPosition(afterPosition, 'afterPosition');
+  if (options.limit !== undefined) assertPositiveInteger(options.limit, 'limit');
+  if (options.signal !== undefined && typeof options.signal?.throwIfAborted !== 'function') {
+    throw new InvalidArgumentError('signal', `expected an AbortSignal, got ${describe(options.signal)}.`);
+  }
+  options.signal?.throwIfAborted();
+  return {
+    query: prepared,
+    afterPosition,
+    limit: options.limit ?? Number.MAX_SAFE_INTEGER,
     signal: options.signal,
   };
 }

@@ -37,7 +37,16 @@ export interface RetryOptions {
  *   await repository.save(account);
  * }, { maxRetries: 5 });
  */
-export async function retryOnConcurrencyConflict<T>(
+export function retryOnConcurrencyConflict<T>(
+  operation: (attempt: number) => Promise<T>,
+  options: RetryOptions = {},
+): Promise<T> {
+  return retryWhile(isConcurrencyConflictError, operation, options);
+}
+
+/** Runs `operation` again, with backoff, while it fails with an error `retryable` accepts. */
+export async function retryWhile<T>(
+  retryable: (error: unknown) => boolean,
   operation: (attempt: number) => Promise<T>,
   options: RetryOptions = {},
 ): Promise<T> {
@@ -52,7 +61,7 @@ export async function retryOnConcurrencyConflict<T>(
     try {
       return await operation(attempt);
     } catch (error) {
-      if (!isConcurrencyConflictError(error) || attempt > maxRetries) throw error;
+      if (!retryable(error) || attempt > maxRetries) throw error;
       options.onRetry?.(error, attempt);
       await sleep(backoffDelay(attempt, options.backoff));
     }

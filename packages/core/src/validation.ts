@@ -15,6 +15,59 @@ export function assertStreamId(streamId: unknown, argument = 'stream id'): asser
   assertIdentifierString(streamId, argument);
 }
 
+/** The most tags one event carries; every store refuses more the same way. */
+export const MAX_TAGS_PER_EVENT = 64;
+
+/**
+ * Checks a tag: the same rules as a stream id (a stream id is usable as a tag, so the two share
+ * one set of strings).
+ */
+export function assertTag(tag: unknown, argument = 'tag'): asserts tag is string {
+  assertIdentifierString(tag, argument);
+}
+
+/**
+ * Checks a list of tags (of an event, or of a query item): an array of at most
+ * {@link MAX_TAGS_PER_EVENT} valid tags without duplicates, empty only when `allowEmpty`.
+ * Duplicates are refused rather than dropped, so what is stored is exactly what was given.
+ */
+export function assertTagList(
+  tags: unknown,
+  argument: string,
+  allowEmpty = false,
+): asserts tags is readonly string[] {
+  if (!Array.isArray(tags)) {
+    throw new InvalidArgumentError(argument, `expected an array of tag strings, got ${describe(tags)}.`);
+  }
+  if (tags.length === 0 && !allowEmpty) {
+    throw new InvalidArgumentError(argument, 'is empty; name at least one tag, or leave the field out.');
+  }
+  if (tags.length > MAX_TAGS_PER_EVENT) {
+    throw new InvalidArgumentError(
+      argument,
+      `holds ${tags.length} tags; at most ${MAX_TAGS_PER_EVENT} are allowed.`,
+    );
+  }
+  const seen = new Set<string>();
+  for (let index = 0; index < tags.length; index++) {
+    if (!(index in tags)) {
+      throw new InvalidArgumentError(
+        `${argument}[${index}]`,
+        'is a hole in the array; pass one tag per element.',
+      );
+    }
+    const tag: unknown = tags[index];
+    assertTag(tag, `${argument}[${index}]`);
+    if (seen.has(tag)) {
+      throw new InvalidArgumentError(
+        `${argument}[${index}]`,
+        `tag "${tag}" appears twice; list each tag once.`,
+      );
+    }
+    seen.add(tag);
+  }
+}
+
 /** Checks an event type: the same rules as a stream id. */
 export function assertEventType(type: unknown): asserts type is string {
   assertIdentifierString(type, 'event type');
