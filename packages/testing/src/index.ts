@@ -6,6 +6,7 @@ export {
   describeCheckpointStoreContract,
 } from './checkpoint-store-contract.js';
 export type { ErrorMatcher } from './compare.js';
+export { type DcbContractConfig, describeDcbContract } from './dcb-contract.js';
 export type { DeciderOutcome } from './decider-fixture.js';
 export { deciderFixture } from './decider-fixture.js';
 export { describeWithService } from './describe-with-service.js';
