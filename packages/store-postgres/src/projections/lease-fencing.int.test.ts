@@ -1,0 +1,94 @@
+import { isLeaseLostError } from '@es/core';
+import { describeWithService } from '@es/testing';
+import { afterEach, beforeEach, expect, it, jest } from '@jest/globals';
+import pg from 'pg';
+import { migrate } from '../schema/migrate.js';
+import { uniqueSchema } from '../testing/test-support.js';
+import { PostgresPartitionLeaseStore } from './postgres-partition-lease-store.js';
+import { PostgresProjectionStore } from './postgres-projection-store.js';
+
+jest.setTimeout(30_000);
+
+// How a fenced batch and the lease table's writers interleave on a server: the batch's row lock on
+// its lease makes a takeover wait for the batch's commit, but lets its holder renew meanwhile.
+describeWithService('Fenced batches and lease takeovers (server)', 'DATABASE_URL', (url) => {
+  let pool: pg.Pool;
+  let other: pg.Pool;
+  let schema: string;
+  let store: PostgresProjectionStore;
+  let leases: PostgresPartitionLeaseStore;
+  let contender: PostgresPartitionLeaseStore;
+
+  beforeEach(async () => {
+    pool = new pg.Pool({ connectionString: url, max: 4 });
+    // A lease call that waits on a lock fails after 5 s instead of hanging the test.
+    other = new pg.Pool({ connectionString: url, max: 4, options: '-c lock_timeout=5000' });
+    schema = uniqueSchema('es_fence');
+    await migrate({ connection: pool, schema });
+    await pool.query(`CREATE TABLE "${schema}".writes (marker text PRIMARY KEY)`);
+    store = new PostgresProjectionStore({ connection: pool, schema });
+    leases = new PostgresPartitionLeaseStore({ connection: pool, schema });
+    contender = new PostgresPartitionLeaseStore({ connection: other, schema });
+  });
+
+  afterEach(async () => {
+    await pool.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+    await other.end();
+    await pool.end();
+  });
+
+  const waitingOnLock = async (): Promise<boolean> => {
+    const { rows } = await pool.query(
+      `SELECT 1 FROM pg_stat_activity
+       WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '%es_partition_leases%'`,
+    );
+    return rows.length > 0;
+  };
+
+  it('lets the holder renew and check its lease while its batch is open', async () => {
+    await leases.heartbeat('g', 'worker-a', 1, 60_000);
+    const lease = (await leases.acquire('g', 0, 'worker-a', 60_000))!;
+    const committed = await store.commitBatch(
+      'g#0',
+      undefined,
+      4n,
+      async () => {
+        expect(await contender.renew(lease, 60_000)).toBe(true);
+        expect(await contender.isHeld(lease)).toBe(true);
+      },
+      lease,
+    );
+    expect(committed).toBe(true);
+  });
+
+  it('makes a takeover wait for the open batch to commit; the old fence is refused after it', async () => {
+    await leases.heartbeat('g', 'worker-a', 1, 60_000);
+    const old = (await leases.acquire('g', 0, 'worker-a', 500))!;
+    let takeover: Promise<unknown> | undefined;
+    const committed = await store.commitBatch(
+      'g#0',
+      undefined,
+      4n,
+      async (batch) => {
+        // The lease lapses while the batch is open; another worker tries to take the partition.
+        while (await contender.isHeld(old)) await new Promise((resolve) => setTimeout(resolve, 50));
+        takeover = contender.acquire('g', 0, 'worker-b', 60_000);
+        for (let tries = 0; !(await waitingOnLock()); tries++) {
+          if (tries > 250) throw new Error('the takeover did not wait for the open batch: it took the lease');
+          await new Promise((resolve) => setTimeout(resolve, 20));
+        }
+        await batch.attempt((sql) =>
+          sql.query({ text: `INSERT INTO "${schema}".writes VALUES ('late but fenced in time')` }),
+        );
+      },
+      old,
+    );
+    expect(committed).toBe(true);
+    const taken = (await takeover) as { owner: string; token: bigint };
+    expect(taken.owner).toBe('worker-b');
+    expect(taken.token > old.token).toBe(true);
+    const late = await store.commitBatch('g#0', 4n, 8n, async () => undefined, old).catch((error) => error);
+    expect(isLeaseLostError(late)).toBe(true);
+    expect(await store.commitBatch('g#0', 4n, 8n, async () => undefined, taken as never)).toBe(true);
+  });
+});
