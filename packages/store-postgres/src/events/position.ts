@@ -19,8 +19,15 @@ export const INT32_MAX = 2_147_483_647;
 
 /**
  * The system identifier of the cluster the statement runs on (unique per initdb), cached in the
- * session setting `es.system_id`: reading it costs a file read, and a database session never
- * changes clusters, so the cache is right behind connection poolers too.
+ * session setting `es.system_id`: reading it costs a file read.
+ *
+ * Safe behind connection poolers (PgBouncer in transaction mode included): the setting lives in the
+ * server backend, not in the client, and a backend belongs to one cluster for its whole life. When
+ * a pooler hands the backend to another client, the cached value is still the system identifier of
+ * the cluster that client's statement runs on, whatever cluster the pooler sends its other
+ * connections to. A `DISCARD ALL` or `RESET ALL` by the pooler empties it, and the next statement
+ * reads it again. It is never set by this package any other way; do not set it yourself (e.g.
+ * with `ALTER ROLE … SET`).
  */
 export const CLUSTER_ID_SQL = `coalesce(nullif(current_setting('es.system_id', true), ''),
   set_config('es.system_id', (SELECT system_identifier::text FROM pg_control_system()), false))`;
