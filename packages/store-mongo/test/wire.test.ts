@@ -154,10 +154,14 @@ describe('MongoEventStore on the wire (scripted fake server, not MongoDB)', () =
     const error = await store.appendEvents('s', 1, [{ type: 'A', data: {} }]).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ConcurrencyConflictError);
     expect(error).toMatchObject({ streamId: 's', expectedVersion: 1, actualVersion: 3 });
-    const names = fake.operations().map((op) => op.name);
+    const operations = fake.operations();
+    const names = operations.map((op) => op.name);
     expect(names).not.toContain('insert');
-    expect(names).not.toContain('findAndModify');
+    expect(names).not.toContain('commitTransaction');
     expect(names).toContain('abortTransaction');
+    // The counter is written (its time only, rolled back by the abort) to prove the head current.
+    const touch = operations.find((op) => op.name === 'findAndModify');
+    expect(touch?.body.update).toEqual([{ $set: { at: '$$NOW' } }]);
   });
 
   it('retries the whole transaction on a write conflict, re-reading the head', async () => {

@@ -14,6 +14,11 @@ import { integerOf } from '../events/bson-values.js';
 // Server error codes this package reacts to (https://www.mongodb.com/docs/manual/reference/error-codes/).
 const DUPLICATE_KEY = new Set([11000, 11001]);
 const TOO_LARGE = new Set([10334, 17419, 17420, 2]);
+// A whole transaction too large: TransactionTooLarge (257, MongoDB 4.0: one oplog entry over 16 MB),
+// TransactionTooLargeForCache (388, 6.2+: its writes cannot fit in the WiredTiger cache).
+const TRANSACTION_TOO_LARGE = new Set([257, 388]);
+// An index build that ran out of its maxTimeMS.
+const MAX_TIME_EXPIRED = 50;
 // Errors an operator must fix; retrying cannot help.
 const AUTHENTICATION_FAILED = 18;
 const UNAUTHORIZED = 13;
@@ -81,6 +86,19 @@ export function isTransientTransactionError(error: unknown): boolean {
 }
 
 /**
+ * True when the server refused a transaction as too large as a whole (codes 257, 388): retrying
+ * the same batch can never succeed.
+ */
+export function isTransactionTooLarge(error: unknown): boolean {
+  return TRANSACTION_TOO_LARGE.has(codeOf(error) ?? 0);
+}
+
+/** True when the server stopped an operation at its `maxTimeMS` (code 50). */
+export function isMaxTimeExpiredError(error: unknown): boolean {
+  return codeOf(error) === MAX_TIME_EXPIRED;
+}
+
+/**
  * The error a user sees when an append lost a race that the unique index caught: a
  * `ConcurrencyConflictError` carrying the stream's actual version, with the driver error as `cause`.
  */
@@ -107,7 +125,8 @@ export function conflictFromDuplicateKey(
 /**
  * Wraps a driver error in the toolkit's typed errors, keeping it as `cause`. Input that can never
  * be stored (a document over 16 MB, refused by the server or by the driver before sending; a value
- * BSON cannot serialize) becomes `EventSerializationError`, so retry loops stop. Faults an operator
+ * BSON cannot serialize; a transaction the server refuses as too large, codes 257 and 388) becomes
+ * `EventSerializationError`, so retry loops stop. Faults an operator
  * must fix get their own error: refused credentials (code 18) `StoreAuthenticationError`, a user
  * without the needed role (13) `StorePermissionDeniedError`, a missing collection or index (26, 27,
  * or a hint naming no index) `StoreNotMigratedError`. Anything else becomes
@@ -128,6 +147,15 @@ export function wrapDriverError(error: unknown, operation: string): Error {
   }
   const code = codeOf(error);
   const said = text.replace(/\.$/, '');
+  if (isTransactionTooLarge(error)) {
+    return new EventSerializationError(
+      `MongoDB refused the transaction of ${operation} as too large: ${said}. One append is one ` +
+        "transaction and its writes must fit in the server's cache; nothing was written. Append the " +
+        'events in smaller batches (and keep maxBatchBytes below what the server accepts).',
+      undefined,
+      { cause: error },
+    );
+  }
   if (code === AUTHENTICATION_FAILED) {
     return new StoreAuthenticationError(
       `MongoDB refused the credentials during ${operation}: ${said}. Check the user, password and ` +

@@ -11,6 +11,8 @@ function fakeCollection() {
   return { stream, events: { watch } as unknown as Collection<EventDocument> };
 }
 
+const OPTIONS = { startAt: async () => undefined, onError: () => undefined };
+
 const nextTurn = () => new Promise<void>((resolve) => setImmediate(() => setImmediate(resolve)));
 
 describe('watchAppends', () => {
@@ -21,7 +23,7 @@ describe('watchAppends', () => {
   it('coalesces the inserts of one append into one wake-up', async () => {
     const { stream, events } = fakeCollection();
     const listener = jest.fn();
-    watchAppends(events, listener, () => undefined);
+    await watchAppends(events, listener, () => undefined, OPTIONS);
     stream.emit('change', {});
     stream.emit('change', {});
     await nextTurn();
@@ -37,13 +39,14 @@ describe('watchAppends', () => {
       const { stream, events } = fakeCollection();
       let calls = 0;
       const bug = new Error('subscriber bug');
-      watchAppends(
+      await watchAppends(
         events,
         () => {
           calls++;
           throw bug;
         },
         () => undefined,
+        OPTIONS,
       );
       stream.emit('change', {});
       await nextTurn();

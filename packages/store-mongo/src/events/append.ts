@@ -1,8 +1,10 @@
 import {
   type AppendResult,
   ConcurrencyConflictError,
+  EventSerializationError,
   EventStoreUnavailableError,
   expectedVersionMismatch,
+  isConcurrencyConflictError,
   isEventSourcingError,
 } from '@es/core';
 import { type PreparedAppend, resolveRetriedAppend, type StoredEventLocation } from '@es/core/adapter';
@@ -18,6 +20,8 @@ import {
   duplicateKeyCollection,
   duplicateKeyIndex,
   isDuplicateKeyError,
+  isTransactionTooLarge,
+  isTransientTransactionError,
   wrapDriverError,
 } from '../connection/mongo-errors.js';
 import { readDate, readPosition, readSafeInteger, readString } from './bson-values.js';
@@ -51,52 +55,203 @@ export interface AppendTarget {
 }
 
 /**
- * Snapshot reads, majority writes, on the primary. Every append updates the one counter document,
- * so two overlapping appends always write-conflict: the loser is retried by the driver (with
- * backoff) on a fresh snapshot, which makes allocation serial and positions commit-ordered.
+ * How long one append may take, from the call to its commit's acknowledgement, unless
+ * `appendTimeoutMs` says otherwise: 30 s.
  */
-export const APPEND_TRANSACTION: TransactionOptions = {
-  readConcern: { level: 'snapshot' },
-  writeConcern: { w: 'majority' },
-  readPreference: 'primary',
-};
+export const DEFAULT_APPEND_TIMEOUT_MS = 30_000;
+
+/**
+ * The most BSON bytes one batch may hold, unless `maxBatchBytes` says otherwise: 16 MiB. A
+ * transaction's writes must stay in the WiredTiger cache until it commits; far larger batches are
+ * refused by the server (TransactionTooLargeForCache, 6.2+) or keep failing as write conflicts (6.0).
+ */
+export const DEFAULT_MAX_BATCH_BYTES = 16 * 1024 * 1024;
+
+/** The limits of one append (the store's `appendTimeoutMs` and `maxBatchBytes`). */
+export interface AppendLimits {
+  readonly timeoutMs: number;
+  readonly maxBatchBytes: number;
+}
+
+/**
+ * Snapshot reads, majority writes, on the primary, with the commit bounded by what is left of the
+ * append's time: the write concern's `wtimeout` and `maxCommitTimeMS` (the commit's `maxTimeMS`),
+ * so a commit never waits forever for a majority. Every append updates the one counter document,
+ * so two overlapping appends always write-conflict: the loser is retried on a fresh snapshot,
+ * which makes allocation serial and positions commit-ordered.
+ */
+export function appendTransaction(remainingMs: number): TransactionOptions {
+  const bound = Math.max(1, Math.ceil(remainingMs));
+  return {
+    readConcern: { level: 'snapshot' },
+    writeConcern: { w: 'majority', wtimeoutMS: bound },
+    readPreference: 'primary',
+    maxCommitTimeMS: bound,
+  };
+}
 
 // A duplicate key means a concurrent writer committed first; one more attempt on a fresh snapshot
 // turns it into the ordinary answer (the original result of a retry, or a conflict with the version).
 const DUPLICATE_KEY_ATTEMPTS = 3;
 
-/** Appends a prepared batch in one transaction; see {@link APPEND_TRANSACTION}. */
+// Waits between attempts after a write conflict: full jitter, from 1 ms doubling up to 25 ms. The
+// driver's own loop grows to 500 ms, which under 8+ writers lets one writer lose for seconds; a
+// short cap keeps every writer's next try close, at the price of more (cheap) conflicts.
+const BACKOFF_FIRST_MS = 1;
+const BACKOFF_MAX_MS = 25;
+const backoffMs = (attempt: number) =>
+  Math.random() * Math.min(BACKOFF_MAX_MS, BACKOFF_FIRST_MS * 2 ** Math.min(attempt, 16));
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+const now = () => performance.now();
+
+const UNKNOWN_COMMIT = 'UnknownTransactionCommitResult';
+const MAX_TIME_EXPIRED = 50;
+
+/** What one attempt decided: the result, and whether it wrote (and so must commit). */
+interface Attempt {
+  readonly result: AppendResult;
+  readonly writes: boolean;
+}
+
+/**
+ * Appends a prepared batch in one transaction; see {@link appendTransaction}. The whole append,
+ * retries included, is bounded by `limits.timeoutMs`: when time runs out before the commit is
+ * sent it fails with `EventStoreUnavailableError` saying nothing was written; when a commit was
+ * sent but not confirmed, with the "outcome is unknown" `EventStoreUnavailableError`.
+ */
 export async function appendInTransaction(
   target: AppendTarget,
   append: PreparedAppend,
+  limits: AppendLimits,
 ): Promise<AppendResult> {
-  // Encoded once, and refused before any request when a document could not fit.
+  // Encoded once, and refused before any request when a document or the batch could not fit.
   const encoded = encodeEvents(append.events);
-  assertEventsFit(encoded, append.streamId);
-  for (let attempt = 1; ; attempt++) {
-    const session = target.client.startSession();
-    try {
-      return await session.withTransaction((s) => appendOnce(target, append, encoded, s), APPEND_TRANSACTION);
-    } catch (error) {
-      if (isEventSourcingError(error)) throw error;
-      if (!isDuplicateKeyError(error)) throw wrapDriverError(error, `append to stream "${append.streamId}"`);
-      // On the counter's collection: two first upserts of the counter document raced; the next
-      // attempt finds it. Never a stream conflict, never "the counter is behind".
-      const onCounter = duplicateKeyCollection(error) === target.positions.collectionName;
-      if (onCounter) {
-        if (attempt >= DUPLICATE_KEY_ATTEMPTS) throw wrapDriverError(error, 'position counter update');
+  assertBatchFits(assertEventsFit(encoded, append.streamId), limits.maxBatchBytes, append.streamId);
+  const deadline = now() + limits.timeoutMs;
+  const operation = `append to stream "${append.streamId}"`;
+  const session = target.client.startSession();
+  let lastError: unknown;
+  let duplicates = 0;
+  try {
+    for (let attempt = 0; ; attempt++) {
+      if (attempt > 0) {
+        const wait = backoffMs(attempt);
+        if (now() + wait >= deadline) throw timedOut(operation, limits, lastError);
+        await sleep(wait);
+      }
+      const remaining = deadline - now();
+      if (remaining <= 0) throw timedOut(operation, limits, lastError);
+      session.startTransaction(appendTransaction(remaining));
+      let outcome: Attempt;
+      try {
+        outcome = await appendOnce(target, append, encoded, session);
+      } catch (error) {
+        if (session.inTransaction()) await session.abortTransaction().catch(() => undefined);
+        if (isEventSourcingError(error)) throw error;
+        lastError = error;
+        if (isTransactionTooLarge(error)) throw wrapDriverError(error, operation);
+        if (isTransientTransactionError(error)) continue;
+        if (!isDuplicateKeyError(error)) throw wrapDriverError(error, operation);
+        // On the counter's collection: two first upserts of the counter document raced; the next
+        // attempt finds it. Never a stream conflict, never "the counter is behind".
+        duplicates++;
+        if (duplicateKeyCollection(error) === target.positions.collectionName) {
+          if (duplicates >= DUPLICATE_KEY_ATTEMPTS) throw wrapDriverError(error, 'position counter update');
+          continue;
+        }
+        if (duplicateKeyIndex(error) === '_id_') throw counterBehind(target, error);
+        if (duplicates >= DUPLICATE_KEY_ATTEMPTS) {
+          const actual = await readHead(target.events, append.streamId).catch(() => undefined);
+          if (actual === undefined) throw wrapDriverError(error, operation);
+          throw conflictFromDuplicateKey(error, append.streamId, append.expectedVersion, actual);
+        }
         continue;
       }
-      if (duplicateKeyIndex(error) === '_id_') throw counterBehind(target, error);
-      if (attempt >= DUPLICATE_KEY_ATTEMPTS) {
-        const actual = await readHead(target.events, append.streamId).catch(() => undefined);
-        if (actual === undefined) throw wrapDriverError(error, `append to stream "${append.streamId}"`);
-        throw conflictFromDuplicateKey(error, append.streamId, append.expectedVersion, actual);
+      if (!outcome.writes) {
+        await session.abortTransaction().catch(() => undefined);
+        return outcome.result;
       }
-    } finally {
-      await session.endSession().catch(() => undefined);
+      try {
+        await commitBefore(session, deadline);
+        return outcome.result;
+      } catch (error) {
+        lastError = error;
+        if (isUnknownCommit(error)) throw outcomeUnknown(operation, limits, error);
+        // Refused for good before it applied (e.g. a conflict found at commit): nothing was written.
+        if (isTransientTransactionError(error)) continue;
+        throw wrapDriverError(error, operation);
+      }
+    }
+  } finally {
+    await session.endSession().catch(() => undefined);
+  }
+}
+
+// Commits, and commits again (the same transaction, which the server applies once) while the
+// outcome is unknown and time remains. A MaxTimeMSExpired means the bound itself ran out.
+async function commitBefore(session: ClientSession, deadline: number): Promise<void> {
+  for (;;) {
+    try {
+      await session.commitTransaction();
+      return;
+    } catch (error) {
+      if (!isUnknownCommit(error) || isMaxTimeExpired(error) || now() >= deadline) throw error;
     }
   }
+}
+
+function isUnknownCommit(error: unknown): boolean {
+  const { hasErrorLabel } = (error ?? {}) as { hasErrorLabel?: (label: string) => boolean };
+  return typeof hasErrorLabel === 'function' && hasErrorLabel.call(error, UNKNOWN_COMMIT);
+}
+
+function isMaxTimeExpired(error: unknown): boolean {
+  const { code, writeConcernError } = (error ?? {}) as {
+    code?: unknown;
+    writeConcernError?: { code?: unknown };
+  };
+  return Number(code) === MAX_TIME_EXPIRED || Number(writeConcernError?.code) === MAX_TIME_EXPIRED;
+}
+
+// Refuses a batch whose documents add up to more than the configured cap, before anything is sent.
+function assertBatchFits(bytes: number, maxBatchBytes: number, streamId: string): void {
+  if (bytes <= maxBatchBytes) return;
+  throw new EventSerializationError(
+    `The batch for stream "${streamId}" is ${bytes} bytes of BSON, over maxBatchBytes (${maxBatchBytes}). ` +
+      "One append is one transaction, and MongoDB keeps a transaction's writes in its cache until the " +
+      'commit (TransactionTooLargeForCache). Nothing was written; append the events in smaller batches, ' +
+      'or raise maxBatchBytes if the server has the cache for it.',
+  );
+}
+
+function timedOut(operation: string, limits: AppendLimits, lastError: unknown): EventStoreUnavailableError {
+  const why =
+    lastError instanceof Error
+      ? ` The last attempt failed with: ${lastError.message.replace(/\.$/, '')}.`
+      : '';
+  return new EventStoreUnavailableError(
+    `MongoDB ${operation} did not finish within appendTimeoutMs (${limits.timeoutMs} ms) and was ` +
+      `given up before its commit was sent: nothing was written, and retrying is safe.${why}`,
+    lastError === undefined ? undefined : { cause: lastError },
+  );
+}
+
+/**
+ * The commit was sent but never confirmed (a lost connection, no majority within the bound): the
+ * events may be stored. The same error type as every "unavailable", with a message that says the
+ * outcome is unknown and how to retry safely; the driver error (labelled
+ * `UnknownTransactionCommitResult`) is the cause.
+ */
+function outcomeUnknown(operation: string, limits: AppendLimits, cause: unknown): EventStoreUnavailableError {
+  const said = cause instanceof Error ? cause.message.replace(/\.$/, '') : String(cause);
+  return new EventStoreUnavailableError(
+    `The MongoDB ${operation} sent its commit, but it was not confirmed within appendTimeoutMs ` +
+      `(${limits.timeoutMs} ms) (${said}): the outcome is unknown, and the events may be stored. Retry only with the ` +
+      'same event ids: a batch whose events carry eventIds is recognised and its original result returned, ' +
+      'while events without ids get new ones and would be stored twice (read the stream first to see ' +
+      'whether they were stored).',
+    { cause },
+  );
 }
 
 // A position already taken means the counter is behind the log (events inserted around this store,
@@ -130,27 +285,36 @@ async function appendOnce(
   append: PreparedAppend,
   encoded: readonly EncodedEvent[],
   session: ClientSession,
-): Promise<AppendResult> {
+): Promise<Attempt> {
   const { streamId, expectedVersion, events } = append;
   const actualVersion = await readHead(target.events, streamId, session);
-  if (append.mayBeRetry) {
-    const found = await findStoredCopies(target.events, append, session);
-    // Caller-chosen ids are unique across the store, as every store keeps them. Race-free: two
-    // appends that could both store an id both update the position counter, so they serialise.
-    const elsewhere = found.find((copy) => copy.streamId !== streamId);
-    if (elsewhere) {
-      throw new ConcurrencyConflictError(
-        streamId,
-        expectedVersion,
-        actualVersion,
-        `event id ${elsewhere.eventId} is already stored in another stream; event ids chosen by callers are unique across the store`,
-      );
+  try {
+    if (append.mayBeRetry) {
+      const found = await findStoredCopies(target.events, append, session);
+      // Caller-chosen ids are unique across the store, as every store keeps them. Race-free: two
+      // appends that could both store an id both update the position counter, so they serialise.
+      const elsewhere = found.find((copy) => copy.streamId !== streamId);
+      if (elsewhere) {
+        throw new ConcurrencyConflictError(
+          streamId,
+          expectedVersion,
+          actualVersion,
+          `event id ${elsewhere.eventId} is already stored in another stream; event ids chosen by callers are unique across the store`,
+        );
+      }
+      const original = resolveRetriedAppend(append, found, actualVersion);
+      if (original) return { result: original, writes: false };
     }
-    const original = resolveRetriedAppend(append, found, actualVersion);
-    if (original) return original;
+    const mismatch = expectedVersionMismatch(expectedVersion, actualVersion);
+    if (mismatch) throw new ConcurrencyConflictError(streamId, expectedVersion, actualVersion, mismatch);
+  } catch (error) {
+    // The head came from the transaction's snapshot, which may predate a commit the caller has
+    // already seen (it is taken from majority-committed data). Writing the counter proves it
+    // current: every append writes it, so a newer commit makes this write conflict and the
+    // transaction runs again on a fresh snapshot. The write is rolled back with the abort.
+    if (isConcurrencyConflictError(error)) await touchCounter(target.positions, session);
+    throw error;
   }
-  const mismatch = expectedVersionMismatch(expectedVersion, actualVersion);
-  if (mismatch) throw new ConcurrencyConflictError(streamId, expectedVersion, actualVersion, mismatch);
 
   const { last, at } = await allocatePositions(target.positions, events.length, session);
   const documents = placeEvents(encoded, {
@@ -162,7 +326,7 @@ async function appendOnce(
   });
   // ignoreUndefined: a property set to `undefined` is left out, as JSON leaves it out.
   await target.events.insertMany(documents, { session, ordered: true, ignoreUndefined: true });
-  return { nextVersion: actualVersion + events.length, lastPosition: last };
+  return { result: { nextVersion: actualVersion + events.length, lastPosition: last }, writes: true };
 }
 
 /** The stored copies of the batch's event ids, in this stream or any other. */
@@ -185,6 +349,15 @@ async function findStoredCopies(
     version: readSafeInteger(document.version, 'version'),
     position: readPosition(document._id, '_id'),
   }));
+}
+
+// Writes the counter document without allocating (its time only), inside the transaction.
+async function touchCounter(positions: Collection<PositionDocument>, session: ClientSession): Promise<void> {
+  await positions.findOneAndUpdate({ _id: { $eq: POSITION_COUNTER_ID } }, [{ $set: { at: '$$NOW' } }], {
+    session,
+    projection: { _id: 1 },
+    ...RAW_READ,
+  });
 }
 
 /**

@@ -100,9 +100,9 @@ export function toEventDocuments(
  * Refuses, before anything is sent, an event whose document would exceed MongoDB's 16 MiB limit
  * (measured with the widest envelope any placement can give it). Throws `EventSerializationError`
  * naming the event type; the driver would otherwise fail mid-transaction with a RangeError or a
- * `MongoInvalidArgumentError`.
+ * `MongoInvalidArgumentError`. Returns the batch's total size in bytes (the same measure).
  */
-export function assertEventsFit(encoded: readonly EncodedEvent[], streamId: string): void {
+export function assertEventsFit(encoded: readonly EncodedEvent[], streamId: string): number {
   const [widest] = placeEvents([encoded[0]!], {
     streamId,
     versionBefore: 2 ** 40, // an Int64 version: the widest encoding
@@ -110,6 +110,7 @@ export function assertEventsFit(encoded: readonly EncodedEvent[], streamId: stri
     timestamp: new Date(0),
     idSupplied: true,
   });
+  let total = 0;
   for (const event of encoded) {
     const bytes = BSON.calculateObjectSize(
       { ...widest, eventId: event.eventId, type: event.type, data: event.data, metadata: event.metadata },
@@ -123,7 +124,9 @@ export function assertEventsFit(encoded: readonly EncodedEvent[], streamId: stri
         event.type,
       );
     }
+    total += bytes;
   }
+  return total;
 }
 
 /**

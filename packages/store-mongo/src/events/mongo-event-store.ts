@@ -32,10 +32,30 @@ import {
 } from '../connection/connection.js';
 import { wrapDriverError } from '../connection/mongo-errors.js';
 import { onFirstUse } from '../connection/ready.js';
-import { askHello, assertTransactionSupport, type HelloReply } from '../connection/topology.js';
-import { assertBooleanOption, assertCollectionName, optionOr } from '../schema/names.js';
+import {
+  askHello,
+  assertTransactionSupport,
+  type HelloReply,
+  type LogReadConcern,
+  logReadConcernFor,
+  operationTimeOf,
+} from '../connection/topology.js';
+import {
+  assertBooleanOption,
+  assertCollectionName,
+  assertIntegerOption,
+  assertPartitionName,
+  optionOr,
+} from '../schema/names.js';
 import { applyMigrations, assertMigrated, type MongoMigrationReport, reportOf } from '../schema/schema.js';
-import { appendInTransaction, type PositionDocument, readHead } from './append.js';
+import {
+  type AppendLimits,
+  appendInTransaction,
+  DEFAULT_APPEND_TIMEOUT_MS,
+  DEFAULT_MAX_BATCH_BYTES,
+  type PositionDocument,
+  readHead,
+} from './append.js';
 import { watchAppends } from './append-notifications.js';
 import { EVENT_PROJECTION, type EventDocument, fromEventDocument, RAW_READ } from './event-document.js';
 import { byTypeFilter, globalLogFilter, streamFilter, TYPE_POSITION_INDEX } from './filters.js';
@@ -46,7 +66,8 @@ interface ReadQuery {
   readonly filter: Document;
   readonly sort: Record<string, 1 | -1>;
   readonly limit: number | undefined;
-  readonly readConcern?: { level: 'majority' | 'local' };
+  /** A position-ordered read of the log: it takes the log read concern. */
+  readonly log?: boolean;
   readonly hint?: string;
 }
 
@@ -65,11 +86,41 @@ export interface MongoEventStoreOptions extends EventStoreOptions, MongoConnecti
   readonly autoMigrate?: boolean;
   /**
    * Read concern of the position-ordered reads followers use (`getAllEvents`, `getEventsByType`).
-   * Defaults to `"majority"`: a follower never handles an event that a failover could roll back
-   * (and whose position a later event would then take). `"local"` reads a little fresher.
+   * Defaults to `"majority"` on a replica set: a follower never handles an event that a failover
+   * could roll back (and whose position a later event would then take). `"local"` reads a little
+   * fresher. On a sharded cluster it defaults to, and must be, `"snapshot"` (MongoDB 5.0+): an
+   * append that spans shards is only read all at once by a snapshot read; anything else is
+   * refused at start with `InvalidArgumentError`.
    */
-  readonly logReadConcern?: 'majority' | 'local';
+  readonly logReadConcern?: LogReadConcern;
+  /**
+   * The longest one append may take, retries and the commit's majority acknowledgement included,
+   * in milliseconds. Defaults to 30,000. Past it the append fails with `EventStoreUnavailableError`:
+   * "nothing was written" when its commit was never sent, "the outcome is unknown" when it was.
+   */
+  readonly appendTimeoutMs?: number;
+  /**
+   * The most bytes of BSON one append's events may add up to. Defaults to 16 MiB. A larger batch is
+   * refused with `EventSerializationError` before anything is sent: one append is one transaction,
+   * and the server keeps a transaction's writes in its cache until the commit.
+   */
+  readonly maxBatchBytes?: number;
+  /**
+   * A partition (a tenant, a region...): the store then keeps its events in
+   * `"<collection>_<partition>"`, with its own position counter, so appends to different partitions
+   * never contend. Positions (and the global order) are per partition. 1-64 letters, digits, `_`, `-`.
+   */
+  readonly partition?: string;
+  /**
+   * Told when the change stream behind `subscribeToAppends` fails for good or cannot be reopened
+   * (it is reopened after a wait). Defaults to a `console.warn`.
+   */
+  readonly onNotificationError?: (error: Error) => void;
 }
+
+const MAX_APPEND_TIMEOUT_MS = 24 * 60 * 60 * 1000;
+// The server's maximum message size (48 MB) bounds a batch anyway; a cap above it means nothing.
+const MAX_BATCH_BYTES_LIMIT = 48_000_000;
 
 /**
  * The event store on MongoDB: one document per event, `_id` = global position, a unique index on
@@ -97,14 +148,22 @@ export class MongoEventStore implements EventStore {
   readonly #positions: Collection<PositionDocument>;
   readonly #registry: EventRegistry<DomainEvent> | undefined;
   readonly #autoSchema: boolean;
-  readonly #logReadConcern: { level: 'majority' | 'local' };
+  readonly #configuredReadConcern: LogReadConcern | undefined;
+  #logReadConcern: { level: LogReadConcern } = { level: 'majority' };
+  readonly #limits: AppendLimits;
+  readonly #partition: string | undefined;
+  readonly #onNotificationError: (error: Error) => void;
   readonly #whenReady: () => Promise<void>;
   readonly #life = new StoreLifecycle('MongoEventStore');
   readonly #subscriptions = new Set<AppendSubscription>();
 
   constructor(options: MongoEventStoreOptions) {
-    const collection = optionOr(options.collection, 'events');
-    assertCollectionName(collection);
+    const base = optionOr(options.collection, 'events');
+    assertCollectionName(base);
+    const partition = options.partition;
+    if (partition !== undefined) assertPartitionName(partition);
+    const collection = partition === undefined ? base : `${base}_${partition}`;
+    assertCollectionName(collection, 'collection and partition');
     assertCollectionName(`${collection}_positions`);
     this.#connection = openConnection(options);
     this.#events = this.#connection.db.collection<EventDocument>(collection);
@@ -113,20 +172,37 @@ export class MongoEventStore implements EventStore {
     const autoSchema = optionOr(options.autoMigrate, false);
     assertBooleanOption(autoSchema, 'autoMigrate');
     this.#autoSchema = autoSchema;
-    const level = optionOr(options.logReadConcern, 'majority');
-    if (level !== 'majority' && level !== 'local') {
+    const level = options.logReadConcern;
+    if (level !== undefined && level !== 'majority' && level !== 'local' && level !== 'snapshot') {
       throw new InvalidArgumentError(
         'logReadConcern',
-        `expected "majority" or "local", got ${String(level)}.`,
+        `expected "majority", "local" or "snapshot", got ${String(level)}.`,
       );
     }
-    this.#logReadConcern = { level };
+    this.#configuredReadConcern = level;
+    const timeoutMs = optionOr(options.appendTimeoutMs, DEFAULT_APPEND_TIMEOUT_MS);
+    assertIntegerOption(timeoutMs, 'appendTimeoutMs', 1, MAX_APPEND_TIMEOUT_MS);
+    const maxBatchBytes = optionOr(options.maxBatchBytes, DEFAULT_MAX_BATCH_BYTES);
+    assertIntegerOption(maxBatchBytes, 'maxBatchBytes', 1, MAX_BATCH_BYTES_LIMIT);
+    this.#limits = { timeoutMs, maxBatchBytes };
+    this.#partition = partition;
+    const onNotificationError = options.onNotificationError;
+    if (onNotificationError !== undefined && typeof onNotificationError !== 'function') {
+      throw new InvalidArgumentError('onNotificationError', 'expected a function.');
+    }
+    this.#onNotificationError =
+      onNotificationError ?? ((error) => console.warn(`[@es/store-mongo] ${error.message}`));
     this.#whenReady = this.#life.guard(onFirstUse(() => this.#prepare()));
   }
 
-  /** The events collection's name. */
+  /** The events collection's name (`"<collection>_<partition>"` with a partition). */
   get collectionName(): string {
     return this.#events.collectionName;
+  }
+
+  /** The partition this store keeps, or `undefined` when it was given none. */
+  get partition(): string | undefined {
+    return this.#partition;
   }
 
   /** The database's name. */
@@ -158,6 +234,7 @@ export class MongoEventStore implements EventStore {
     return appendInTransaction(
       { client: this.#connection.client, events: this.#events, positions: this.#positions },
       append,
+      this.#limits,
     );
   }
 
@@ -183,7 +260,7 @@ export class MongoEventStore implements EventStore {
       filter,
       sort: { _id: 1 },
       limit,
-      readConcern: this.#logReadConcern,
+      log: true,
       hint: TYPE_POSITION_INDEX,
     });
   }
@@ -212,13 +289,29 @@ export class MongoEventStore implements EventStore {
 
   /**
    * Calls `listener` soon after any process appends to this store's collection (a change stream).
-   * Notifications are hints: a follower still reads from its checkpoint, so a lost one only delays it.
+   * The stream starts at an operation time taken before this resolves, so an append that commits
+   * after it wakes the listener. A stream that fails for good is reported to `onNotificationError`
+   * and reopened, and the listener is woken once when it is back. Notifications are hints: a
+   * follower still reads from its checkpoint, so a lost one only delays it.
    */
   async subscribeToAppends(listener: () => void): Promise<AppendSubscription> {
+    if (typeof listener !== 'function') throw new InvalidArgumentError('listener', 'expected a function.');
     await this.#whenReady();
-    const subscription = watchAppends(this.#events, listener, (closed) => this.#subscriptions.delete(closed));
-    this.#subscriptions.add(subscription);
-    return subscription;
+    try {
+      const subscription = await watchAppends(
+        this.#events,
+        listener,
+        (closed) => this.#subscriptions.delete(closed),
+        {
+          startAt: async () => operationTimeOf(await askHello(this.#connection.db)),
+          onError: this.#onNotificationError,
+        },
+      );
+      this.#subscriptions.add(subscription);
+      return subscription;
+    } catch (error) {
+      throw this.#life.error(error, (cause) => wrapDriverError(cause, 'subscribeToAppends'));
+    }
   }
 
   /**
@@ -248,7 +341,7 @@ export class MongoEventStore implements EventStore {
         filter,
         sort: { _id: 1 },
         limit: options.batchSize,
-        readConcern: this.#logReadConcern,
+        log: true,
         // With a type filter, the type index keeps each batch an index range, however rare the types.
         ...(options.eventTypes ? { hint: TYPE_POSITION_INDEX } : {}),
       });
@@ -267,7 +360,7 @@ export class MongoEventStore implements EventStore {
       const cursor = this.#events.find(query.filter, {
         sort: query.sort,
         projection: EVENT_PROJECTION,
-        ...(query.readConcern ? { readConcern: query.readConcern } : {}),
+        ...(query.log ? { readConcern: this.#logReadConcern } : {}),
         ...(query.hint ? { hint: query.hint } : {}),
         ...RAW_READ,
       });
@@ -289,6 +382,7 @@ export class MongoEventStore implements EventStore {
       throw wrapDriverError(error, 'connect');
     }
     assertTransactionSupport(hello);
+    this.#logReadConcern = { level: logReadConcernFor(hello, this.#configuredReadConcern) };
     if (this.#autoSchema) await this.migrate();
     else await assertMigrated(this.#connection.db, this.#targets(), 'MongoEventStore');
   }

@@ -1,7 +1,13 @@
 import { InvalidArgumentError } from '@es/core';
 import { type MongoConnectionOptions, openConnection } from '../connection/connection.js';
-import { assertCollectionName, optionOr } from './names.js';
-import { applyMigrations, type MigrationTargets, type MongoMigrationReport, reportOf } from './schema.js';
+import { assertCollectionName, assertIntegerOption, optionOr } from './names.js';
+import {
+  applyMigrations,
+  DEFAULT_INDEX_BUILD_TIMEOUT_MS,
+  type MigrationTargets,
+  type MongoMigrationReport,
+  reportOf,
+} from './schema.js';
 
 /** The collections {@link migrate} prepares: each store's `collection` option. */
 export interface MongoMigrateCollections {
@@ -21,6 +27,12 @@ export interface MongoMigrateCollections {
 export interface MongoMigrateOptions extends MongoConnectionOptions {
   /** The collection names, when the stores use other names than the defaults. */
   readonly collections?: MongoMigrateCollections;
+  /**
+   * The longest one index build may take, in milliseconds; defaults to 120,000. Building an index
+   * on a collection that holds documents waits for every voting member of the replica set; past
+   * the bound `migrate()` fails with `EventStoreUnavailableError` saying so.
+   */
+  readonly indexBuildTimeoutMs?: number;
 }
 
 /** The collection names of a migration run, checked, with the positions collection derived. */
@@ -53,9 +65,11 @@ export function migrationTargets(collections: MongoMigrateCollections = {}): Mig
  */
 export async function migrate(options: MongoMigrateOptions): Promise<MongoMigrationReport> {
   const targets = migrationTargets(options?.collections);
+  const indexBuildTimeoutMs = optionOr(options?.indexBuildTimeoutMs, DEFAULT_INDEX_BUILD_TIMEOUT_MS);
+  assertIntegerOption(indexBuildTimeoutMs, 'indexBuildTimeoutMs', 1, 24 * 60 * 60 * 1000);
   const connection = openConnection(options);
   try {
-    return reportOf(await applyMigrations(connection.db, targets));
+    return reportOf(await applyMigrations(connection.db, targets, undefined, { indexBuildTimeoutMs }));
   } finally {
     if (connection.ownsClient) await connection.client.close();
   }

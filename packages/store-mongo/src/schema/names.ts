@@ -62,3 +62,34 @@ function show(value: unknown): string {
   if (value === null) return 'null';
   return Array.isArray(value) ? 'an array' : typeof value;
 }
+
+/**
+ * Checks a whole-number option (`appendTimeoutMs`, `maxBatchBytes`, `indexBuildTimeoutMs`) against
+ * its range. Throws `InvalidArgumentError` naming the option otherwise.
+ */
+export function assertIntegerOption(
+  value: unknown,
+  argument: string,
+  min: number,
+  max: number,
+): asserts value is number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min || value > max) {
+    throw new InvalidArgumentError(
+      argument,
+      `expected a whole number from ${min} to ${max}, got ${typeof value === 'number' ? value : show(value)}; ` +
+        'leave it out for the default.',
+    );
+  }
+}
+
+const PARTITION_NAME = /^[A-Za-z0-9_-]{1,64}$/;
+
+/** Checks a partition name (the event store's `partition`): 1-64 letters, digits, `_` and `-`. */
+export function assertPartitionName(name: unknown): asserts name is string {
+  if (typeof name !== 'string' || !PARTITION_NAME.test(name)) {
+    throw new InvalidArgumentError(
+      'partition',
+      `expected 1 to 64 letters, digits, "_" or "-" (it becomes part of a collection name), got ${show(name)}.`,
+    );
+  }
+}

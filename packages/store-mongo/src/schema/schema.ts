@@ -1,12 +1,25 @@
 import { EventStoreUnavailableError, StoreNotMigratedError } from '@es/core';
 import type { Db, Document } from 'mongodb';
-import { wrapDriverError } from '../connection/mongo-errors.js';
+import { isMaxTimeExpiredError, wrapDriverError } from '../connection/mongo-errors.js';
 import { type CollectionRole, MONGO_MIGRATIONS, type MongoMigration } from './migrations.js';
 
 /** The collection (in the store's database) that records which migration ran on which collection. */
 export const MIGRATIONS_COLLECTION = 'es_schema_migrations';
 
 const NAMESPACE_EXISTS = 48;
+
+/**
+ * How long `migrate()` waits for one index build, unless `indexBuildTimeoutMs` says otherwise: 120 s.
+ * On a populated collection MongoDB builds the index on every data-bearing member and, by default
+ * (commitQuorum "votingMembers"), commits it only when every voting member has built it.
+ */
+export const DEFAULT_INDEX_BUILD_TIMEOUT_MS = 120_000;
+
+/** Options of a migration run. */
+export interface ApplyOptions {
+  /** The bound of each index build, in milliseconds. */
+  readonly indexBuildTimeoutMs?: number;
+}
 const INDEX_CONFLICTS = new Set([85, 86]);
 
 interface MigrationRecord {
@@ -96,7 +109,9 @@ export async function applyMigrations(
   db: Db,
   collections: MigrationTargets,
   migrations: readonly MongoMigration[] = MONGO_MIGRATIONS,
+  options: ApplyOptions = {},
 ): Promise<MigrationOutcome[]> {
+  const indexBuildTimeoutMs = options.indexBuildTimeoutMs ?? DEFAULT_INDEX_BUILD_TIMEOUT_MS;
   const outcomes: MigrationOutcome[] = [];
   try {
     const records = db.collection<MigrationRecord>(MIGRATIONS_COLLECTION);
@@ -109,7 +124,7 @@ export async function applyMigrations(
         outcomes.push({ version: migration.version, collection: name, applied: false });
         continue;
       }
-      await applyOne(db, name, migration);
+      await applyOne(db, name, migration, indexBuildTimeoutMs);
       await records.updateOne(
         { _id: { $eq: recordId } },
         {
@@ -132,15 +147,27 @@ export async function applyMigrations(
   return outcomes;
 }
 
-async function applyOne(db: Db, name: string, migration: MongoMigration): Promise<void> {
+async function applyOne(
+  db: Db,
+  name: string,
+  migration: MongoMigration,
+  indexBuildTimeoutMs: number,
+): Promise<void> {
   await db.createCollection(name).catch((error: { code?: unknown }) => {
     if (error?.code !== NAMESPACE_EXISTS) throw error;
   });
   const collection = db.collection<Document>(name);
   if (migration.createIndexes.length > 0) {
-    await collection
-      .createIndexes(migration.createIndexes.map((index) => ({ ...index, key: { ...index.key } })))
+    // The command itself: the driver's createIndexes() does not pass maxTimeMS on.
+    await db
+      .command({
+        createIndexes: name,
+        indexes: migration.createIndexes.map((index) => ({ ...index, key: { ...index.key } })),
+        maxTimeMS: indexBuildTimeoutMs,
+      })
       .catch((error: { code?: unknown; message?: string }) => {
+        if (isMaxTimeExpiredError(error))
+          throw indexBuildTimedOut(name, migration, indexBuildTimeoutMs, error);
         if (!INDEX_CONFLICTS.has(error?.code as number)) throw error;
         throw new EventStoreUnavailableError(
           `Collection "${name}" already has an index that conflicts with migration ${migration.version} ` +
@@ -152,4 +179,22 @@ async function applyOne(db: Db, name: string, migration: MongoMigration): Promis
   for (const { _id, ...fields } of migration.seed) {
     await collection.updateOne({ _id: { $eq: _id } }, { $setOnInsert: fields }, { upsert: true });
   }
+}
+
+// Why an index build can outlast any bound, and what to do about it.
+function indexBuildTimedOut(
+  name: string,
+  migration: MongoMigration,
+  timeoutMs: number,
+  cause: { message?: string },
+): EventStoreUnavailableError {
+  return new EventStoreUnavailableError(
+    `Building the indexes of migration ${migration.version} on "${name}" did not finish within ` +
+      `indexBuildTimeoutMs (${timeoutMs} ms): ${cause.message ?? 'MaxTimeMSExpired'}. On a collection ` +
+      'that holds documents, MongoDB builds an index on every data-bearing member and commits it only ' +
+      'when every voting member has built it, so one voting member that is down, lagging or slow ' +
+      'holds the build. Check rs.status(), bring that member back (or wait for a large build), then ' +
+      'run migrate() again; raise indexBuildTimeoutMs for a large collection.',
+    { cause },
+  );
 }
