@@ -1,11 +1,12 @@
 // Every PostgreSQL store after close(), run on PGlite (lifecycle.test.ts) and on a server
 // (lifecycle.int.test.ts). Not part of the published API.
 import { expectStoreClosed } from '@es/testing';
-import { expect, it } from '@jest/globals';
+import { it } from '@jest/globals';
 import type { PostgresConnection } from '../connection/connection.js';
 import type { SqlExecutor } from '../connection/sql-executor.js';
 import { PostgresEventStore } from '../events/postgres-event-store.js';
 import { PostgresCheckpointStore } from '../projections/postgres-checkpoint-store.js';
+import { PostgresPartitionLeaseStore } from '../projections/postgres-partition-lease-store.js';
 import { PostgresProjectionStore } from '../projections/postgres-projection-store.js';
 import { migrate } from '../schema/migrate.js';
 import { PostgresSnapshotStore } from '../snapshots/postgres-snapshot-store.js';
@@ -25,8 +26,9 @@ export function closedStoreTests(connection: () => PostgresConnection, admin: ()
       const snapshots = new PostgresSnapshotStore({ connection: connection(), schema });
       const checkpoints = new PostgresCheckpointStore({ connection: connection(), schema });
       const projections = new PostgresProjectionStore({ connection: connection(), schema });
+      const leases = new PostgresPartitionLeaseStore({ connection: connection(), schema });
       const subscription = await events.subscribeToAppends(() => undefined);
-      for (const store of [events, snapshots, checkpoints, projections]) {
+      for (const store of [events, snapshots, checkpoints, projections, leases]) {
         await store.close();
         await store.close();
       }
@@ -65,6 +67,17 @@ export function closedStoreTests(connection: () => PostgresConnection, admin: ()
         reset: () => projections.reset('p'),
         listParked: () => projections.listParked('p'),
         removeParked: () => projections.removeParked('p', 1n),
+      });
+      const fence = { group: 'g', partition: 0, token: 1n };
+      await expectStoreClosed('PostgresPartitionLeaseStore', {
+        heartbeat: () => leases.heartbeat('g', 'w', 1, 1000),
+        leave: () => leases.leave('g', 'w'),
+        acquire: () => leases.acquire('g', 0, 'w', 1000),
+        renew: () => leases.renew(fence, 1000),
+        isHeld: () => leases.isHeld(fence),
+        release: () => leases.release(fence),
+        describe: () => leases.describe('g'),
+        reset: () => leases.reset('g'),
       });
     } finally {
       await dropSchema(admin(), schema);
