@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { MAX_ID_LENGTH } from '@es/core';
 import { PRODUCT_STREAM_PREFIX } from './domain/product-events.js';
+import { STOCK_GROUP_PARTITIONS } from './stock-workers.js';
 
 /** The longest SKU: the stream id `product-<sku>` must fit the store's limit. */
 export const MAX_SKU_LENGTH = MAX_ID_LENGTH - PRODUCT_STREAM_PREFIX.length;
@@ -12,6 +13,10 @@ Commands:
   demo            the scripted story (see README.md)
   stock           the stock read model, built by the projection
   history <sku>   every event of a product, in today's shape
+  workers <n>     keep the stock list with a consumer group of n worker processes (1 to ${STOCK_GROUP_PARTITIONS}),
+                  until Ctrl-C; needs DATABASE_URL (a PostgreSQL server)
+  worker          one more worker process of that group (e.g. from another terminal)
+  group           the group's members, its partitions (checkpoint, owner) and the stock list it keeps
 
 Options:
   -h, --help      print this help and exit
@@ -28,8 +33,9 @@ server, MONGO_URL=mongodb://... for MongoDB, ES_STORE=memory for nothing kept.`;
 
 /** A command line the CLI understood. */
 export type WarehouseCommand =
-  | { readonly name: 'demo' | 'stock' }
-  | { readonly name: 'history'; readonly sku: string };
+  | { readonly name: 'demo' | 'stock' | 'worker' | 'group' }
+  | { readonly name: 'history'; readonly sku: string }
+  | { readonly name: 'workers'; readonly count: number };
 
 /** What the command line asks for: a command, the help, or a usage error saying what is wrong. */
 export type ParsedCommandLine =
@@ -41,6 +47,9 @@ const ARGUMENTS: Record<WarehouseCommand['name'], readonly string[]> = {
   demo: [],
   stock: [],
   history: ['sku'],
+  workers: ['n'],
+  worker: [],
+  group: [],
 };
 
 /** Reads the command line (without `node` and the script) with `util.parseArgs`; opens nothing. */
@@ -78,6 +87,18 @@ export function parseCommandLine(args: readonly string[]): ParsedCommandLine {
     };
   }
   const verbose = values.verbose === true;
+  if (command === 'workers') {
+    const count = Number(rest[0]);
+    if (!/^\d+$/.test(rest[0]!) || count < 1 || count > STOCK_GROUP_PARTITIONS) {
+      return {
+        kind: 'usage-error',
+        message:
+          `n must be a whole number from 1 to ${STOCK_GROUP_PARTITIONS}, got '${rest[0]}' ` +
+          `(the group has ${STOCK_GROUP_PARTITIONS} partitions: more workers would sit idle)`,
+      };
+    }
+    return { kind: 'command', command: { name: 'workers', count }, verbose };
+  }
   if (command !== 'history') return { kind: 'command', command: { name: command }, verbose };
   const sku = rest[0]!;
   if (sku === '') return { kind: 'usage-error', message: 'sku is empty' };

@@ -1,5 +1,6 @@
 import type { Snapshot, StoredEvent } from '@es/core';
 import type { StockRow } from './stock-view.js';
+import type { StockGroupStatus } from './stock-workers.js';
 
 /** `2026-11-26 12:34:56` in UTC. */
 export function formatTime(date: Date): string {
@@ -32,4 +33,21 @@ export function formatStock(rows: readonly StockRow[]): string[] {
 /** `snapshot of product-LAMP-01 at version 5`. */
 export function formatSnapshot(snapshot: Snapshot): string {
   return `snapshot of ${snapshot.streamId} at version ${snapshot.aggregateVersion}: ${JSON.stringify(snapshot.state)}`;
+}
+
+/** The stock group's members, partitions (checkpoint, lease owner, parked events) and stock list. */
+export function formatGroup(name: string, status: StockGroupStatus): string[] {
+  const lines = [
+    `group ${name}: ${status.members.length} member${status.members.length === 1 ? '' : 's'}` +
+      (status.members.length > 0 ? ` (${status.members.join(', ')})` : ''),
+    `${'partition'.padEnd(11)}${'checkpoint'.padEnd(18)}${'owner'.padEnd(32)}parked`,
+  ];
+  for (const partition of status.partitions) {
+    lines.push(
+      `${String(partition.partition).padEnd(11)}${String(partition.checkpoint ?? '-').padEnd(18)}` +
+        `${(partition.owner ?? '-').padEnd(32)}${partition.parked}`,
+    );
+  }
+  if (status.partitions.length === 0) lines.push('(no worker has joined yet)');
+  return [...lines, '', ...formatStock(status.rows)];
 }

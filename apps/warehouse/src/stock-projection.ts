@@ -1,10 +1,11 @@
-import { type EventStore, InMemoryCheckpointStore, type Position } from '@es/core';
+import { type EventStore, InMemoryCheckpointStore, type Position, type StoredEvent } from '@es/core';
 import { Projection } from '@es/replay';
 import {
   createSqlExecutor,
   type PostgresConnection,
   PostgresProjectionStore,
   quoteIdentifier,
+  type SqlExecutor,
   type SqlSession,
 } from '@es/store-postgres';
 import { type ProductEvent, productEvents } from './domain/product-events.js';
@@ -48,50 +49,80 @@ export async function startStockProjection(config: StockProjectionOptions): Prom
     : startInMemory(config.eventStore);
 }
 
+/** The quoted name of a stock table in `schema`. */
+export function stockTable(schema: string, name: 'stock' | 'stock_workers'): string {
+  return `${quoteIdentifier(schema)}.${quoteIdentifier(name)}`;
+}
+
+/**
+ * Creates a stock table if it is missing. Several processes may start at once (the workers of
+ * `warehouse workers`): a transaction-scoped advisory lock makes them take turns, because two
+ * concurrent `CREATE TABLE IF NOT EXISTS` of one table can fail on PostgreSQL.
+ */
+export async function createStockTable(sql: SqlExecutor, table: string): Promise<void> {
+  await sql.transaction(async (session) => {
+    await session.query({
+      text: 'SELECT pg_advisory_xact_lock(hashtextextended($1, 0))',
+      values: [`warehouse create ${table}`],
+    });
+    await session.exec(
+      `CREATE TABLE IF NOT EXISTS ${table} (sku text PRIMARY KEY, name text NOT NULL DEFAULT '',
+         on_hand integer NOT NULL DEFAULT 0, reserved integer NOT NULL DEFAULT 0)`,
+    );
+  });
+}
+
+/** Adds what `event` changes (see `stockChange`) to a stock table, in the caller's transaction. */
+export async function applyStockChange(
+  tx: SqlSession,
+  table: string,
+  event: StoredEvent<ProductEvent>,
+): Promise<void> {
+  const change = stockChange(event);
+  if (!change) return;
+  await tx.query({
+    text: `INSERT INTO ${table} AS s (sku, name, on_hand, reserved) VALUES ($1, $2, $3, $4)
+           ON CONFLICT (sku) DO UPDATE SET name = COALESCE(NULLIF(EXCLUDED.name, ''), s.name),
+             on_hand = s.on_hand + EXCLUDED.on_hand, reserved = s.reserved + EXCLUDED.reserved`,
+    values: [change.sku, change.name ?? '', change.onHand, change.reserved],
+  });
+}
+
+/** A stock table's rows, sorted by SKU. */
+export async function readStockTable(sql: SqlSession, table: string): Promise<StockRow[]> {
+  const rows = await sql.query<{ sku: string; name: string; on_hand: number; reserved: number }>({
+    text: `SELECT sku, name, on_hand, reserved FROM ${table} ORDER BY sku`,
+  });
+  return rows.map((row) => ({
+    sku: row.sku,
+    name: row.name,
+    onHand: Number(row.on_hand),
+    reserved: Number(row.reserved),
+    available: Number(row.on_hand) - Number(row.reserved),
+  }));
+}
+
 async function startInTable(
   eventStore: EventStore,
   { connection, schema }: { connection: PostgresConnection; schema: string },
 ): Promise<StockProjection> {
-  const table = `${quoteIdentifier(schema)}."stock"`;
+  const table = stockTable(schema, 'stock');
   const sql = createSqlExecutor(connection);
-  await sql.exec(
-    `CREATE TABLE IF NOT EXISTS ${table} (sku text PRIMARY KEY, name text NOT NULL DEFAULT '',
-       on_hand integer NOT NULL DEFAULT 0, reserved integer NOT NULL DEFAULT 0)`,
-  );
+  await createStockTable(sql, table);
   const store = new PostgresProjectionStore({ connection: sql, schema });
   const resumedFrom = await store.load(NAME);
   const projection = new Projection<ProductEvent, SqlSession>({
     ...options,
     eventStore,
     readModel: store,
-    handler: async (event, tx) => {
-      const change = stockChange(event);
-      if (!change) return;
-      await tx.query({
-        text: `INSERT INTO ${table} AS s (sku, name, on_hand, reserved) VALUES ($1, $2, $3, $4)
-               ON CONFLICT (sku) DO UPDATE SET name = COALESCE(NULLIF(EXCLUDED.name, ''), s.name),
-                 on_hand = s.on_hand + EXCLUDED.on_hand, reserved = s.reserved + EXCLUDED.reserved`,
-        values: [change.sku, change.name ?? '', change.onHand, change.reserved],
-      });
-    },
+    handler: (event, tx) => applyStockChange(tx, table, event),
   });
   projection.start();
   return {
     description: `the table ${schema}.stock, updated in the same transaction as its checkpoint`,
     resumedFrom,
     projection,
-    async rows() {
-      const rows = await sql.query<{ sku: string; name: string; on_hand: number; reserved: number }>({
-        text: `SELECT sku, name, on_hand, reserved FROM ${table} ORDER BY sku`,
-      });
-      return rows.map((row) => ({
-        sku: row.sku,
-        name: row.name,
-        onHand: Number(row.on_hand),
-        reserved: Number(row.reserved),
-        available: Number(row.on_hand) - Number(row.reserved),
-      }));
-    },
+    rows: () => readStockTable(sql, table),
     async stop() {
       await projection.stop();
       await sql.close();

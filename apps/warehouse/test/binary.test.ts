@@ -70,6 +70,16 @@ describe('warehouse: usage', () => {
     [['stock', '--all'], "unknown option '--all'"],
     [['history', ''], 'sku is empty'],
     [['history', '<600 characters>'], 'sku is 600 characters long; at most 504 are allowed'],
+    [['workers'], 'n missing (usage: warehouse workers <n>)'],
+    [
+      ['workers', '0'],
+      "n must be a whole number from 1 to 8, got '0' (the group has 8 partitions: more workers would sit idle)",
+    ],
+    [
+      ['workers', '2.5'],
+      "n must be a whole number from 1 to 8, got '2.5' (the group has 8 partitions: more workers would sit idle)",
+    ],
+    [['worker', '2'], "unexpected argument '2' (usage: warehouse worker)"],
   ])('%j is a usage error on stderr, exit 2: %s', async (args, problem) => {
     const run = await warehouse(args.map((arg) => (arg === '<600 characters>' ? 'x'.repeat(600) : arg)));
     expect(run).toMatchObject({ code: 2, stdout: '' });
@@ -88,6 +98,26 @@ describe('warehouse: the environment and the store', () => {
       'warehouse: ES_STORE="oracle" is not a store: use memory, pglite, postgres or mongodb.',
     ]);
   });
+
+  it.each([['workers', '3'], ['worker'], ['group']])(
+    '%s refuses to run without a PostgreSQL server, in one line, exit 2, creating nothing',
+    async (...args) => {
+      const dir = await temporaryDataDir();
+      try {
+        const dataDir = join(dir.path, 'data');
+        const run = await warehouse(args, { ES_DATA_DIR: dataDir });
+        expect(run).toMatchObject({ code: 2, stdout: '' });
+        expect(lines(run.stderr)).toEqual([
+          `warehouse: ${args[0]} needs a PostgreSQL server: set DATABASE_URL=postgres://... (worker processes ` +
+            'share the leases and the read model through it; the default embedded database, PGlite, is opened ' +
+            'by one process at a time, and MongoDB or memory are not supported here)',
+        ]);
+        expect(existsSync(dataDir)).toBe(false);
+      } finally {
+        await dir.remove();
+      }
+    },
+  );
 
   it('reports an unreachable DATABASE_URL in one line with its code within 10 s, exit 3', async () => {
     const run = await warehouse(['stock'], { DATABASE_URL: 'postgres://app@127.0.0.1:1/none' });
