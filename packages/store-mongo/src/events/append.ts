@@ -190,12 +190,16 @@ export async function appendInTransaction(
 // Commits, and commits again (the same transaction, which the server applies once) while the
 // outcome is unknown and time remains. A MaxTimeMSExpired means the bound itself ran out.
 async function commitBefore(session: ClientSession, deadline: number): Promise<void> {
-  for (;;) {
+  for (let attempt = 1; ; attempt++) {
     try {
       await session.commitTransaction();
       return;
     } catch (error) {
-      if (!isUnknownCommit(error) || isMaxTimeExpired(error) || now() >= deadline) throw error;
+      if (!isUnknownCommit(error) || isMaxTimeExpired(error)) throw error;
+      // A refused connection answers at once: wait a little so retries do not spin.
+      const wait = backoffMs(attempt);
+      if (now() + wait >= deadline) throw error;
+      await sleep(wait);
     }
   }
 }
