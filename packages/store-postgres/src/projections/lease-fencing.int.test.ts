@@ -77,13 +77,14 @@ describeWithService('Fenced batches and lease takeovers (server)', 'DATABASE_URL
           if (tries > 250) throw new Error('the takeover did not wait for the open batch: it took the lease');
           await new Promise((resolve) => setTimeout(resolve, 20));
         }
-        await batch.attempt((sql) =>
-          sql.query({ text: `INSERT INTO "${schema}".writes VALUES ('late but fenced in time')` }),
-        );
+        await batch.attempt(async (sql) => {
+          await sql.query({ text: `INSERT INTO "${schema}".writes VALUES ('late but fenced in time')` });
+        });
       },
       old,
     );
     expect(committed).toBe(true);
+    expect((await pool.query(`SELECT marker FROM "${schema}".writes`)).rows).toHaveLength(1);
     const taken = (await takeover) as { owner: string; token: bigint };
     expect(taken.owner).toBe('worker-b');
     expect(taken.token > old.token).toBe(true);
