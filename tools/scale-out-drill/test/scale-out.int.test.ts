@@ -125,6 +125,7 @@ describeWithService(
     const schema = `drill_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 8)}`;
     const q = `"${schema}"`;
     let pool: pg.Pool;
+    let rebuilding: Promise<void> | undefined;
     const record = {} as DrillRecord;
 
     const count = async (sql: string, values: unknown[] = []): Promise<number> =>
@@ -243,6 +244,52 @@ describeWithService(
         (await pool.query<{ head: string }>(`SELECT max(position)::text AS head FROM ${q}.events`)).rows[0]!
           .head,
       );
+      // 7. Meanwhile, a single-process rebuild (another group, one worker, in this process, with a
+      // pool of its own) reads the whole log into a second table.
+      const rebuildStarted = Date.now();
+      const rebuildPool = new pg.Pool({ connectionString: url, max: 6 });
+      const eventStore = new PostgresEventStore({ connection: rebuildPool, schema });
+      const rebuild = new ConsumerGroup<AmountEvent, SqlSession>({
+        name: REBUILD_GROUP,
+        partitions: PARTITIONS,
+        workerId: 'rebuild',
+        eventStore,
+        leases: new PostgresPartitionLeaseStore({ connection: rebuildPool, schema }),
+        readModel: new PostgresProjectionStore({ connection: rebuildPool, schema }),
+        concurrency: 4,
+        batchSize: 2000,
+        handler: async (event, sql) => {
+          await sql.query({
+            text: `INSERT INTO ${q}.drill_rebuild_totals AS t (stream_id, total, events) VALUES ($1, $2, 1)
+                 ON CONFLICT (stream_id) DO UPDATE SET total = t.total + EXCLUDED.total, events = t.events + 1`,
+            values: [event.streamId, event.data.amount],
+          });
+        },
+      });
+      rebuild.start();
+      const rebuilt = (async () => {
+        let timer: NodeJS.Timeout | undefined;
+        try {
+          await Promise.race([
+            rebuild.waitForPosition(record.head),
+            new Promise((_, reject) => {
+              timer = setTimeout(
+                () =>
+                  reject(new Error(`scale-out drill: the rebuild did not reach the head in ${WAIT_MS} ms.`)),
+                WAIT_MS,
+              );
+            }),
+          ]);
+          record.rebuildMs = Date.now() - rebuildStarted;
+        } finally {
+          clearTimeout(timer);
+          await rebuild.stop();
+          await eventStore.close();
+          await rebuildPool.end();
+        }
+      })();
+      rebuilding = rebuilt.catch(() => undefined);
+
       const catchUpStarted = Date.now();
       await waitFor(
         'every partition to reach the head of the log',
@@ -257,7 +304,7 @@ describeWithService(
       );
       record.catchUpMs = Date.now() - catchUpStarted;
 
-      // 7. The live workers stop cleanly (SIGTERM: finish the batch, release, leave).
+      // 8. The live workers stop cleanly (SIGTERM: finish the batch, release, leave).
       const live = workers.filter((worker) => worker !== victim);
       for (const worker of live) worker.process.kill('SIGTERM');
       await Promise.all(live.map((worker) => worker.exited));
@@ -265,31 +312,7 @@ describeWithService(
         .filter((worker) => worker.messages.some((m) => m.type === 'stopped' && m.failure === undefined))
         .map((worker) => worker.name);
 
-      // 8. A single-process rebuild (one worker, this process) into a second table.
-      const rebuildStarted = Date.now();
-      const eventStore = new PostgresEventStore({ connection: pool, schema });
-      const rebuild = new ConsumerGroup<AmountEvent, SqlSession>({
-        name: REBUILD_GROUP,
-        partitions: PARTITIONS,
-        workerId: 'rebuild',
-        eventStore,
-        leases,
-        readModel,
-        concurrency: 4,
-        batchSize: 2000,
-        handler: async (event, sql) => {
-          await sql.query({
-            text: `INSERT INTO ${q}.drill_rebuild_totals AS t (stream_id, total, events) VALUES ($1, $2, 1)
-                 ON CONFLICT (stream_id) DO UPDATE SET total = t.total + EXCLUDED.total, events = t.events + 1`,
-            values: [event.streamId, event.data.amount],
-          });
-        },
-      });
-      rebuild.start();
-      await rebuild.waitForPosition(record.head);
-      await rebuild.stop();
-      await eventStore.close();
-      record.rebuildMs = Date.now() - rebuildStarted;
+      await rebuilt;
       record.totalMs = Date.now() - started;
 
       const perWorker = (
@@ -322,6 +345,7 @@ describeWithService(
           child.process.kill('SIGKILL');
       }
       await Promise.all(children.map((child) => child.exited));
+      await rebuilding;
       if (!process.env.DRILL_KEEP_SCHEMA) await pool?.query(`DROP SCHEMA IF EXISTS ${q} CASCADE`);
       await pool?.end();
     }, 60_000);
