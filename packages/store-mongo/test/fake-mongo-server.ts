@@ -168,6 +168,8 @@ export async function startFakeMongoServer(options: FakeServerOptions): Promise<
   const server: Server = createServer((socket) => {
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
+    // A client that closes while a reply is still waiting resets the connection: not a failure.
+    socket.on('error', () => undefined);
     let buffered = Buffer.alloc(0);
     // One connection answers its requests in order, as the driver expects; replies may wait.
     let queue = Promise.resolve();
