@@ -97,12 +97,18 @@ async function main(args: readonly string[]): Promise<number> {
             console.log(
               `worker ${workerId}: ${owned.length === 0 ? 'owns no partition' : `owns partitions ${owned.join(', ')}`}`,
             ),
+          onError: (error) => {
+            for (const line of describeFailure(`worker pid ${process.pid}`, error, verbose).lines)
+              console.error(line);
+          },
         });
-        console.log(`worker ${worker.workerId} (pid ${process.pid}): joined group "${STOCK_GROUP}"`);
-        await untilSignalled();
+        console.log(`worker ${worker.workerId} (pid ${process.pid}): joining group "${STOCK_GROUP}"`);
+        const failed = worker.failed().then((error) => ({ error }));
+        const outcome = await Promise.race([untilSignalled(), failed]);
         await worker.stop();
         // Started by `warehouse workers`: let go of its channel, or this process would not exit.
         if (process.connected) process.disconnect();
+        if (typeof outcome === 'object') throw outcome.error;
         console.log(`worker ${worker.workerId}: stopped, its partitions handed over`);
         return ExitCode.Ok;
       }

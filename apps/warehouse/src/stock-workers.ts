@@ -27,6 +27,11 @@ export interface StockGroupOptions {
 /** One worker of the stock group, running in this process. */
 export interface StockWorker {
   readonly workerId: string;
+  /**
+   * Resolves with the error the worker stopped on by itself (a closed store, or the group refusing
+   * it, e.g. another partition count); never resolves while it works.
+   */
+  failed(): Promise<unknown>;
   /** Stops after the batch in progress and hands its partitions over. */
   stop(): Promise<void>;
 }
@@ -41,6 +46,8 @@ export async function startStockWorker(
   options: StockGroupOptions & {
     /** Told when this worker's partitions change, with its worker id. */
     readonly onRebalance?: (owned: readonly number[], workerId: string) => void;
+    /** Told about errors outside the handler (retried), and the one the worker stops on. */
+    readonly onError?: (error: unknown) => void;
   },
 ): Promise<StockWorker> {
   const { connection, schema } = options.postgres;
@@ -58,11 +65,23 @@ export async function startStockWorker(
     pollIntervalMs: 500,
     handler: (event, tx) => applyStockChange(tx, table, event),
     onRebalance: (owned) => options.onRebalance?.(owned, group.workerId),
+    ...(options.onError ? { onError: options.onError } : {}),
   });
   group.start();
+  let poll: NodeJS.Timeout | undefined;
   return {
     workerId: group.workerId,
+    failed: () =>
+      new Promise((resolve) => {
+        poll = setInterval(() => {
+          if (group.failure !== undefined) {
+            clearInterval(poll);
+            resolve(group.failure);
+          }
+        }, 500);
+      }),
     async stop() {
+      clearInterval(poll);
       await group.stop();
       await sql.close();
     },

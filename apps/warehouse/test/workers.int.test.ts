@@ -94,7 +94,7 @@ describeWithService('warehouse workers on a PostgreSQL server', 'DATABASE_URL', 
   it('starts three worker processes that share the partitions and build the stock list', async () => {
     await waitFor(
       'three workers to join',
-      () => (stdout.match(/: joined group "stock-workers"/g) ?? []).length === 3,
+      () => (stdout.match(/: joining group "stock-workers"/g) ?? []).length === 3,
     );
     workerPids = (/\(pids ([\d, ]+)\)/.exec(stdout)?.[1] ?? '').split(', ').map(Number);
     // Checked before any kill: process.kill(0) would signal this whole process group.
