@@ -71,6 +71,8 @@ describe('one options object', () => {
 
   it('the lock works on PGlite and on its executor: a second holder waits until the first releases', async () => {
     const signal = new AbortController().signal;
+    // The lock keeps its lease in the lease table of migration 006.
+    await migrate({ connection: db });
     const first = new PostgresProjectionLock({ connection: db });
     const second = new PostgresProjectionLock({ connection: createSqlExecutor(db) });
     const lease = await first.tryAcquire('shape-lock', signal);

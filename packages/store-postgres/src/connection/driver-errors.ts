@@ -21,6 +21,8 @@ const AUTHENTICATION_FAILED = new Set(['28P01', '28000']);
 const DATABASE_NOT_FOUND = new Set(['3D000']);
 // Undefined table, function, column, schema: the migrations were not (all) applied.
 const NOT_MIGRATED = new Set(['42P01', '42883', '42703', '3F000']);
+// A read-only server (a hot standby) or session: writes and LISTEN belong on the primary.
+const READ_ONLY = new Set(['25006']);
 
 /** SQLSTATE of a driver error (`pg` and PGlite both expose `code`), if it has one. */
 export function sqlState(error: unknown): string | undefined {
@@ -58,6 +60,7 @@ export interface WrapDriverErrorOptions {
  * | 28P01, 28000                  | `StoreAuthenticationError`   |
  * | 3D000                         | `StoreDatabaseNotFoundError` |
  * | 42P01, 42883, 42703, 3F000    | `StoreNotMigratedError`      |
+ * | 25006 (read-only server)      | `EventStoreUnavailableError`, saying to write to the primary |
  * | 08xxx, 53xxx, 57xxx, 40001, 40P01, 55P03, network errors | `EventStoreUnavailableError` |
  *
  * Anything else (a statement the server refused for another reason) is also reported as
@@ -72,6 +75,14 @@ export function wrapDriverError(
   const detail = error instanceof Error ? error.message : String(error);
   const failed = `PostgreSQL failed to ${operation}: ${detail}${state ? ` (SQLSTATE ${state})` : ''}.`;
   const cause = { cause: error };
+  if (state && READ_ONLY.has(state)) {
+    // Still "unavailable": a multi-host connection string may reach a newly promoted primary on retry.
+    return new EventStoreUnavailableError(
+      `${failed} The server accepts only reads: it is a hot standby, or the session is read-only ` +
+        '(default_transaction_read_only). Send appends, commits and LISTEN to the primary; nothing was written.',
+      cause,
+    );
+  }
   if (state && PERMISSION_DENIED.has(state)) {
     return new StorePermissionDeniedError(
       `${failed} The database role lacks a privilege this needs: grant it, or run this as a role that has it ` +
