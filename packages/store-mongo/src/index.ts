@@ -1,4 +1,5 @@
 export type { MongoConnectionOptions, MongoConnectionSource } from './connection/connection.js';
+export type { LogReadConcern } from './connection/topology.js';
 export type { EventDocument } from './events/event-document.js';
 export type { MongoEventStoreOptions } from './events/mongo-event-store.js';
 export { MongoEventStore } from './events/mongo-event-store.js';

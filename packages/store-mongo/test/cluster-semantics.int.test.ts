@@ -360,6 +360,13 @@ describeWithService(
           await mongo.drop(collection);
           return;
         }
+        // Whatever happens, the fail point is lifted after 15 s, so a server that did not honour
+        // maxTimeMS fails this test instead of hanging it.
+        const lift = setTimeout(() => {
+          admin()
+            .command({ configureFailPoint: 'hangIndexBuildBeforeCommit', mode: 'off' })
+            .catch(() => undefined);
+        }, 15_000);
         let error: unknown;
         try {
           error = await migrate({
@@ -369,6 +376,7 @@ describeWithService(
             indexBuildTimeoutMs: 1000,
           }).catch((e: unknown) => e);
         } finally {
+          clearTimeout(lift);
           await admin().command({ configureFailPoint: 'hangIndexBuildBeforeCommit', mode: 'off' });
           await mongo.drop(collection, `${collection}_positions`);
         }

@@ -170,6 +170,22 @@ describe('issue 17 on the wire (scripted server replies, not MongoDB)', () => {
       ).toBe(true);
     });
 
+    it('keeps the outcome unknown when a commit retried after an unknown result fails otherwise', async () => {
+      const { fake, store } = await open({ appendTimeoutMs: 5000 });
+      let commits = 0;
+      fake.respond = ({ name, body }) => {
+        if (name === 'findAndModify') return counterReply(1);
+        if (name !== 'commitTransaction') return undefined;
+        commits++;
+        return commits === 1
+          ? serverReplies.writeConcernTimeout(Number(body.writeConcern?.wtimeout))
+          : { ok: 0, code: 8000, codeName: 'AtlasError', errmsg: 'an error without labels' };
+      };
+      const error = await failure(store.appendEvents('s', ExpectedVersion.Any, [{ type: 'A', data: {} }]));
+      expect(commits).toBe(2);
+      expect((error as Error).message).toMatch(/outcome is unknown/);
+    });
+
     it('retries the commit itself (never the transaction) while the outcome is unknown and time remains', async () => {
       const { fake, store } = await open({ appendTimeoutMs: 5000 });
       let commits = 0;

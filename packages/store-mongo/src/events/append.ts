@@ -174,9 +174,10 @@ export async function appendInTransaction(
       try {
         await commitBefore(session, deadline);
         return outcome.result;
-      } catch (error) {
+      } catch (failure) {
+        const { error, unknown } = failure as CommitFailed;
         lastError = error;
-        if (isUnknownCommit(error)) throw outcomeUnknown(operation, limits, error);
+        if (unknown) throw outcomeUnknown(operation, limits, error);
         // Refused for good before it applied (e.g. a conflict found at commit): nothing was written.
         if (isTransientTransactionError(error)) continue;
         throw wrapDriverError(error, operation);
@@ -188,20 +189,33 @@ export async function appendInTransaction(
 }
 
 // Commits, and commits again (the same transaction, which the server applies once) while the
-// outcome is unknown and time remains. A MaxTimeMSExpired means the bound itself ran out.
+// outcome is unknown and time remains. A MaxTimeMSExpired means the bound itself ran out. Once one
+// attempt's outcome was unknown, any later failure leaves it unknown, whatever that failure says.
 async function commitBefore(session: ClientSession, deadline: number): Promise<void> {
+  let uncertain = false;
   for (let attempt = 1; ; attempt++) {
     try {
       await session.commitTransaction();
       return;
     } catch (error) {
-      if (!isUnknownCommit(error) || isMaxTimeExpired(error)) throw error;
+      uncertain ||= isUnknownCommit(error);
+      // A later attempt labelled transient (NoSuchTransaction) means the server holds no commit of it.
+      if (!isUnknownCommit(error) || isMaxTimeExpired(error))
+        throw new CommitFailed(error, uncertain && !isTransientTransactionError(error));
       // A refused connection answers at once: wait a little so retries do not spin.
       const wait = backoffMs(attempt);
-      if (now() + wait >= deadline) throw error;
+      if (now() + wait >= deadline) throw new CommitFailed(error, true);
       await sleep(wait);
     }
   }
+}
+
+/** A commit that failed: the driver error, and whether the transaction may have been applied. */
+class CommitFailed {
+  constructor(
+    readonly error: unknown,
+    readonly unknown: boolean,
+  ) {}
 }
 
 function isUnknownCommit(error: unknown): boolean {
