@@ -364,7 +364,7 @@ describe('ConsumerGroup', () => {
       handler: () => undefined,
     });
     group.start();
-    for (let i = 0; i < 100 && group.failure === undefined; i++) await sleep(10);
+    await group.stopped();
     expect(isInvalidArgumentError(group.failure)).toBe(true);
     await group.stop();
   });

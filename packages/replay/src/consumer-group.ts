@@ -177,6 +177,14 @@ export class ConsumerGroup<E extends DomainEvent = DomainEvent, TContext = void>
     await this.#running;
   }
 
+  /**
+   * Settles when this worker has stopped: after `stop()`, after its `signal` aborted, or on an error
+   * no retry can cure (then `failure` holds it). Resolves at once if it was never started.
+   */
+  stopped(): Promise<void> {
+    return this.#running ?? Promise.resolve();
+  }
+
   /** This worker's view: members, owned partitions and their checkpoints. */
   status(): ConsumerGroupWorkerStatus {
     return {
