@@ -155,12 +155,20 @@ export class InvalidArgumentError extends EventSourcingError {
 
 /**
  * The store could not be reached, or the connection failed mid-operation. For an append, the
- * outcome is atomic: either all events were committed or none; a retry with the same event ids is safe.
+ * outcome is atomic: either all events were committed or none; a retry with the same event ids is
+ * safe. `outcomeUnknown` says whether the append may have been written (its commit was sent).
  */
 export class EventStoreUnavailableError extends EventSourcingError {
   readonly code = ErrorCode.EventStoreUnavailable;
-  constructor(message: string, options?: { cause?: unknown }) {
+  /**
+   * True when an append was sent but its commit was not confirmed (the connection dropped during
+   * the commit): it may have been written. Retry only with the same event ids, which the store
+   * recognises; a retry with new ids could store the batch twice. False when nothing was written.
+   */
+  readonly outcomeUnknown: boolean;
+  constructor(message: string, options?: { cause?: unknown; outcomeUnknown?: boolean }) {
     super(message, options);
+    this.outcomeUnknown = options?.outcomeUnknown ?? false;
   }
 }
 

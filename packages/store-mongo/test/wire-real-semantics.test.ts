@@ -137,6 +137,7 @@ describe('issue 17 on the wire (scripted server replies, not MongoDB)', () => {
       expect(isEventStoreUnavailableError(error)).toBe(true);
       expect((error as Error).message).toContain('300 ms');
       expect((error as Error).message).toMatch(/nothing was written/i);
+      expect((error as { outcomeUnknown?: boolean }).outcomeUnknown).toBe(false);
       expect(fake.operations().map((op) => op.name)).not.toContain('commitTransaction');
     });
 
@@ -160,6 +161,7 @@ describe('issue 17 on the wire (scripted server replies, not MongoDB)', () => {
       };
       const error = await failure(store.appendEvents('s', ExpectedVersion.Any, [{ type: 'A', data: {} }]));
       expect(isEventStoreUnavailableError(error)).toBe(true);
+      expect((error as { outcomeUnknown?: boolean }).outcomeUnknown).toBe(true);
       const message = (error as Error).message;
       expect(message).toMatch(/outcome is unknown/i);
       expect(message).toMatch(/only with the same event ids/i);

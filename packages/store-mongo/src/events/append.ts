@@ -256,9 +256,9 @@ function timedOut(operation: string, limits: AppendLimits, lastError: unknown): 
 
 /**
  * The commit was sent but never confirmed (a lost connection, no majority within the bound): the
- * events may be stored. The same error type as every "unavailable", with a message that says the
- * outcome is unknown and how to retry safely; the driver error (labelled
- * `UnknownTransactionCommitResult`) is the cause.
+ * events may be stored. The same error type as every "unavailable", with `outcomeUnknown` set and a
+ * message that says how to retry safely; the driver error (labelled `UnknownTransactionCommitResult`)
+ * is the cause.
  */
 function outcomeUnknown(operation: string, limits: AppendLimits, cause: unknown): EventStoreUnavailableError {
   const said = cause instanceof Error ? cause.message.replace(/\.$/, '') : String(cause);
@@ -268,7 +268,7 @@ function outcomeUnknown(operation: string, limits: AppendLimits, cause: unknown)
       'same event ids: a batch whose events carry eventIds is recognised and its original result returned, ' +
       'while events without ids get new ones and would be stored twice (read the stream first to see ' +
       'whether they were stored).',
-    { cause },
+    { cause, outcomeUnknown: true },
   );
 }
 

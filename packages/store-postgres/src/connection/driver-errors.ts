@@ -113,6 +113,8 @@ export function wrapDriverError(
     );
   }
   let hint = '';
+  // An append whose connection failed may have committed: say so in a field callers can test.
+  const outcomeUnknown = options.append === true && isConnectionFailure(error);
   if (isConnectionFailure(error)) {
     hint = options.append
       ? ' The connection failed; an append either committed completely or not at all, so retrying with the same event ids is safe.'
@@ -120,5 +122,5 @@ export function wrapDriverError(
   } else if (state && RETRYABLE_STATES.has(state)) {
     hint = ' Another transaction got in the way and nothing was changed; retrying can succeed.';
   }
-  return new EventStoreUnavailableError(`${failed}${hint}`, cause);
+  return new EventStoreUnavailableError(`${failed}${hint}`, { ...cause, outcomeUnknown });
 }

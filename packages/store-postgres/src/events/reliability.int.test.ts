@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import {
+  type EventStoreUnavailableError,
   ExpectedVersion,
   type ExpectedVersionMarker,
   isConcurrencyConflictError,
@@ -215,6 +216,7 @@ describeWithService('PostgresEventStore reliability on a server', 'DATABASE_URL'
       expect(isEventStoreUnavailableError(error)).toBe(true);
       expect(isConcurrencyConflictError(error)).toBe(false);
       expect((error as Error).message).toMatch(/retrying with the same event ids is safe/);
+      expect((error as EventStoreUnavailableError).outcomeUnknown).toBe(true);
       expect(await store.getStreamVersion(streamId)).toBe(0);
       const inLog: StoredEvent[] = [];
       for await (const event of store.getAllEvents()) inLog.push(event);
