@@ -4,7 +4,7 @@ import { toPosition } from './position.js';
 
 /** The columns every read selects, in the order {@link toStoredEvent} expects. */
 export const EVENT_COLUMNS =
-  'event_id, stream_id, version, position, type, schema_version, data, metadata, created_at';
+  'event_id, stream_id, version, position, type, schema_version, data, metadata, created_at, tags';
 
 /**
  * One row of the event table as the drivers return it with `rowMode: 'array'`, in the order of
@@ -20,6 +20,8 @@ export type EventRow = readonly [
   data: unknown,
   metadata: Record<string, unknown>,
   createdAt: Date,
+  // Migration 007; '{}' for events without tags.
+  tags: string[],
 ];
 
 /** Maps a row to a `StoredEvent`, upcast and validated by the registry when there is one. */
@@ -37,6 +39,7 @@ export function toStoredEvent<E extends DomainEvent>(
     data: row[6],
     metadata: row[7],
     timestamp: row[8],
+    tags: row[9],
   } as StoredEvent;
   return registry ? decodeStoredEvent<E>(event, registry) : (event as StoredEvent<E>);
 }
