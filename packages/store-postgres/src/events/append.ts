@@ -11,11 +11,12 @@ import { type PreparedAppend, resolveRetriedAppend } from '@es/core/adapter';
 import { sqlState } from '../connection/driver-errors.js';
 import type { SqlSession } from '../connection/sql-executor.js';
 import type { StoreNames } from '../schema/identifiers.js';
+import { batchLockKeys, writerLocksSql } from './dcb-sql.js';
 import { CLUSTER_ID_SQL, currentEraSql, INT32_MAX, POSITION_INDEX_BITS, toPosition } from './position.js';
 
 /** What the append function (migration 001) returns, one row or one per already-stored event id. */
-interface AppendRow {
-  readonly o_kind: 'appended' | 'conflict' | 'found';
+export interface AppendRow {
+  readonly o_kind: 'appended' | 'conflict' | 'found' | 'condition_failed';
   readonly o_stream_version: number;
   readonly o_event_id: string | null;
   readonly o_version: number | null;
@@ -84,6 +85,7 @@ async function insertAtExactVersion(
   const { events } = append;
   const single = events.length === 1 ? events[0] : undefined;
   const statements = statementsFor(names);
+  const locks = batchLockKeys(events);
   try {
     const rows = await session.query<{ position: string | number | bigint | null }>(
       single
@@ -99,12 +101,14 @@ async function insertAtExactVersion(
               single.schemaVersion,
               JSON.stringify(single.data),
               JSON.stringify(single.metadata),
+              locks.tags,
+              locks.types,
             ],
           }
         : {
             name: statements.insertMany.name,
             text: statements.insertMany.text,
-            values: [append.streamId, expected, payload(), append.mayBeRetry],
+            values: [append.streamId, expected, payload(), append.mayBeRetry, locks.tags, locks.types],
           },
     );
     const position = rows[0]?.position;
@@ -131,7 +135,7 @@ function statementsFor(names: StoreNames): AppendStatements {
   if (cached) return cached;
   const table = names.qualifiedTable;
   const columns = `(position, stream_id, version, event_id, event_id_supplied, type, schema_version, data,
-                    metadata, created_at)`;
+                    metadata, created_at, tags)`;
   // True when stream $1 has reached version $2 (always for 0). With the insert of version $2 + 1,
   // which the unique index refuses if it exists, the stream is then at exactly $2. Versions are
   // never removed, so a version seen once stays.
@@ -147,9 +151,9 @@ function statementsFor(names: StoreNames): AppendStatements {
       name: `es-append-one:${table}`,
       text: `INSERT INTO ${table} ${columns}
              SELECT ${firstPosition}, $1::text, $2::integer + 1,
-                    $3::uuid, $4::boolean, $5::text, $6::integer, $7::jsonb, $8::jsonb, now()
+                    $3::uuid, $4::boolean, $5::text, $6::integer, $7::jsonb, $8::jsonb, now(), $9::text[]
              FROM ${currentEraSql(names)} era
-             WHERE ${eraIsThisClusters} AND ${expectedVersionExists}
+             WHERE ${eraIsThisClusters} AND ${expectedVersionExists} AND ${writerLocksSql(names, '$1', '$9', '$10')}
              RETURNING position`,
     },
     insertMany: {
@@ -158,9 +162,10 @@ function statementsFor(names: StoreNames): AppendStatements {
                INSERT INTO ${table} ${columns}
                SELECT ${firstPosition} + x.n - 1,
                       $1::text, $2::integer + x.n::integer, (x.e ->> 'id')::uuid, $4::boolean, x.e ->> 'type',
-                      (x.e ->> 'sv')::integer, x.e -> 'data', x.e -> 'meta', now()
+                      (x.e ->> 'sv')::integer, x.e -> 'data', x.e -> 'meta', now(),
+                      ARRAY(SELECT jsonb_array_elements_text(x.e -> 'tags'))
                FROM ${currentEraSql(names)} era, jsonb_array_elements($3::jsonb) WITH ORDINALITY AS x(e, n)
-               WHERE ${eraIsThisClusters} AND ${expectedVersionExists}
+               WHERE ${eraIsThisClusters} AND ${expectedVersionExists} AND ${writerLocksSql(names, '$1', '$5', '$6')}
                RETURNING position)
              SELECT max(position) AS position FROM appended`,
     },
@@ -174,7 +179,8 @@ function statementsFor(names: StoreNames): AppendStatements {
   return statements;
 }
 
-function eventsPayload(append: PreparedAppend): string {
+/** The batch as the append functions take it (migrations 001, 005, 007); `tags` only when some. */
+export function eventsPayload(append: PreparedAppend): string {
   return JSON.stringify(
     append.events.map((event) => ({
       id: event.eventId,
@@ -182,6 +188,7 @@ function eventsPayload(append: PreparedAppend): string {
       sv: event.schemaVersion,
       data: event.data,
       meta: event.metadata,
+      tags: event.tags.length > 0 ? event.tags : undefined,
     })),
   );
 }
@@ -219,7 +226,8 @@ async function appendWithFunction(
     }
   }
 }
-function interpret(append: PreparedAppend, rows: readonly AppendRow[]): AppendResult {
+/** Maps the rows of an append function to the result, or to the error it reports. */
+export function interpret(append: PreparedAppend, rows: readonly AppendRow[]): AppendResult {
   const first = rows[0];
   if (!first) throw new TypeError('The append function returned no row.');
   const actual = first.o_stream_version;
