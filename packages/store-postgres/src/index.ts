@@ -21,6 +21,7 @@ export {
   openEmbeddedPostgres,
   readDataDirLock,
 } from './embedded/index.js';
+export type { CoalesceOptions } from './events/coalescer.js';
 export { notificationChannel, POSITION_INDEX_BITS } from './events/position.js';
 // The event store
 export type { PostgresEventStoreOptions } from './events/postgres-event-store.js';

@@ -14,6 +14,7 @@ import {
   type ReadByTypeOptions,
   type ReadStreamOptions,
   type StoreCapabilities,
+  StoreClosedError,
   type StoredEvent,
 } from '@es/core';
 import {
@@ -40,6 +41,7 @@ import { optionOr, type StoreNames, storeNames } from '../schema/identifiers.js'
 import { type MigrateResult, migrate } from '../schema/migrate.js';
 import { appendPrepared, streamVersion } from './append.js';
 import { AppendAnnouncer } from './append-announcer.js';
+import { AppendCoalescer, type CoalesceOptions, coalesceSettings } from './coalescer.js';
 import { EVENT_COLUMNS, type EventRow, toStoredEvent } from './event-rows.js';
 import { INT32_MAX, notificationChannel, visibleBoundSql } from './position.js';
 import { readAllBatches } from './read-all.js';
@@ -74,6 +76,16 @@ export interface PostgresEventStoreOptions extends EventStoreOptions, PostgresCo
    * where a LISTEN is lost when the pooler hands its server connection to another client.
    */
   readonly listenConnection?: string | PgPoolLike;
+  /**
+   * Write coalescing: concurrent `appendEvents` calls of this store are gathered and written in one
+   * round trip and one transaction (migration 008's batch function), each append still checked on
+   * its own (a conflict, a recognised retry or a refused input answers only that append; appends
+   * to one stream are applied in call order), and each caller answered after the commit. `true`
+   * for the defaults, or {@link CoalesceOptions}. Defaults to `false` (one transaction per append).
+   * Conditional appends (`append` with a condition) are not coalesced. See the README, "Write
+   * coalescing".
+   */
+  readonly coalesce?: boolean | CoalesceOptions;
 }
 
 /**
@@ -93,12 +105,13 @@ export class PostgresEventStore implements EventStore {
   readonly #names: StoreNames;
   readonly #registry: EventRegistry<DomainEvent> | undefined;
   readonly #announcer: AppendAnnouncer | undefined;
+  readonly #coalescer: AppendCoalescer | undefined;
   readonly #subscriptions = new Set<StopListening>();
 
   constructor(options: PostgresEventStoreOptions) {
     assertOptionsObject(
       options,
-      '{ connection, schema?, table?, notify?, listenConnection?, preparedStatements?, registry? }',
+      '{ connection, schema?, table?, notify?, listenConnection?, preparedStatements?, registry?, coalesce? }',
     );
     // Names are checked before the connection is touched: a hostile name never reaches SQL.
     this.#names = storeNames(optionOr(options.schema, 'public'), optionOr(options.table, 'events'));
@@ -109,6 +122,7 @@ export class PostgresEventStore implements EventStore {
         'expected true or false; leave it out for the default (true).',
       );
     }
+    const coalesce = coalesceSettings(options.coalesce);
     const listener = listenExecutor(options);
     const pooled = createSqlExecutor(options.connection, options);
     // Subscriptions LISTEN on the direct connection when there is one; everything else is pooled.
@@ -121,6 +135,9 @@ export class PostgresEventStore implements EventStore {
       if (listener?.owned) await listener.executor.close();
     });
     this.#registry = options.registry;
+    // On the unguarded connection: close() lets queued appends finish (in #release) before the
+    // pool closes, rather than failing them.
+    this.#coalescer = coalesce ? new AppendCoalescer(connection, this.#names, coalesce) : undefined;
     this.#announcer = notify
       ? new AppendAnnouncer(connection, notificationChannel(this.#names.schema, this.#names.table))
       : undefined;
@@ -145,7 +162,12 @@ export class PostgresEventStore implements EventStore {
     const append = prepareAppend(streamId, expectedVersion, events, this.#registry);
     let result: AppendResult;
     try {
-      result = await appendPrepared(this.#executor, this.#names, append);
+      if (this.#coalescer) {
+        if (this.#executor.closed) throw new StoreClosedError('PostgresEventStore');
+        result = await this.#coalescer.append(append);
+      } else {
+        result = await appendPrepared(this.#executor, this.#names, append);
+      }
     } catch (error) {
       // Inline rather than #guard: appends are the hottest call, and each async layer costs.
       if (isEventSourcingError(error)) throw error;
@@ -254,6 +276,7 @@ export class PostgresEventStore implements EventStore {
   }
 
   async #release(): Promise<void> {
+    await this.#coalescer?.drained();
     const stops = [...this.#subscriptions];
     this.#subscriptions.clear();
     await Promise.allSettled(stops.map((stop) => stop()));

@@ -1,0 +1,362 @@
+import {
+  type AppendResult,
+  ConcurrencyConflictError,
+  ExpectedVersion,
+  type ExpectedVersionValue,
+  expectedVersionMismatch,
+  InvalidArgumentError,
+} from '@es/core';
+import { type PreparedAppend, resolveRetriedAppend } from '@es/core/adapter';
+import { sqlState } from '../connection/driver-errors.js';
+import type { SqlSession } from '../connection/sql-executor.js';
+import { quoteIdentifier, type StoreNames } from '../schema/identifiers.js';
+import { appendPrepared } from './append.js';
+import { POSITION_INDEX_BITS, toPosition } from './position.js';
+
+/**
+ * Settings of write coalescing (`PostgresEventStore`'s `coalesce` option); each has a default.
+ *
+ * @example
+ * const store = new PostgresEventStore({ connection: url, coalesce: { maxInFlight: 4 } });
+ */
+export interface CoalesceOptions {
+  /**
+   * How long, in milliseconds, a batch waits for more appends before it is sent. Defaults to 0:
+   * a batch is sent as soon as a connection slot is free (see `maxInFlight`), and fills while the
+   * batches before it are in flight, so coalescing adds no wait at low load.
+   */
+  readonly maxWaitMs?: number;
+  /** The most events one batch (one transaction) holds, 1 to 65,535. Defaults to 1,024. */
+  readonly maxBatchEvents?: number;
+  /** How many batches may be in flight at once, each on its own pooled connection. Defaults to 2. */
+  readonly maxInFlight?: number;
+}
+
+/** The resolved `coalesce` option of `PostgresEventStore`. */
+type CoalesceSettings = Required<CoalesceOptions>;
+
+/** The default settings of `coalesce: true`. */
+const DEFAULT_COALESCE: CoalesceSettings = { maxWaitMs: 0, maxBatchEvents: 1_024, maxInFlight: 2 };
+
+/** One batch holds at most as many events as a transaction has position indexes. */
+const MAX_COALESCED_EVENTS = 2 ** POSITION_INDEX_BITS - 1;
+
+// Each append of a batch holds an advisory lock on its stream until the commit, in the server's
+// shared lock table (max_locks_per_transaction x max_connections slots, 6,400 by default).
+const MAX_BATCH_APPENDS = 256;
+
+/** Checks the `coalesce` option: `true`, `false`, or an object of {@link CoalesceSettings}. */
+export function coalesceSettings(option: unknown): CoalesceSettings | undefined {
+  if (option === undefined || option === false) return undefined;
+  if (option === true) return DEFAULT_COALESCE;
+  if (typeof option !== 'object' || option === null || Array.isArray(option)) {
+    throw new InvalidArgumentError(
+      'coalesce',
+      'expected true, false, or { maxWaitMs?, maxBatchEvents?, maxInFlight? }; leave it out to append one transaction per call.',
+    );
+  }
+  for (const key of Object.keys(option)) {
+    if (key !== 'maxWaitMs' && key !== 'maxBatchEvents' && key !== 'maxInFlight') {
+      throw new InvalidArgumentError(
+        `coalesce.${key}`,
+        'is not a coalescing setting (they are maxWaitMs, maxBatchEvents, maxInFlight).',
+      );
+    }
+  }
+  const given = option as CoalesceOptions;
+  const integer = (key: keyof CoalesceSettings, min: number, max: number): number => {
+    const value = given[key] ?? DEFAULT_COALESCE[key];
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+      throw new InvalidArgumentError(
+        `coalesce.${key}`,
+        `expected an integer from ${min} to ${max}, got ${String(value)}; leave it out for ${DEFAULT_COALESCE[key]}.`,
+      );
+    }
+    return value;
+  };
+  return {
+    maxWaitMs: integer('maxWaitMs', 0, 1_000),
+    maxBatchEvents: integer('maxBatchEvents', 1, MAX_COALESCED_EVENTS),
+    maxInFlight: integer('maxInFlight', 1, 64),
+  };
+}
+
+interface Pending {
+  readonly append: PreparedAppend;
+  readonly resolve: (result: AppendResult) => void;
+  readonly reject: (error: unknown) => void;
+}
+
+/** What the batch function (migration 008) returns: one row per append, or one per stored event id. */
+interface BatchRow {
+  readonly o_kind: 'appended' | 'conflict' | 'found';
+  readonly o_append: number;
+  readonly o_stream_version: number;
+  readonly o_event_id: string | null;
+  readonly o_version: number | null;
+  readonly o_position: string | number | bigint | null;
+  readonly o_stream_id: string | null;
+}
+
+// SQLSTATE classes of errors one append of a batch can cause on its own (an input the server
+// refuses, a unique index fired by a writer that took no lock, a deadlock): the batch was rolled
+// back, and its appends are run again one by one, so that only the guilty one fails.
+const SINGLE_APPEND_CLASSES = new Set(['22', '23', '40', '54']);
+
+/**
+ * Gathers concurrent appends of one store into batches written in one round trip and one
+ * transaction by the batch function of migration 008 ("group commit"). A batch is sent as soon as
+ * fewer than `maxInFlight` batches are in flight (after `maxWaitMs`, if set), so at low load an
+ * append waits for nothing, and under load the next batch fills while the previous ones fly.
+ * Each append is checked on its own inside the batch, appends to one stream are applied in call
+ * order (an append whose stream is in a batch in flight waits for the next batch), and every
+ * caller is answered after the commit. A batch the server refuses as a whole (see
+ * `SINGLE_APPEND_CLASSES`) is rolled back and its appends run one by one; a connection lost
+ * mid-batch fails each of its appends with the driver's error, which the store reports as
+ * "unknown outcome, retry with the same event ids".
+ */
+export class AppendCoalescer {
+  readonly #session: SqlSession;
+  readonly #names: StoreNames;
+  readonly #settings: CoalesceSettings;
+  readonly #statement: { readonly name: string; readonly text: string };
+  #queue: Pending[] = [];
+  #inFlight = 0;
+  readonly #busyStreams = new Map<string, number>();
+  #scheduled = false;
+  #idle: Array<() => void> = [];
+
+  constructor(session: SqlSession, names: StoreNames, settings: CoalesceSettings) {
+    this.#session = session;
+    this.#names = names;
+    this.#settings = settings;
+    const fn = `${quoteIdentifier(names.schema)}.${quoteIdentifier(`${names.table}_append_batch`)}`;
+    this.#statement = {
+      name: `es-append-batch:${fn}`,
+      text: `SELECT o_kind, o_append, o_stream_version, o_event_id, o_version, o_position, o_stream_id
+             FROM ${fn}($1::text[], $2::bigint[], $3::boolean[], $4::integer[], $5::integer[], $6::jsonb)`,
+    };
+  }
+
+  /** Queues a prepared append; resolves or rejects after the commit of its batch. */
+  append(append: PreparedAppend): Promise<AppendResult> {
+    return new Promise<AppendResult>((resolve, reject) => {
+      this.#queue.push({ append, resolve, reject });
+      this.#schedule();
+    });
+  }
+
+  /** Resolves once every queued append has been answered. */
+  drained(): Promise<void> {
+    if (this.#queue.length === 0 && this.#inFlight === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#idle.push(resolve));
+  }
+
+  #schedule(): void {
+    if (this.#scheduled || this.#inFlight >= this.#settings.maxInFlight) return;
+    this.#scheduled = true;
+    // Let the appends of the same tick (Promise.all of several commands) join the batch.
+    const run = () => {
+      this.#scheduled = false;
+      this.#dispatch();
+    };
+    if (this.#settings.maxWaitMs > 0) setTimeout(run, this.#settings.maxWaitMs);
+    else setImmediate(run);
+  }
+
+  #dispatch(): void {
+    while (this.#inFlight < this.#settings.maxInFlight && this.#queue.length > 0) {
+      const batch = this.#take();
+      if (batch.length === 0) break; // every queued append waits for a stream in flight
+      this.#inFlight++;
+      for (const pending of batch) {
+        const streamId = pending.append.streamId;
+        this.#busyStreams.set(streamId, (this.#busyStreams.get(streamId) ?? 0) + 1);
+      }
+      void this.#run(batch).finally(() => {
+        this.#inFlight--;
+        for (const pending of batch) {
+          const streamId = pending.append.streamId;
+          const count = this.#busyStreams.get(streamId)! - 1;
+          if (count === 0) this.#busyStreams.delete(streamId);
+          else this.#busyStreams.set(streamId, count);
+        }
+        if (this.#queue.length > 0) this.#schedule();
+        else if (this.#inFlight === 0) for (const resolve of this.#idle.splice(0)) resolve();
+      });
+    }
+  }
+
+  /**
+   * The next batch, in call order: appends whose stream is in a batch in flight stay queued (and
+   * so do the later appends to that stream), as do appends past `maxBatchEvents`. An append larger
+   * than `maxBatchEvents` goes alone.
+   */
+  #take(): Pending[] {
+    const batch: Pending[] = [];
+    const kept: Pending[] = [];
+    const held = new Set<string>();
+    // Caller-chosen ids in the batch: a second append carrying one of them (a retry sent while the
+    // first attempt is queued) waits for the next batch, where it is recognised as a retry.
+    const suppliedIds = new Set<string>();
+    let events = 0;
+    for (const pending of this.#queue) {
+      const { streamId, events: appended, mayBeRetry } = pending.append;
+      // An append larger than a batch goes alone (as the single append it is).
+      const fits = batch.length === 0 || events + appended.length <= this.#settings.maxBatchEvents;
+      if (
+        !fits ||
+        batch.length >= MAX_BATCH_APPENDS ||
+        held.has(streamId) ||
+        this.#busyStreams.has(streamId) ||
+        (mayBeRetry && appended.some((event) => suppliedIds.has(event.eventId)))
+      ) {
+        held.add(streamId);
+        kept.push(pending);
+        continue;
+      }
+      batch.push(pending);
+      events += appended.length;
+      if (mayBeRetry) for (const event of appended) suppliedIds.add(event.eventId);
+    }
+    this.#queue = kept;
+    return batch;
+  }
+
+  async #run(batch: readonly Pending[]): Promise<void> {
+    // A batch of one is the single append, with its lock-free path for exact versions.
+    if (batch.length === 1 || batch[0]!.append.events.length > MAX_COALESCED_EVENTS) {
+      await Promise.all(batch.map((pending) => this.#single(pending)));
+      return;
+    }
+    let rows: BatchRow[];
+    try {
+      rows = await this.#session.query<BatchRow>(this.#query(batch));
+    } catch (error) {
+      const state = sqlState(error);
+      if (state && SINGLE_APPEND_CLASSES.has(state.slice(0, 2))) {
+        await this.#oneByOne(batch);
+      } else {
+        for (const pending of batch) pending.reject(error);
+      }
+      return;
+    }
+    const byAppend: BatchRow[][] = batch.map(() => []);
+    for (const row of rows) byAppend[row.o_append - 1]?.push(row);
+    batch.forEach((pending, index) => {
+      try {
+        pending.resolve(interpretBatchRows(pending.append, byAppend[index]!));
+      } catch (error) {
+        pending.reject(error);
+      }
+    });
+  }
+
+  /** After a batch the server refused as a whole: each append alone, in call order per stream. */
+  async #oneByOne(batch: readonly Pending[]): Promise<void> {
+    const chains = new Map<string, Promise<void>>();
+    for (const pending of batch) {
+      const streamId = pending.append.streamId;
+      const previous = chains.get(streamId) ?? Promise.resolve();
+      chains.set(
+        streamId,
+        previous.then(() => this.#single(pending)),
+      );
+    }
+    await Promise.all(chains.values());
+  }
+
+  async #single(pending: Pending): Promise<void> {
+    try {
+      pending.resolve(await appendPrepared(this.#session, this.#names, pending.append));
+    } catch (error) {
+      pending.reject(error);
+    }
+  }
+
+  #query(batch: readonly Pending[]) {
+    const streams: string[] = [];
+    const expected: number[] = [];
+    const checkIds: boolean[] = [];
+    const counts: number[] = [];
+    const previous: number[] = [];
+    const events: unknown[] = [];
+    const lastIndex = new Map<string, number>();
+    batch.forEach(({ append }, index) => {
+      streams.push(append.streamId);
+      expected.push(encodeExpected(append.expectedVersion));
+      checkIds.push(append.mayBeRetry);
+      counts.push(append.events.length);
+      previous.push(lastIndex.get(append.streamId) ?? 0);
+      lastIndex.set(append.streamId, index + 1);
+      for (const event of append.events) {
+        events.push(
+          event.tags.length > 0
+            ? {
+                id: event.eventId,
+                type: event.type,
+                sv: event.schemaVersion,
+                data: event.data,
+                meta: event.metadata,
+                tags: event.tags,
+              }
+            : {
+                id: event.eventId,
+                type: event.type,
+                sv: event.schemaVersion,
+                data: event.data,
+                meta: event.metadata,
+              },
+        );
+      }
+    });
+    return {
+      ...this.#statement,
+      values: [streams, expected, checkIds, counts, previous, JSON.stringify(events)],
+    };
+  }
+}
+
+/** The batch function's encoding of the expected version: >= 0 exact, -1 any, -2 stream exists. */
+function encodeExpected(expected: ExpectedVersionValue): number {
+  if (typeof expected === 'number') return expected;
+  if (expected === ExpectedVersion.Any) return -1;
+  if (expected === ExpectedVersion.StreamExists) return -2;
+  return 0;
+}
+
+/** One append's outcome in a batch, as the single append function's is read (see append.ts). */
+function interpretBatchRows(append: PreparedAppend, rows: readonly BatchRow[]): AppendResult {
+  const first = rows[0];
+  if (!first) throw new TypeError('The batch append function returned no row for an append.');
+  const actual = first.o_stream_version;
+  if (first.o_kind === 'appended') {
+    return { nextVersion: actual, lastPosition: toPosition(first.o_position) };
+  }
+  if (first.o_kind === 'conflict') {
+    throw new ConcurrencyConflictError(
+      append.streamId,
+      append.expectedVersion,
+      actual,
+      expectedVersionMismatch(append.expectedVersion, actual),
+    );
+  }
+  const elsewhere = rows.find((row) => row.o_stream_id !== append.streamId);
+  if (elsewhere) {
+    throw new ConcurrencyConflictError(
+      append.streamId,
+      append.expectedVersion,
+      actual,
+      `event id ${elsewhere.o_event_id} is already stored in another stream; event ids chosen by callers are unique across the store`,
+    );
+  }
+  const found = rows.map((row) => ({
+    eventId: row.o_event_id!,
+    version: row.o_version!,
+    position: toPosition(row.o_position),
+  }));
+  const original = resolveRetriedAppend(append, found, actual);
+  if (!original)
+    throw new TypeError('The batch append function reported stored event ids but returned none.');
+  return original;
+}
