@@ -1,7 +1,10 @@
 import {
+  type AppendOptions,
   type AppendResult,
   type AppendSubscription,
+  type ConditionalAppendResult,
   type DomainEvent,
+  type EventQuery,
   type EventRegistry,
   type EventStore,
   type EventStoreOptions,
@@ -10,6 +13,8 @@ import {
   isEventSourcingError,
   type NewEvent,
   type Position,
+  type QueryReadOptions,
+  type QueryReadResult,
   type ReadAllOptions,
   type ReadByTypeOptions,
   type ReadStreamOptions,
@@ -20,8 +25,10 @@ import {
 import {
   assertStreamId,
   prepareAppend,
+  prepareConditionalAppend,
   readAllOptions,
   readByTypeArguments,
+  readQueryArguments,
   readStreamArguments,
 } from '@es/core/adapter';
 import {
@@ -42,8 +49,10 @@ import { type MigrateResult, migrate } from '../schema/migrate.js';
 import { appendPrepared, streamVersion } from './append.js';
 import { AppendAnnouncer } from './append-announcer.js';
 import { AppendCoalescer, type CoalesceOptions, coalesceSettings } from './coalescer.js';
+import { appendConditional } from './conditional-append.js';
 import { EVENT_COLUMNS, type EventRow, toStoredEvent } from './event-rows.js';
 import { INT32_MAX, notificationChannel, visibleBoundSql } from './position.js';
+import { readByQuery } from './query-read.js';
 import { readAllBatches } from './read-all.js';
 
 /** Options of {@link PostgresEventStore}. */
@@ -141,7 +150,12 @@ export class PostgresEventStore implements EventStore {
     this.#announcer = notify
       ? new AppendAnnouncer(connection, notificationChannel(this.#names.schema, this.#names.table))
       : undefined;
-    this.capabilities = { globalOrdering: true, transactions: true, liveNotifications: notify };
+    this.capabilities = {
+      globalOrdering: true,
+      transactions: true,
+      liveNotifications: notify,
+      dynamicConsistencyBoundaries: true,
+    };
   }
 
   /** The schema and table this store reads and writes. */
@@ -159,7 +173,7 @@ export class PostgresEventStore implements EventStore {
     expectedVersion: ExpectedVersionValue,
     events: readonly NewEvent<E>[],
   ): Promise<AppendResult> {
-    const append = prepareAppend(streamId, expectedVersion, events, this.#registry);
+    const append = prepareAppend(streamId, expectedVersion, events, this.#registry, { acceptTags: true });
     let result: AppendResult;
     try {
       if (this.#coalescer) {
@@ -175,6 +189,42 @@ export class PostgresEventStore implements EventStore {
     }
     this.#announcer?.announce();
     return result;
+  }
+
+  /**
+   * Appends `events` with their tags if `options.condition` holds (see `EventStore.append`), in
+   * one round trip: migration 007's function takes the append's advisory locks in key order, then
+   * checks a retry, the expected version and the condition, and inserts (docs/dcb.md).
+   */
+  async append<E extends DomainEvent = DomainEvent>(
+    events: readonly NewEvent<E>[],
+    options?: AppendOptions,
+  ): Promise<ConditionalAppendResult> {
+    const append = prepareConditionalAppend(events, options, this.#registry);
+    let result: AppendResult;
+    try {
+      result = await appendConditional(this.#executor, this.#names, append);
+    } catch (error) {
+      if (isEventSourcingError(error)) throw error;
+      throw wrapDriverError(error, `append to stream "${append.streamId}"`, { append: true });
+    }
+    this.#announcer?.announce();
+    return { ...result, streamId: append.streamId };
+  }
+
+  /**
+   * The events matching `query` after `options.afterPosition`, in global order, and the position
+   * the read is consistent with: the head of the visible log, or the last event when `limit` cut
+   * the read (see `EventStore.read`).
+   */
+  async read<E extends DomainEvent = DomainEvent>(
+    query: EventQuery,
+    options: QueryReadOptions = {},
+  ): Promise<QueryReadResult<E>> {
+    const { query: prepared, afterPosition, limit } = readQueryArguments(query, options);
+    return this.#guard('read events by query', () =>
+      readByQuery<E>(this.#executor, this.#names, prepared, afterPosition, limit, this.#registry),
+    );
   }
 
   async getEvents<E extends DomainEvent = DomainEvent>(
