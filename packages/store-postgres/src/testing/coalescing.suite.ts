@@ -1,0 +1,187 @@
+// Write coalescing (issue 16): what a batch of concurrent appends must keep, on a server and on
+// PGlite. Appends started in the same tick are queued before the coalescer sends anything, so they
+// share one batch: the tests check that (their positions share one transaction id) rather than time.
+import { randomUUID } from 'node:crypto';
+import {
+  ExpectedVersion,
+  InvalidArgumentError,
+  isConcurrencyConflictError,
+  StoreClosedError,
+} from '@es/core';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import type { PostgresConnection } from '../connection/connection.js';
+import { createSqlExecutor } from '../connection/connection.js';
+import type { SqlExecutor } from '../connection/sql-executor.js';
+import { POSITION_INDEX_BITS } from '../events/position.js';
+import { PostgresEventStore } from '../events/postgres-event-store.js';
+import { migrate } from '../schema/migrate.js';
+import { dropSchema, uniqueSchema } from './test-support.js';
+
+const deposited = (amount: number, eventId?: string) => ({
+  type: 'Deposited',
+  data: { amount },
+  ...(eventId ? { eventId } : {}),
+});
+const transactionOf = (position: bigint) => position >> BigInt(POSITION_INDEX_BITS);
+
+/** The coalescing tests on `connection()` (a pool or a PGlite instance). */
+export function describeCoalescing(name: string, connection: () => PostgresConnection): void {
+  describe(`write coalescing: ${name}`, () => {
+    let admin: SqlExecutor;
+    const schemas: string[] = [];
+
+    async function freshStore(coalesce: unknown = true): Promise<PostgresEventStore> {
+      const schema = uniqueSchema('es_coal');
+      schemas.push(schema);
+      await migrate({ connection: admin, schema });
+      return new PostgresEventStore({ connection: connection(), schema, coalesce: coalesce as boolean });
+    }
+
+    beforeAll(() => {
+      admin = createSqlExecutor(connection());
+    });
+
+    afterAll(async () => {
+      for (const schema of schemas) await dropSchema(admin, schema);
+      await admin.close();
+    });
+
+    it('appends to one stream in one batch are applied in call order, in one transaction', async () => {
+      const store = await freshStore();
+      const [first, second, third] = await Promise.all([
+        store.appendEvents('order', ExpectedVersion.NoStream, [deposited(1)]),
+        store.appendEvents('order', 1, [deposited(2), deposited(3)]),
+        store.appendEvents('other', ExpectedVersion.NoStream, [deposited(4)]),
+      ]);
+      expect([first!.nextVersion, second!.nextVersion, third!.nextVersion]).toEqual([1, 3, 1]);
+      // One transaction: the same transaction id, positions in call order.
+      expect(transactionOf(second!.lastPosition)).toBe(transactionOf(first!.lastPosition));
+      expect(transactionOf(third!.lastPosition)).toBe(transactionOf(first!.lastPosition));
+      expect(first!.lastPosition < second!.lastPosition && second!.lastPosition < third!.lastPosition).toBe(
+        true,
+      );
+      const events = await store.getEvents('order');
+      expect(events.map((e) => [e.version, (e.data as { amount: number }).amount])).toEqual([
+        [1, 1],
+        [2, 2],
+        [3, 3],
+      ]);
+      expect(events[2]!.position).toBe(second!.lastPosition);
+      await store.close();
+    });
+
+    it('a conflict fails only its own append, with the actual version; its neighbours are written', async () => {
+      const store = await freshStore();
+      await store.appendEvents('a', ExpectedVersion.NoStream, [deposited(0), deposited(0)]);
+      const outcomes = await Promise.allSettled([
+        store.appendEvents('b', ExpectedVersion.NoStream, [deposited(1)]),
+        store.appendEvents('a', 1, [deposited(2)]),
+        store.appendEvents('a', ExpectedVersion.NoStream, [deposited(3)]),
+        store.appendEvents('a', 2, [deposited(4)]),
+        store.appendEvents('c', ExpectedVersion.StreamExists, [deposited(5)]),
+        store.appendEvents('d', ExpectedVersion.Any, [deposited(6)]),
+      ]);
+      expect(outcomes.map((o) => o.status)).toEqual([
+        'fulfilled',
+        'rejected',
+        'rejected',
+        'fulfilled',
+        'rejected',
+        'fulfilled',
+      ]);
+      const errors = outcomes.map((o) => (o.status === 'rejected' ? o.reason : undefined));
+      expect(isConcurrencyConflictError(errors[1])).toBe(true);
+      expect(errors[1]).toMatchObject({ streamId: 'a', actualVersion: 2 });
+      expect(errors[2]).toMatchObject({ streamId: 'a', actualVersion: 2 });
+      expect(errors[4]).toMatchObject({ streamId: 'c', actualVersion: 0 });
+      expect((await store.getEvents('a')).map((e) => (e.data as { amount: number }).amount)).toEqual([
+        0, 0, 4,
+      ]);
+      expect(await store.getStreamVersion('b')).toBe(1);
+      expect(await store.getStreamVersion('c')).toBe(0);
+      expect(await store.getStreamVersion('d')).toBe(1);
+      await store.close();
+    });
+
+    it('a retry recognised by its event ids in a batch gets the original result; a reused id elsewhere is a conflict of that append only', async () => {
+      const store = await freshStore();
+      const ids = [randomUUID(), randomUUID()];
+      const batch = [deposited(1, ids[0]), deposited(2, ids[1])];
+      const original = await store.appendEvents('paid', ExpectedVersion.NoStream, batch);
+      const [retried, reused, neighbour] = await Promise.allSettled([
+        store.appendEvents('paid', ExpectedVersion.NoStream, batch),
+        store.appendEvents('elsewhere', ExpectedVersion.NoStream, [deposited(3, ids[0])]),
+        store.appendEvents('neighbour', ExpectedVersion.NoStream, [deposited(4)]),
+      ]);
+      expect(retried).toEqual({ status: 'fulfilled', value: original });
+      expect(reused!.status).toBe('rejected');
+      expect(isConcurrencyConflictError((reused as PromiseRejectedResult).reason)).toBe(true);
+      expect(String((reused as PromiseRejectedResult).reason.message)).toMatch(/another stream/);
+      expect(neighbour!.status).toBe('fulfilled');
+      expect(await store.getStreamVersion('paid')).toBe(2);
+      expect(await store.getStreamVersion('elsewhere')).toBe(0);
+      await store.close();
+    });
+
+    it('the same batch sent twice at once is stored once and both calls get its result', async () => {
+      const store = await freshStore();
+      const batch = [deposited(1, randomUUID()), deposited(2, randomUUID())];
+      const [first, second] = await Promise.all([
+        store.appendEvents('twice', ExpectedVersion.NoStream, batch),
+        store.appendEvents('twice', ExpectedVersion.NoStream, batch),
+      ]);
+      expect(second).toEqual(first);
+      expect(await store.getStreamVersion('twice')).toBe(2);
+      await store.close();
+    });
+
+    it('close() lets queued appends finish, then refuses new ones', async () => {
+      const store = await freshStore();
+      const appending = Array.from({ length: 20 }, (_, i) =>
+        store.appendEvents(`s${i}`, ExpectedVersion.NoStream, [deposited(i)]),
+      );
+      const closing = store.close();
+      const results = await Promise.all(appending);
+      await closing;
+      expect(results.map((r) => r.nextVersion)).toEqual(Array.from({ length: 20 }, () => 1));
+      await expect(
+        store.appendEvents('late', ExpectedVersion.NoStream, [deposited(0)]),
+      ).rejects.toBeInstanceOf(StoreClosedError);
+    });
+
+    it('refuses a coalesce option it does not know, naming it', () => {
+      const build = (coalesce: unknown) => () =>
+        new PostgresEventStore({ connection: connection(), coalesce: coalesce as boolean });
+      for (const bad of [
+        'yes',
+        1,
+        null,
+        [],
+        { maxWaitMs: -1 },
+        { maxBatchEvents: 0 },
+        { maxBatchEvents: 65_536 },
+        { maxInFlight: 1.5 },
+        { batch: 3 },
+      ]) {
+        expect(build(bad)).toThrow(InvalidArgumentError);
+      }
+      expect(build({ maxBatchEvents: 0 })).toThrow(/coalesce\.maxBatchEvents/);
+      expect(build({ batch: 3 })).toThrow(/coalesce\.batch/);
+    });
+
+    it('with a small maxBatchEvents, large and small appends still all land, in call order per stream', async () => {
+      const store = await freshStore({ maxBatchEvents: 3, maxInFlight: 1 });
+      const results = await Promise.all([
+        store.appendEvents('x', ExpectedVersion.NoStream, [deposited(1)]),
+        store.appendEvents('x', 1, [deposited(2), deposited(3), deposited(4), deposited(5)]),
+        store.appendEvents('y', ExpectedVersion.NoStream, [deposited(6), deposited(7)]),
+        store.appendEvents('x', 5, [deposited(8)]),
+      ]);
+      expect(results.map((r) => r.nextVersion)).toEqual([1, 5, 2, 6]);
+      expect((await store.getEvents('x')).map((e) => (e.data as { amount: number }).amount)).toEqual([
+        1, 2, 3, 4, 5, 8,
+      ]);
+      await store.close();
+    });
+  });
+}
