@@ -5,6 +5,7 @@ import type { EventRegistry } from './event-registry.js';
 import type { AppendOptions, AppendResult } from './event-store.js';
 import type { DomainEvent, EventMetadata, NewEvent, Position } from './events.js';
 import { ExpectedVersion, type ExpectedVersionValue } from './expected-version.js';
+import { activeTraceMetadata, withTraceMetadata } from './telemetry.js';
 import {
   assertEventType,
   assertExpectedVersion,
@@ -57,8 +58,9 @@ export interface PrepareAppendOptions {
 }
 
 /**
- * Validates an append's arguments and fills in event ids, schema versions and metadata.
- * Throws `InvalidArgumentError`, `EventSerializationError`, `UnknownEventTypeError` or
+ * Validates an append's arguments and fills in event ids, schema versions and metadata. When an
+ * OpenTelemetry span is active, each event's metadata gets its W3C `traceparent` (and `tracestate`)
+ * unless the event carries a `traceparent` already; the caller's objects are not modified. Throws `InvalidArgumentError`, `EventSerializationError`, `UnknownEventTypeError` or
  * `EventValidationError` before anything is written.
  */
 export function prepareAppend(
@@ -85,6 +87,8 @@ export function prepareAppend(
   }
   const seenIds = new Set<string>();
   let mayBeRetry = false;
+  // The active span's W3C context goes into each event's metadata (see telemetry.ts); none without an SDK.
+  const traceMetadata = activeTraceMetadata();
   // A loop, not `map`: `map` skips the holes of a sparse array ([, event] or new Array(n)) and
   // would hand a batch with holes to the store.
   const prepared: PreparedEvent[] = [];
@@ -96,7 +100,14 @@ export function prepareAppend(
       );
     }
     const event: unknown = events[index];
-    const result = prepareEvent(event, index, registry, newEventId, options.acceptTags ?? false);
+    const result = prepareEvent(
+      event,
+      index,
+      registry,
+      newEventId,
+      options.acceptTags ?? false,
+      traceMetadata,
+    );
     // Only ids the caller chose can repeat; generated ones are unique.
     if ((event as NewEvent).eventId !== undefined) {
       if (seenIds.has(result.eventId)) {
@@ -129,6 +140,7 @@ function prepareEvent(
   registry: EventRegistry<DomainEvent> | undefined,
   newEventId: () => string,
   acceptTags: boolean,
+  traceMetadata: Readonly<Record<string, string>> | undefined,
 ): PreparedEvent {
   if (typeof event !== 'object' || event === null || Array.isArray(event)) {
     throw new InvalidArgumentError(
@@ -190,7 +202,7 @@ function prepareEvent(
     type,
     schemaVersion: encoded.schemaVersion,
     data: encoded.data,
-    metadata: metadata ?? {},
+    metadata: withTraceMetadata(metadata ?? {}, traceMetadata),
     tags: tags === undefined ? [] : [...tags],
   };
 }

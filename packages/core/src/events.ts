@@ -10,6 +10,13 @@ export interface EventMetadata {
   correlationId?: string;
   /** Id of the message (command or event) that directly caused this event. */
   causationId?: string;
+  /**
+   * Reserved: the W3C trace context of the span that appended the event, added by the store when an
+   * OpenTelemetry span is active and the event has none (see docs/telemetry.md). Stored as given.
+   */
+  traceparent?: string;
+  /** Reserved: the W3C `tracestate` that goes with `traceparent`, when the span had one. */
+  tracestate?: string;
   [field: string]: unknown;
 }
 

@@ -132,6 +132,13 @@ export type {
 } from './snapshot.js';
 export type { RepositorySnapshotOptions, SnapshotProblem } from './snapshot-policy.js';
 export type { StandardSchemaV1 } from './standard-schema.js';
+export type { TelemetryOptions } from './telemetry.js';
+export {
+  spanContextFromMetadata,
+  TRACEPARENT_METADATA_KEY,
+  TRACESTATE_METADATA_KEY,
+} from './telemetry.js';
+export { instrumentEventStore } from './telemetry-store.js';
 export {
   MAX_ID_LENGTH,
   MAX_JSON_DEPTH,

@@ -13,6 +13,8 @@ import {
   type SnapshotProblem,
   wantsSnapshot,
 } from './snapshot-policy.js';
+import { type LoadReport, StoreTelemetry, type TelemetryOptions } from './telemetry.js';
+import { isInstrumentedEventStore } from './telemetry-store.js';
 import { assertStreamId } from './validation.js';
 
 /** Any aggregate; the repository's type parameter is bounded by this. */
@@ -39,6 +41,12 @@ export interface RepositoryOptions<T extends AnyAggregate> {
   readonly streamPrefix?: string;
   /** Snapshot store, strategy and serializer. Defaults to no snapshots. */
   readonly snapshots?: RepositorySnapshotOptions<T>;
+  /**
+   * OpenTelemetry: loads run in an `es.stream.load` span and saves in an `es.append` span with the
+   * append metrics (see docs/telemetry.md), through the global providers by default. `false` turns
+   * it off. Over a store from `instrumentEventStore`, saves are traced by the store only.
+   */
+  readonly telemetry?: TelemetryOptions | false;
 }
 
 /** Options of `EventSourcedRepository.save`. */
@@ -76,6 +84,9 @@ export class EventSourcedRepository<T extends AnyAggregate> {
   // Which snapshot each loaded instance is based on, so the strategy can count events since it.
   readonly #marks = new WeakMap<T, SnapshotMark>();
   readonly #pendingSnapshots = new Set<Promise<void>>();
+  readonly #telemetry: StoreTelemetry | undefined;
+  // The store traces its own appends (instrumentEventStore): the repository does not repeat them.
+  readonly #storeTracesAppends: boolean;
 
   constructor(options: RepositoryOptions<T>) {
     if (!options?.eventStore)
@@ -87,6 +98,8 @@ export class EventSourcedRepository<T extends AnyAggregate> {
     this.#factory = options.factory;
     this.#prefix = options.streamPrefix ?? '';
     this.#snapshots = resolveSnapshotOptions(options.snapshots);
+    this.#telemetry = options.telemetry === false ? undefined : new StoreTelemetry(options.telemetry);
+    this.#storeTracesAppends = isInstrumentedEventStore(options.eventStore);
   }
 
   /** True when this repository reads and takes snapshots. */
@@ -110,10 +123,15 @@ export class EventSourcedRepository<T extends AnyAggregate> {
   /** Loads the aggregate, or returns `undefined` when its stream has no events. */
   async find(id: string): Promise<T | undefined> {
     const streamId = this.streamIdFor(id);
+    if (!this.#telemetry) return this.#find(id, streamId, undefined);
+    return this.#telemetry.traceLoad(streamId, (report) => this.#find(id, streamId, report));
+  }
+
+  async #find(id: string, streamId: string, report: LoadReport | undefined): Promise<T | undefined> {
     const start = await this.#restoreLatestSnapshot(id, streamId);
-    if (!start.restored) return this.#loadFromEvents(id, streamId, start.stale);
-    const loaded = await this.#loadAfterSnapshot(start.aggregate, start.snapshot, streamId);
-    return loaded ?? this.#loadFromEvents(id, streamId, true);
+    if (!start.restored) return this.#loadFromEvents(id, streamId, start.stale, report);
+    const loaded = await this.#loadAfterSnapshot(start.aggregate, start.snapshot, streamId, report);
+    return loaded ?? this.#loadFromEvents(id, streamId, true, report);
   }
 
   /**
@@ -132,7 +150,14 @@ export class EventSourcedRepository<T extends AnyAggregate> {
     const events = options.metadata
       ? pending.map((event) => ({ ...event, metadata: { ...options.metadata, ...event.metadata } }))
       : pending;
-    const result = await this.#store.appendEvents(streamId, aggregate.version, events);
+    const expected = aggregate.version;
+    const append = () => this.#store.appendEvents(streamId, expected, events);
+    const result =
+      this.#telemetry && !this.#storeTracesAppends
+        ? await this.#telemetry.traceAppend(streamId, events.length, append, () => ({
+            'es.expected_version': String(expected),
+          }))
+        : await append();
     aggregate.markEventsAsCommitted(result.nextVersion);
     await this.#maybeSnapshot(aggregate, streamId);
     return result;
@@ -196,7 +221,12 @@ export class EventSourcedRepository<T extends AnyAggregate> {
   }
 
   // Applies the events after the snapshot; `undefined` when the snapshot turns out to be unusable.
-  async #loadAfterSnapshot(aggregate: T, snapshot: Snapshot, streamId: string): Promise<T | undefined> {
+  async #loadAfterSnapshot(
+    aggregate: T,
+    snapshot: Snapshot,
+    streamId: string,
+    report: LoadReport | undefined,
+  ): Promise<T | undefined> {
     const events = await this.#store.getEvents<EventOfAggregate<T>>(streamId, snapshot.aggregateVersion);
     if (events.length === 0) {
       const streamVersion = await this.#store.getStreamVersion(streamId);
@@ -219,12 +249,25 @@ export class EventSourcedRepository<T extends AnyAggregate> {
       return undefined;
     }
     this.#marks.set(aggregate, { version: snapshot.aggregateVersion, takenAt: snapshot.createdAt });
+    if (report) {
+      report.eventsRead = events.length;
+      report.snapshotVersion = snapshot.aggregateVersion;
+    }
     return aggregate;
   }
 
-  async #loadFromEvents(id: string, streamId: string, staleSnapshot: boolean): Promise<T | undefined> {
+  async #loadFromEvents(
+    id: string,
+    streamId: string,
+    staleSnapshot: boolean,
+    report: LoadReport | undefined,
+  ): Promise<T | undefined> {
     const aggregate = this.#factory(id);
     const events = await this.#store.getEvents<EventOfAggregate<T>>(streamId, 0);
+    if (report) {
+      report.eventsRead = events.length;
+      report.snapshotVersion = undefined;
+    }
     if (events.length === 0) return undefined;
     aggregate.loadFromHistory(events);
     if (staleSnapshot) this.#marks.set(aggregate, { version: 0, takenAt: undefined, stale: true });
