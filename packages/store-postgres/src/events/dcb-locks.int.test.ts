@@ -1,0 +1,169 @@
+import { randomUUID } from 'node:crypto';
+import {
+  type AppendConditionFailedError,
+  type EventQuery,
+  ExpectedVersion,
+  isAppendConditionFailedError,
+  type NewEvent,
+} from '@es/core';
+import { describeWithService } from '@es/testing';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+import pg from 'pg';
+import { createSqlExecutor } from '../connection/connection.js';
+import { migrate } from '../schema/migrate.js';
+import { dropSchema, uniqueSchema } from '../testing/test-support.js';
+import { PostgresEventStore } from './postgres-event-store.js';
+
+// The locks of migration 007, made observable: one append is held open in a transaction (a store
+// on one connection inside BEGIN), and the other must wait for it (seen in pg_locks as blocked by
+// that connection) rather than finish first; its outcome after the commit proves it saw the first.
+// Each case fails if the lock it names were missing: the second append would finish unblocked.
+describeWithService('DCB advisory locks on a PostgreSQL server', 'DATABASE_URL', (url) => {
+  let pool: pg.Pool;
+  let schema: string;
+  let store: PostgresEventStore;
+  let held: pg.PoolClient;
+  let heldPid: number;
+  // A store whose every statement runs on `held`, inside its open transaction.
+  let inTransaction: PostgresEventStore;
+
+  beforeAll(() => {
+    pool = new pg.Pool({ connectionString: url, max: 6 });
+  });
+
+  afterAll(async () => {
+    await pool.end();
+  });
+
+  beforeEach(async () => {
+    schema = uniqueSchema();
+    await migrate({ connection: pool, schema });
+    store = new PostgresEventStore({ connection: pool, schema, notify: false });
+    // Opens the log's first era, committed: otherwise the first append inside the held
+    // transaction would open it, and every other append would wait on that instead.
+    await store.appendEvents('seed', ExpectedVersion.NoStream, [{ type: 'Seeded', data: {} }]);
+    held = await pool.connect();
+    heldPid = (await held.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
+    await held.query('BEGIN');
+    const client = held;
+    inTransaction = new PostgresEventStore({
+      connection: {
+        query: (config: pg.QueryConfig) => client.query(config),
+        connect: () => Promise.reject(new Error('one connection only')),
+        end: async () => undefined,
+      } as unknown as pg.Pool,
+      schema,
+      notify: false,
+    });
+  });
+
+  afterEach(async () => {
+    await held.query('ROLLBACK').catch(() => undefined);
+    held.release();
+    const executor = createSqlExecutor(pool);
+    await dropSchema(executor, schema);
+    await executor.close();
+  });
+
+  // Resolves 'blocked' once some backend waits on a lock `held` holds, or 'finished' if `work`
+  // settles first (the lock under test is missing).
+  async function blockedOrFinished(work: Promise<unknown>): Promise<'blocked' | 'finished'> {
+    let settled = false;
+    const finished = work.then(
+      () => 'finished' as const,
+      () => 'finished' as const,
+    );
+    void finished.then(() => {
+      settled = true;
+    });
+    const blocked = (async () => {
+      while (!settled) {
+        const { rows } = await pool.query<{ n: number }>(
+          'SELECT count(*)::int AS n FROM pg_locks WHERE NOT granted AND $1 = ANY(pg_blocking_pids(pid))',
+          [heldPid],
+        );
+        if (rows[0]!.n > 0) return 'blocked' as const;
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+      return 'finished' as const;
+    })();
+    return Promise.race([finished, blocked]);
+  }
+
+  const tagged = (type: string, tags: string[]): NewEvent => ({ type, data: {}, tags });
+
+  describe('a conditional append waits for an uncommitted writer of a matching event, then fails', () => {
+    const cases: [string, (tag: string) => Promise<unknown>, (tag: string) => EventQuery][] = [
+      [
+        'exact-version appendEvents (the INSERT without a function) with the tag',
+        (tag) =>
+          inTransaction.appendEvents(`s-${randomUUID()}`, ExpectedVersion.NoStream, [tagged('A', [tag])]),
+        (tag) => ({ items: [{ tags: [tag] }] }),
+      ],
+      [
+        'appendEvents with ExpectedVersion.Any (the append function) with the tag',
+        (tag) => inTransaction.appendEvents(`s-${randomUUID()}`, ExpectedVersion.Any, [tagged('A', [tag])]),
+        (tag) => ({ items: [{ tags: [tag] }] }),
+      ],
+      [
+        'exact-version appendEvents to a stream named as the tag (a stream id is a tag)',
+        (tag) => inTransaction.appendEvents(tag, ExpectedVersion.NoStream, [{ type: 'A', data: {} }]),
+        (tag) => ({ items: [{ tags: [tag] }] }),
+      ],
+      [
+        'an event of a type a types-only condition names',
+        (tag) => inTransaction.appendEvents(`s-${randomUUID()}`, 0, [{ type: `T-${tag}`, data: {} }]),
+        (tag) => ({ items: [{ eventTypes: [`T-${tag}`] }] }),
+      ],
+      [
+        'a conditional append (its own condition elsewhere) writing the tag',
+        (tag) =>
+          inTransaction.append([tagged('A', [tag, 'other'])], {
+            condition: { failIfEventsMatch: { items: [{ tags: [`elsewhere-${tag}`] }] } },
+          }),
+        (tag) => ({ items: [{ tags: [tag, 'other'] }] }),
+      ],
+    ];
+    for (const [title, write, query] of cases) {
+      it(title, async () => {
+        const tag = `t-${randomUUID()}`;
+        const { position } = await store.read(query(tag));
+        await write(tag);
+        const conditional = store.append([tagged('B', ['decided'])], {
+          condition: { failIfEventsMatch: query(tag), afterPosition: position },
+        });
+        expect(await blockedOrFinished(conditional)).toBe('blocked');
+        await held.query('COMMIT');
+        const error = await conditional.then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+        expect(isAppendConditionFailedError(error)).toBe(true);
+        expect((error as AppendConditionFailedError).conflictingPosition).toBeGreaterThan(position);
+      });
+    }
+  });
+
+  it('a plain writer of a tag waits for an uncommitted conditional append on it, and lands after it', async () => {
+    const tag = `t-${randomUUID()}`;
+    const decided = await inTransaction.append([tagged('Decided', [tag])], {
+      condition: { failIfEventsMatch: { items: [{ tags: [tag] }] } },
+    });
+    const plain = store.appendEvents(`s-${randomUUID()}`, ExpectedVersion.NoStream, [tagged('Plain', [tag])]);
+    expect(await blockedOrFinished(plain)).toBe('blocked');
+    await held.query('COMMIT');
+    const { lastPosition } = await plain;
+    expect(lastPosition).toBeGreaterThan(decided.lastPosition);
+  });
+
+  it('plain writers of the same tag do not wait for each other', async () => {
+    const tag = `t-${randomUUID()}`;
+    await inTransaction.appendEvents(`s-${randomUUID()}`, ExpectedVersion.NoStream, [tagged('A', [tag])]);
+    // Finishes while the first writer's transaction is still open.
+    await store.appendEvents(`s-${randomUUID()}`, ExpectedVersion.NoStream, [tagged('A', [tag])]);
+    await store.appendEvents(`s-${randomUUID()}`, ExpectedVersion.Any, [tagged('A', [tag])]);
+    await held.query('COMMIT');
+    const { events } = await store.read({ items: [{ tags: [tag] }] });
+    expect(events).toHaveLength(3);
+  });
+});
