@@ -27,6 +27,7 @@ import {
 } from './consumer-group-options.js';
 import { describeError } from './describe-error.js';
 import { readOneBatch } from './read-batches.js';
+import { ConsumerTelemetry } from './telemetry.js';
 import { sleep, WakeUp } from './wake-up.js';
 
 /** One partition this worker holds. */
@@ -123,6 +124,12 @@ export class ConsumerGroup<E extends DomainEvent = DomainEvent, TContext = void>
   // The position after which a group that replaced a previous version hands events over as live.
   #liveFrom: Position | undefined;
   #reportedOwned = '';
+  readonly #telemetry = new ConsumerTelemetry();
+  readonly #labelsOf = (partition: number) => () => ({
+    'es.consumer.group': this.#options.name,
+    'es.partition': partition,
+    'es.subscription': partitionSubscriptionId(this.#options.name, partition),
+  });
 
   constructor(options: ConsumerGroupOptions<E, TContext>) {
     this.#options = resolveConsumerGroupOptions(options);
@@ -432,6 +439,7 @@ export class ConsumerGroup<E extends DomainEvent = DomainEvent, TContext = void>
         await this.#leases.release(fence).catch(() => undefined);
         throw error;
       }
+      this.#telemetry.lease(this.#labelsOf(partition), 'acquired');
       this.#owned.set(partition, {
         partition,
         fence,
@@ -488,6 +496,7 @@ export class ConsumerGroup<E extends DomainEvent = DomainEvent, TContext = void>
               signal: this.#crash.signal,
             });
       if (batch.length === 0) {
+        for (const owned of working) this.#telemetry.lag(this.#labelsOf(owned.partition), batch);
         this.#failures = 0;
         await this.#flush(working);
         lastFlush = Date.now();
@@ -564,15 +573,23 @@ export class ConsumerGroup<E extends DomainEvent = DomainEvent, TContext = void>
     if (owned.lost) return;
     const id = partitionSubscriptionId(this.name, owned.partition);
     const parked: ParkedEvent[] = [];
-    let committed: boolean;
-    try {
-      committed = await this.#options.readModel.commitBatch(
+    const labels = this.#labelsOf(owned.partition);
+    const commit = () =>
+      this.#options.readModel.commitBatch(
         id,
         owned.committed,
         last,
         (unit) => this.#handleShare(owned.partition, id, share, unit, parked),
         owned.fence,
       );
+    let committed: boolean;
+    try {
+      // A flush (no events, only the checkpoint) is not a batch: no span, no lag.
+      if (share.length === 0) committed = await commit();
+      else {
+        this.#telemetry.lag(labels, share);
+        committed = await this.#telemetry.traceBatch(labels, share, commit);
+      }
     } catch (error) {
       if (isLeaseLostError(error)) {
         owned.lost = true;
@@ -584,6 +601,7 @@ export class ConsumerGroup<E extends DomainEvent = DomainEvent, TContext = void>
     if (committed) {
       owned.committed = last;
       owned.readTo = last;
+      this.#telemetry.committed(labels, share.length, parked.length);
       for (const event of parked) this.#onParked?.(event);
     } else {
       // Someone else moved the checkpoint: our lease is gone in all but name. Drop the partition.
@@ -643,6 +661,7 @@ export class ConsumerGroup<E extends DomainEvent = DomainEvent, TContext = void>
           await unit.park(record);
           return record;
         }
+        this.#telemetry.retry(this.#labelsOf(info.partition));
         await sleep(backoffDelay(attempt, backoff), this.#crash.signal);
       }
     }
@@ -662,11 +681,13 @@ export class ConsumerGroup<E extends DomainEvent = DomainEvent, TContext = void>
     let changed = false;
     for (const owned of [...this.#owned.values()]) {
       if (owned.lost) {
+        this.#telemetry.lease(this.#labelsOf(owned.partition), 'lost');
         this.#owned.delete(owned.partition);
         changed = true;
       } else if (owned.handOff) {
         await this.#flush([owned]);
         await this.#leases.release(owned.fence).catch((error: unknown) => this.#options.onError(error));
+        this.#telemetry.lease(this.#labelsOf(owned.partition), 'released');
         this.#owned.delete(owned.partition);
         changed = true;
       }
@@ -677,6 +698,7 @@ export class ConsumerGroup<E extends DomainEvent = DomainEvent, TContext = void>
   async #leave(): Promise<void> {
     for (const owned of [...this.#owned.values()]) {
       if (!owned.lost) await this.#leases.release(owned.fence).catch(() => undefined);
+      this.#telemetry.lease(this.#labelsOf(owned.partition), owned.lost ? 'lost' : 'released');
       this.#owned.delete(owned.partition);
     }
     await this.#leases.leave(this.name, this.workerId).catch(() => undefined);

@@ -21,6 +21,7 @@ import {
   resolveProjectionOptions,
 } from './projection-options.js';
 import { readOneBatch } from './read-batches.js';
+import { ConsumerTelemetry } from './telemetry.js';
 import { sleep, WakeUp } from './wake-up.js';
 
 interface PositionWaiter {
@@ -80,6 +81,8 @@ export class Projection<E extends DomainEvent = DomainEvent, TContext = void> {
   #failure: { error: unknown } | undefined;
   #positionWaiters: PositionWaiter[] = [];
   #idleWaiters: IdleWaiter[] = [];
+  readonly #telemetry = new ConsumerTelemetry();
+  readonly #labels = () => ({ 'es.subscription': this.#options.name });
 
   constructor(options: ProjectionOptions<E, TContext>) {
     this.#options = resolveProjectionOptions(options);
@@ -187,6 +190,7 @@ export class Projection<E extends DomainEvent = DomainEvent, TContext = void> {
           await sleep(this.#options.lockRetryMs, this.#halt.signal);
           continue;
         }
+        if (lease !== alwaysHeld) this.#telemetry.lease(this.#labels, 'acquired');
         try {
           this.#active = true;
           await this.#follow(lease);
@@ -206,7 +210,10 @@ export class Projection<E extends DomainEvent = DomainEvent, TContext = void> {
           );
         } finally {
           this.#active = false;
-          if (lease !== alwaysHeld && !this.#crash.signal.aborted) await lease.release().catch(() => {});
+          if (lease !== alwaysHeld) {
+            this.#telemetry.lease(this.#labels, lease.lost.aborted ? 'lost' : 'released');
+            if (!this.#crash.signal.aborted) await lease.release().catch(() => {});
+          }
         }
       }
     } finally {
@@ -256,6 +263,7 @@ export class Projection<E extends DomainEvent = DomainEvent, TContext = void> {
         eventTypes,
         signal: this.#crash.signal,
       });
+      this.#telemetry.lag(this.#labels, batch);
       if (batch.length === 0) {
         // The stores answer again: a later outage backs off from the shortest delay.
         this.#failures = 0;
@@ -266,15 +274,19 @@ export class Projection<E extends DomainEvent = DomainEvent, TContext = void> {
       }
       const last = batch[batch.length - 1]!.position;
       const parked: ParkedEvent[] = [];
-      const committed = await readModel.commitBatch(name, checkpoint, last, (unit) =>
-        this.#handleBatch(batch, unit, parked),
+      const from = checkpoint;
+      const committed = await this.#telemetry.traceBatch(this.#labels, batch, () =>
+        readModel.commitBatch(name, from, last, (unit) => this.#handleBatch(batch, unit, parked)),
       );
       this.#crash.signal.throwIfAborted();
       this.#failures = 0;
       // Another instance moved the checkpoint (our lease lapsed): nothing was kept; start again from it.
       checkpoint = committed ? last : await readModel.load(name);
       this.#position = checkpoint;
-      if (committed) for (const event of parked) this.#onParked?.(event);
+      if (committed) {
+        this.#telemetry.committed(this.#labels, batch.length, parked.length);
+        for (const event of parked) this.#onParked?.(event);
+      }
       this.#resolvePositions();
     }
   }
@@ -319,6 +331,7 @@ export class Projection<E extends DomainEvent = DomainEvent, TContext = void> {
           await unit.park(record);
           return record;
         }
+        this.#telemetry.retry(this.#labels);
         await sleep(backoffDelay(attempt, backoff), this.#crash.signal);
       }
     }
