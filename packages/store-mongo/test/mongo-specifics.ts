@@ -1,9 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import { ExpectedVersion, isEventStoreUnavailableError, type StoredEvent } from '@es/core';
+import { prepareEventQuery } from '@es/core/adapter';
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { Decimal128, Double, Int32, Long, MongoClient } from 'mongodb';
 import { POSITION_COUNTER_ID } from '../src/events/append.js';
-import { byTypeFilter, globalLogFilter, TYPE_POSITION_INDEX } from '../src/events/filters.js';
+import {
+  byTypeFilter,
+  eventQueryFilter,
+  globalLogFilter,
+  TAGS_POSITION_INDEX,
+  TYPE_POSITION_INDEX,
+} from '../src/events/filters.js';
 import { MongoEventStore } from '../src/events/mongo-event-store.js';
 import { MIGRATIONS_COLLECTION } from '../src/schema/schema.js';
 import type { MongoFixture } from './mongo-fixture.js';
@@ -39,7 +46,7 @@ export function mongoSpecifics(mongo: MongoFixture): void {
       const name = store.collectionName;
       const first = await store.migrate();
       expect(first).toEqual({
-        applied: [`${name}#1`, `${name}_positions#2`, `${name}#5`],
+        applied: [`${name}#1`, `${name}_positions#2`, `${name}#5`, `${name}#8`],
         alreadyApplied: [],
       });
       const again = await Promise.all([store.migrate(), store.migrate()]);
@@ -51,6 +58,7 @@ export function mongoSpecifics(mongo: MongoFixture): void {
       });
       expect(indexes.find((index) => index.name === 'stream_event_id')?.unique).toBe(true);
       expect(indexes.find((index) => index.name === 'type_position')?.key).toEqual({ type: 1, _id: 1 });
+      expect(indexes.find((index) => index.name === 'tags_position')?.key).toEqual({ tags: 1, _id: 1 });
       const counter = await db()
         .collection(`${store.collectionName}_positions`)
         .findOne({ _id: POSITION_COUNTER_ID as never }, { promoteLongs: false });
@@ -58,7 +66,7 @@ export function mongoSpecifics(mongo: MongoFixture): void {
       const records = await db()
         .collection(MIGRATIONS_COLLECTION)
         .countDocuments({ collection: { $in: [store.collectionName, `${store.collectionName}_positions`] } });
-      expect(records).toBe(3);
+      expect(records).toBe(4);
     });
 
     it('looks up only caller-chosen ids: a store-made id may be chosen in another stream, a chosen one may not', async () => {
@@ -125,6 +133,61 @@ export function mongoSpecifics(mongo: MongoFixture): void {
       expect(log).toContain('_id_');
       expect(log).not.toContain('"stage":"SORT"');
       expect((await store.getEventsByType('Rare')).length).toBe(4);
+    });
+
+    it('a query item with tags is an index range on tags_position, in position order', async () => {
+      const store = open();
+      // One batch of 100 events at positions 1..100, 4 of them rare: a scan would read them all.
+      await store.append(
+        Array.from({ length: 100 }, (_, i) => ({
+          type: 'T',
+          data: {},
+          tags: [i % 25 === 0 ? 'rare' : 'common', `n:${i}`],
+        })),
+      );
+      const events = db().collection(store.collectionName);
+      const query = prepareEventQuery({
+        items: [{ tags: ['rare'] }, { eventTypes: ['T'], tags: ['rare', 'n:50'] }],
+      });
+      // The same filter and sort as the store's read.
+      const filter: object = eventQueryFilter(query, 0n, 100n);
+      const cursor = events.find(filter).sort({ _id: 1 }).limit(7);
+      const winning = JSON.stringify((await cursor.explain('queryPlanner')).queryPlanner.winningPlan);
+      expect(winning).toContain(TAGS_POSITION_INDEX);
+      expect(winning).not.toContain('COLLSCAN');
+      const read = await store.read({ items: [{ tags: ['rare'] }] });
+      expect(read.events.map((event) => event.position)).toEqual([1n, 26n, 51n, 76n]);
+      expect(read.position).toBe(100n);
+    });
+
+    it('documents written before tags existed read as untagged and match their stream id as a tag', async () => {
+      const store = open();
+      await store.migrate();
+      const streamId = `legacy-${randomUUID()}`;
+      await db()
+        .collection(store.collectionName)
+        .insertOne({
+          _id: Long.fromNumber(1) as never,
+          streamId,
+          version: new Int32(1),
+          eventId: randomUUID(),
+          type: 'Legacy',
+          schemaVersion: new Int32(1),
+          data: '{}',
+          metadata: '{}',
+          timestamp: new Date(),
+        });
+      await db()
+        .collection(`${store.collectionName}_positions`)
+        .updateOne({ _id: POSITION_COUNTER_ID as never }, { $set: { value: Long.fromNumber(1) } });
+      const read = await store.read({ items: [{ tags: [streamId] }] });
+      expect(read.events.map((event) => [event.position, event.tags])).toEqual([[1n, []]]);
+      expect(read.position).toBe(1n);
+      await expect(
+        store.append([{ type: 'New', data: {} }], {
+          condition: { failIfEventsMatch: { items: [{ tags: [streamId] }] } },
+        }),
+      ).rejects.toThrow(/Append condition failed/);
     });
 
     it('reads documents whose numbers have other BSON widths, and appends after them', async () => {

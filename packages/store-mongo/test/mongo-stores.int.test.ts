@@ -1,5 +1,6 @@
 import {
   describeCheckpointStoreContract,
+  describeDcbContract,
   describeEventStoreContract,
   describeSnapshotStoreContract,
   describeWithService,
@@ -32,6 +33,26 @@ describeWithService(
           collection: sameStorageAs
             ? (sameStorageAs as MongoEventStore).collectionName
             : mongo.unique('events'),
+          registry,
+          autoMigrate: true,
+        }),
+      cleanup: async (store) => {
+        const { collectionName } = store as MongoEventStore;
+        await mongo.drop(collectionName, `${collectionName}_positions`);
+        await store.close();
+      },
+    });
+
+    // Dynamic consistency boundaries: 8 racers over 100 rounds on the replica set. Not run on the
+    // machine this was written on (no MongoDB can run there); see the README.
+    describeDcbContract({
+      name: 'MongoEventStore',
+      timeoutMs: 300_000,
+      create: async ({ registry, sameStorageAs }) =>
+        new MongoEventStore({
+          connection: mongo.client(),
+          database: mongo.database,
+          collection: sameStorageAs ? (sameStorageAs as MongoEventStore).collectionName : mongo.unique('dcb'),
           registry,
           autoMigrate: true,
         }),

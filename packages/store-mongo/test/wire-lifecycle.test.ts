@@ -131,14 +131,14 @@ describe('MongoDB stores: closed stores and errors an operator must fix (scripte
     try {
       const append = await failureOf(() => events.appendEvents('s', 'any', [{ type: 'Opened', data: {} }]));
       expect(isStoreNotMigratedError(append)).toBe(true);
-      expect((append as Error).message).toContain('orders#1, orders_positions#2, orders#5');
+      expect((append as Error).message).toContain('orders#1, orders_positions#2, orders#5, orders#8');
       expect((append as Error).message).toMatch(/migrate\(\{ connection, database/);
       expect(isStoreNotMigratedError(await failureOf(() => snapshots.load('s')))).toBe(true);
       expect(isStoreNotMigratedError(await failureOf(() => checkpoints.load('p')))).toBe(true);
       // Nothing but the check reached the server.
       expect(fake.operations()).toEqual([]);
       expect(fake.commands.filter(isSchemaCheck).map((command) => command.body.filter._id.$in)).toEqual([
-        ['orders#1', 'orders_positions#2', 'orders#5'],
+        ['orders#1', 'orders_positions#2', 'orders#5', 'orders#8'],
         ['snapshots#3'],
         ['checkpoints#4'],
       ]);

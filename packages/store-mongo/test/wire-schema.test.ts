@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
-import { type Document, Long, MongoClient } from 'mongodb';
+import { type Document, Int32, Long, MongoClient } from 'mongodb';
 import { MongoEventStore } from '../src/events/mongo-event-store.js';
 import { migrate } from '../src/schema/migrate.js';
 import { MONGO_MIGRATIONS } from '../src/schema/migrations.js';
@@ -19,10 +19,13 @@ describe('migrate on the wire (scripted fake server, not MongoDB)', () => {
     fake = await startFakeMongoServer({ replicaSet: true });
     store = new MongoEventStore({ connection: fake.uri, collection: 'orders' });
     const report = await store.migrate();
-    expect(report).toEqual({ applied: ['orders#1', 'orders_positions#2', 'orders#5'], alreadyApplied: [] });
+    expect(report).toEqual({
+      applied: ['orders#1', 'orders_positions#2', 'orders#5', 'orders#8'],
+      alreadyApplied: [],
+    });
     const ops = fake.operations();
     const createIndexes = ops.filter((op) => op.name === 'createIndexes');
-    expect(createIndexes.map((op) => op.body.createIndexes)).toEqual(['orders', 'orders']);
+    expect(createIndexes.map((op) => op.body.createIndexes)).toEqual(['orders', 'orders', 'orders']);
     expect(
       createIndexes.flatMap((op) =>
         (op.body.indexes as Document[]).map((index) => [index.name, index.unique ?? false]),
@@ -32,10 +35,14 @@ describe('migrate on the wire (scripted fake server, not MongoDB)', () => {
       ['stream_event_id', true],
       ['type_position', false],
       ['event_id', false],
+      ['tags_position', false],
     ]);
+    const tagsIndex = createIndexes.flatMap((op) => op.body.indexes as Document[]).at(-1);
+    expect(tagsIndex?.key).toEqual({ tags: new Int32(1), _id: new Int32(1) });
     expect(ops.filter((op) => op.name === 'create').map((op) => op.body.create)).toEqual([
       'orders',
       'orders_positions',
+      'orders',
       'orders',
     ]);
     const updates = ops.filter((op) => op.name === 'update').flatMap((op) => op.body.updates as Document[]);
@@ -45,9 +52,14 @@ describe('migrate on the wire (scripted fake server, not MongoDB)', () => {
     const records = updates.filter(
       (update) => typeof update.q._id?.$eq === 'string' && update.q._id.$eq.includes('#'),
     );
-    expect(records.map((record) => record.q._id.$eq)).toEqual(['orders#1', 'orders_positions#2', 'orders#5']);
+    expect(records.map((record) => record.q._id.$eq)).toEqual([
+      'orders#1',
+      'orders_positions#2',
+      'orders#5',
+      'orders#8',
+    ]);
 
-    // Second run: the records say all three are applied with the same checksum.
+    // Second run: the records say all four are applied with the same checksum.
     fake.commands.length = 0;
     fake.respond = ({ name, body }) => {
       if (name !== 'find' || body.find !== 'es_schema_migrations') return undefined;
@@ -63,8 +75,11 @@ describe('migrate on the wire (scripted fake server, not MongoDB)', () => {
       };
     };
     const again = await store.migrate();
-    expect(again).toEqual({ applied: [], alreadyApplied: ['orders#1', 'orders_positions#2', 'orders#5'] });
-    expect(fake.operations().map((op) => op.name)).toEqual(['find', 'find', 'find']);
+    expect(again).toEqual({
+      applied: [],
+      alreadyApplied: ['orders#1', 'orders_positions#2', 'orders#5', 'orders#8'],
+    });
+    expect(fake.operations().map((op) => op.name)).toEqual(['find', 'find', 'find', 'find']);
   });
 
   it('explains an index that conflicts with a migration', async () => {
@@ -98,6 +113,7 @@ describe('migrate on the wire (scripted fake server, not MongoDB)', () => {
         'orders#5',
         'consumer_groups#6',
         'parked_events#7',
+        'orders#8',
       ],
       alreadyApplied: [],
     });
@@ -110,6 +126,7 @@ describe('migrate on the wire (scripted fake server, not MongoDB)', () => {
       'shop.orders',
       'shop.consumer_groups',
       'shop.parked_events',
+      'shop.orders',
     ]);
   });
 

@@ -1,4 +1,5 @@
 import {
+  AppendConditionFailedError,
   type AppendResult,
   ConcurrencyConflictError,
   EventSerializationError,
@@ -7,7 +8,12 @@ import {
   isConcurrencyConflictError,
   isEventSourcingError,
 } from '@es/core';
-import { type PreparedAppend, resolveRetriedAppend, type StoredEventLocation } from '@es/core/adapter';
+import {
+  type PreparedAppend,
+  type PreparedAppendCondition,
+  resolveRetriedAppend,
+  type StoredEventLocation,
+} from '@es/core/adapter';
 import {
   type ClientSession,
   type Collection,
@@ -33,7 +39,7 @@ import {
   placeEvents,
   RAW_READ,
 } from './event-document.js';
-import { eventIdsAnywhereFilter, wholeStreamFilter } from './filters.js';
+import { eventIdsAnywhereFilter, eventQueryFilter, wholeStreamFilter } from './filters.js';
 
 /** The counter document in the positions collection. */
 export interface PositionDocument {
@@ -117,12 +123,16 @@ interface Attempt {
  * Appends a prepared batch in one transaction; see {@link appendTransaction}. The whole append,
  * retries included, is bounded by `limits.timeoutMs`: when time runs out before the commit is
  * sent it fails with `EventStoreUnavailableError` saying nothing was written; when a commit was
- * sent but not confirmed, with the "outcome is unknown" `EventStoreUnavailableError`.
+ * sent but not confirmed, with the "outcome is unknown" `EventStoreUnavailableError`. With a
+ * `condition` (dynamic consistency boundaries), the transaction also looks for a matching event
+ * after the condition's position once it has written the counter, and fails with
+ * `AppendConditionFailedError`, writing nothing, when it finds one.
  */
 export async function appendInTransaction(
   target: AppendTarget,
   append: PreparedAppend,
   limits: AppendLimits,
+  condition?: PreparedAppendCondition,
 ): Promise<AppendResult> {
   // Encoded once, and refused before any request when a document or the batch could not fit.
   const encoded = encodeEvents(append.events);
@@ -144,7 +154,7 @@ export async function appendInTransaction(
       session.startTransaction(appendTransaction(remaining));
       let outcome: Attempt;
       try {
-        outcome = await appendOnce(target, append, encoded, session);
+        outcome = await appendOnce(target, append, encoded, session, condition);
       } catch (error) {
         if (session.inTransaction()) await session.abortTransaction().catch(() => undefined);
         if (isEventSourcingError(error)) throw error;
@@ -303,6 +313,7 @@ async function appendOnce(
   append: PreparedAppend,
   encoded: readonly EncodedEvent[],
   session: ClientSession,
+  condition: PreparedAppendCondition | undefined,
 ): Promise<Attempt> {
   const { streamId, expectedVersion, events } = append;
   const actualVersion = await readHead(target.events, streamId, session);
@@ -335,6 +346,13 @@ async function appendOnce(
   }
 
   const { last, at } = await allocatePositions(target.positions, events.length, session);
+  // After the counter write, never before: the write proves the snapshot current (an append that
+  // committed after it, or is still running, makes the write conflict and this attempt run again),
+  // so no event the check would match can commit between the check and this transaction's commit.
+  if (condition) {
+    const conflicting = await firstMatchAfter(target.events, condition, session);
+    if (conflicting !== undefined) throw new AppendConditionFailedError(condition.condition, conflicting);
+  }
   const documents = placeEvents(encoded, {
     streamId,
     versionBefore: actualVersion,
@@ -367,6 +385,22 @@ async function findStoredCopies(
     version: readSafeInteger(document.version, 'version'),
     position: readPosition(document._id, '_id'),
   }));
+}
+
+// The position of the first event matching the condition's query after its position, in the
+// transaction's snapshot; `undefined` when none exists.
+async function firstMatchAfter(
+  events: Collection<EventDocument>,
+  condition: PreparedAppendCondition,
+  session: ClientSession,
+): Promise<bigint | undefined> {
+  const match = await events.findOne(eventQueryFilter(condition.query, condition.afterPosition), {
+    session,
+    sort: { _id: 1 },
+    projection: { _id: 1 },
+    ...RAW_READ,
+  });
+  return match ? readPosition(match._id, '_id') : undefined;
 }
 
 // Writes the counter document without allocating (its time only), inside the transaction.

@@ -15,14 +15,21 @@ const stored = (document: object) => BSON.deserialize(BSON.serialize(document), 
 
 describe('event documents', () => {
   const timestamp = new Date('2025-01-02T03:04:05.678Z');
-  const append = prepareAppend('order-1', 'any', [
-    {
-      type: 'Placed',
-      data: { items: [{ sku: 'A', qty: 2 }], note: "O'Brien" },
-      metadata: { correlationId: 'c' },
-    },
-    { type: 'Paid', data: { amount: 19.99 } },
-  ]);
+  const append = prepareAppend(
+    'order-1',
+    'any',
+    [
+      {
+        type: 'Placed',
+        data: { items: [{ sku: 'A', qty: 2 }], note: "O'Brien" },
+        metadata: { correlationId: 'c' },
+        tags: ['customer:c7', 'Mixed Case'],
+      },
+      { type: 'Paid', data: { amount: 19.99 } },
+    ],
+    undefined,
+    { acceptTags: true },
+  );
 
   it('gives each event consecutive versions and Int64 positions, and reads them back unchanged', () => {
     const documents = toEventDocuments(append.events, {
@@ -34,6 +41,8 @@ describe('event documents', () => {
     });
     expect(documents.map((d) => d.idSupplied)).toEqual([false, false]);
     expect(documents.map((d) => d._id)).toEqual([Long.fromNumber(41), Long.fromNumber(42)]);
+    // Stored exactly as given, an untagged event as an empty list.
+    expect(documents.map((d) => d.tags)).toEqual([['customer:c7', 'Mixed Case'], []]);
     const events = documents.map((document) => fromEventDocument(stored(document)));
     expect(events).toEqual([
       {
@@ -46,6 +55,7 @@ describe('event documents', () => {
         data: { items: [{ sku: 'A', qty: 2 }], note: "O'Brien" },
         metadata: { correlationId: 'c' },
         timestamp,
+        tags: ['customer:c7', 'Mixed Case'],
       },
       {
         eventId: append.events[1]!.eventId,
@@ -57,6 +67,7 @@ describe('event documents', () => {
         data: { amount: 19.99 },
         metadata: {},
         timestamp,
+        tags: [],
       },
     ]);
   });
@@ -74,7 +85,8 @@ describe('event documents', () => {
         timestamp,
       }),
     );
-    expect(event).toMatchObject({ position: 7n, version: 3, schemaVersion: 2, metadata: {} });
+    // Written before tags existed: untagged.
+    expect(event).toMatchObject({ position: 7n, version: 3, schemaVersion: 2, metadata: {}, tags: [] });
     expect(event.data).toEqual({ count: 5, price: 1.5, ratio: 1 });
   });
 
@@ -85,6 +97,8 @@ describe('event documents', () => {
       ['version', 1.5],
       ['_id', 'x'],
       ['timestamp', '2020-01-01'],
+      ['tags', 'a'],
+      ['tags', ['a', 5]],
     ] as const) {
       let error: unknown;
       try {

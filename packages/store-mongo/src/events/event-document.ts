@@ -32,6 +32,12 @@ export interface EventDocument {
   /** Commit time from the server's clock ($$NOW when the position was allocated). */
   timestamp: Date;
   /**
+   * The event's tags, exactly as appended (`[]` when none): what queries of dynamic consistency
+   * boundaries select by (index `tags_position`, migration 8). Documents written before the field
+   * existed lack it and read as untagged.
+   */
+  tags?: string[];
+  /**
    * Whether the id came with a batch whose caller chose ids (then it is unique across the store and
    * looked up by retries), or was made by the store (`false`: never looked up). Documents written
    * before the field existed lack it and count as chosen by a caller.
@@ -56,6 +62,7 @@ export interface EncodedEvent {
   readonly schemaVersion: Int32 | Long;
   readonly data: string | undefined;
   readonly metadata: string;
+  readonly tags: readonly string[];
 }
 
 /** MongoDB's limit on one document, 16 MiB, on every server version. */
@@ -69,6 +76,7 @@ export function encodeEvents(events: readonly PreparedEvent[]): EncodedEvent[] {
     schemaVersion: toBsonInteger(event.schemaVersion),
     data: JSON.stringify(event.data) as string | undefined,
     metadata: JSON.stringify(event.metadata),
+    tags: event.tags,
   }));
 }
 
@@ -85,6 +93,7 @@ export function placeEvents(encoded: readonly EncodedEvent[], placement: BatchPl
     metadata: event.metadata,
     timestamp: placement.timestamp,
     idSupplied: placement.idSupplied,
+    tags: [...event.tags],
   }));
 }
 
@@ -113,7 +122,14 @@ export function assertEventsFit(encoded: readonly EncodedEvent[], streamId: stri
   let total = 0;
   for (const event of encoded) {
     const bytes = BSON.calculateObjectSize(
-      { ...widest, eventId: event.eventId, type: event.type, data: event.data, metadata: event.metadata },
+      {
+        ...widest,
+        eventId: event.eventId,
+        type: event.type,
+        data: event.data,
+        metadata: event.metadata,
+        tags: event.tags,
+      },
       { ignoreUndefined: true },
     );
     if (bytes > MAX_DOCUMENT_BYTES) {
@@ -149,7 +165,23 @@ export function fromEventDocument(document: Record<string, unknown>): StoredEven
       ? metadata
       : {}) as EventMetadata,
     timestamp: readDate(document.timestamp, 'timestamp'),
+    tags: readTags(document.tags),
   };
+}
+
+const NO_TAGS: readonly string[] = Object.freeze([]);
+
+// Documents written before tags existed lack the field: untagged. Anything but an array of strings
+// was not written by this store.
+function readTags(value: unknown): readonly string[] {
+  if (value === undefined || value === null) return NO_TAGS;
+  if (!Array.isArray(value) || !value.every((tag) => typeof tag === 'string')) {
+    throw new EventSerializationError(
+      'Stored field "tags" should hold an array of strings, but it does not. ' +
+        'The document was not written by this store, or was edited by hand.',
+    );
+  }
+  return value;
 }
 
 // This store writes JSON text. A BSON value in its place (a document written by another tool, or
@@ -179,6 +211,7 @@ export const EVENT_PROJECTION = {
   data: 1,
   metadata: 1,
   timestamp: 1,
+  tags: 1,
 } as const;
 
 /**

@@ -1,4 +1,4 @@
-import { assertEventType, assertStreamId } from '@es/core/adapter';
+import { assertEventType, assertStreamId, assertTag, type PreparedEventQuery } from '@es/core/adapter';
 import type { Filter } from 'mongodb';
 import { toBsonInteger, toBsonPosition } from './bson-values.js';
 import type { EventDocument } from './event-document.js';
@@ -9,6 +9,9 @@ import type { EventDocument } from './event-document.js';
 
 /** The index (migration 001) that serves reads by event type in position order. */
 export const TYPE_POSITION_INDEX = 'type_position';
+
+/** The multikey index (migration 008) that serves query items with tags, in position order. */
+export const TAGS_POSITION_INDEX = 'tags_position';
 
 /** Events of one stream with `fromVersion < version <= toVersion`. */
 export function streamFilter(
@@ -69,4 +72,45 @@ function typesCondition(eventTypes: ReadonlySet<string> | readonly string[]): { 
   const types = [...eventTypes];
   for (const type of types) assertEventType(type);
   return { $in: types };
+}
+
+/**
+ * The events matching a query (dynamic consistency boundaries) with `afterPosition < _id`, and
+ * `_id <= toPosition` when given: one top-level `$or` of conjunctions, each bounded by position so
+ * that every branch is an index range (`tags_position`, `type_position`, `stream_version`).
+ *
+ * An item with types only is `{ type: { $in } }`. An item with tags `t1..tk` matches an event
+ * whose stored tags hold all of them, or whose stream id is one `ti` and whose stored tags hold the
+ * others (the stream id counts as a tag, and a stream id stands for at most one of the item's
+ * tags): k + 1 branches, each with the item's types when it has them. `$all: []` matches nothing
+ * in MongoDB, so the branch of a one-tag item's stream id is the stream id alone.
+ */
+export function eventQueryFilter(
+  query: PreparedEventQuery,
+  afterPosition: bigint,
+  toPosition?: bigint,
+): Filter<EventDocument> {
+  const position: Record<string, unknown> = { $gt: toBsonPosition(afterPosition) };
+  if (toPosition !== undefined) position.$lte = toBsonPosition(toPosition);
+  const branches: Record<string, unknown>[] = [];
+  for (const item of query.items) {
+    const types = item.eventTypes === undefined ? {} : { type: typesCondition(item.eventTypes) };
+    if (item.tags === undefined) {
+      branches.push({ ...types, _id: position });
+      continue;
+    }
+    const tags = [...item.tags];
+    for (const tag of tags) assertTag(tag);
+    branches.push({ ...types, tags: { $all: tags }, _id: position });
+    tags.forEach((streamId, index) => {
+      const others = tags.filter((_, other) => other !== index);
+      branches.push({
+        ...types,
+        streamId: { $eq: streamId },
+        ...(others.length > 0 ? { tags: { $all: others } } : {}),
+        _id: position,
+      });
+    });
+  }
+  return { $or: branches } as Filter<EventDocument>;
 }

@@ -1,7 +1,10 @@
 import {
+  type AppendOptions,
   type AppendResult,
   type AppendSubscription,
+  type ConditionalAppendResult,
   type DomainEvent,
+  type EventQuery,
   type EventRegistry,
   type EventStore,
   type EventStoreOptions,
@@ -9,6 +12,8 @@ import {
   InvalidArgumentError,
   type NewEvent,
   type Position,
+  type QueryReadOptions,
+  type QueryReadResult,
   type ReadAllOptions,
   type ReadByTypeOptions,
   type ReadStreamOptions,
@@ -19,8 +24,10 @@ import {
   assertStreamId,
   decodeStoredEvent,
   prepareAppend,
+  prepareConditionalAppend,
   readAllOptions,
   readByTypeArguments,
+  readQueryArguments,
   readStreamArguments,
 } from '@es/core/adapter';
 import type { Collection, Document } from 'mongodb';
@@ -59,6 +66,7 @@ import {
 import { watchAppends } from './append-notifications.js';
 import { EVENT_PROJECTION, type EventDocument, fromEventDocument, RAW_READ } from './event-document.js';
 import { byTypeFilter, globalLogFilter, streamFilter, TYPE_POSITION_INDEX } from './filters.js';
+import { readQueryInSnapshot } from './query-read.js';
 
 /** One indexed read of the events collection. */
 interface ReadQuery {
@@ -142,6 +150,7 @@ export class MongoEventStore implements EventStore {
     globalOrdering: true,
     transactions: true,
     liveNotifications: true,
+    dynamicConsistencyBoundaries: true,
   };
   readonly #connection: MongoConnection;
   readonly #events: Collection<EventDocument>;
@@ -229,13 +238,58 @@ export class MongoEventStore implements EventStore {
     expectedVersion: ExpectedVersionValue,
     events: readonly NewEvent<E>[],
   ): Promise<AppendResult> {
-    const append = prepareAppend(streamId, expectedVersion, events, this.#registry);
+    const append = prepareAppend(streamId, expectedVersion, events, this.#registry, { acceptTags: true });
     await this.#whenReady();
-    return appendInTransaction(
-      { client: this.#connection.client, events: this.#events, positions: this.#positions },
-      append,
-      this.#limits,
-    );
+    return appendInTransaction(this.#appendTarget(), append, this.#limits);
+  }
+
+  /**
+   * Appends `events` with their tags, if `options.condition` holds (see `EventStore.append`): in the
+   * append's transaction, after the position counter is written (so a concurrent append
+   * write-conflicts with this one and one of them runs again), the events matching the condition
+   * after its position are looked up; one found fails the append with
+   * `AppendConditionFailedError` and nothing is written. Without `streamId` the batch goes to a
+   * stream of its own, `$dcb-<its first event id>`.
+   */
+  async append<E extends DomainEvent = DomainEvent>(
+    events: readonly NewEvent<E>[],
+    options?: AppendOptions,
+  ): Promise<ConditionalAppendResult> {
+    const append = prepareConditionalAppend(events, options, this.#registry);
+    await this.#whenReady();
+    const result = await appendInTransaction(this.#appendTarget(), append, this.#limits, append.condition);
+    return { ...result, streamId: append.streamId };
+  }
+
+  /**
+   * The events matching `query` after `options.afterPosition`, in global order, and the position the
+   * read is consistent with (see `EventStore.read`): the events and the position counter are read
+   * in one snapshot transaction, so the counter's value is the position (or, when `limit` cut the
+   * read, the last event returned).
+   */
+  async read<E extends DomainEvent = DomainEvent>(
+    query: EventQuery,
+    options: QueryReadOptions = {},
+  ): Promise<QueryReadResult<E>> {
+    const request = readQueryArguments(query, options);
+    await this.#whenReady();
+    let found: Awaited<ReturnType<typeof readQueryInSnapshot>>;
+    try {
+      found = await readQueryInSnapshot(this.#appendTarget(), request);
+    } catch (error) {
+      if (request.signal?.aborted && error === request.signal.reason) throw error;
+      throw this.#life.error(error, (cause) => wrapDriverError(cause, 'read'));
+    }
+    return {
+      events: found.documents.map((document) =>
+        decodeStoredEvent<E>(fromEventDocument(document), this.#registry),
+      ),
+      position: found.position,
+    };
+  }
+
+  #appendTarget() {
+    return { client: this.#connection.client, events: this.#events, positions: this.#positions };
   }
 
   async getEvents<E extends DomainEvent = DomainEvent>(

@@ -8,6 +8,7 @@ import checkpoints from '../../../../migrations/mongo/004_checkpoints.json' with
 import eventIds from '../../../../migrations/mongo/005_event_ids.json' with { type: 'json' };
 import consumerGroups from '../../../../migrations/mongo/006_consumer_groups.json' with { type: 'json' };
 import parkedEvents from '../../../../migrations/mongo/007_parked_events.json' with { type: 'json' };
+import eventTags from '../../../../migrations/mongo/008_event_tags.json' with { type: 'json' };
 
 /** The collections a migration can target; each store maps them to its configured names. */
 export type CollectionRole = 'events' | 'positions' | 'snapshots' | 'checkpoints' | 'leases' | 'parked';
@@ -114,6 +115,7 @@ function load(): readonly MongoMigration[] {
     ['005_event_ids.json', eventIds],
     ['006_consumer_groups.json', consumerGroups],
     ['007_parked_events.json', parkedEvents],
+    ['008_event_tags.json', eventTags],
   ];
   const migrations = files.map(([name, raw]) => parseMigration(raw, name));
   assertMigrationSequence(migrations);
