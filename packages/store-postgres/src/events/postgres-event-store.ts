@@ -262,10 +262,14 @@ export class PostgresEventStore implements EventStore {
         rowMode: 'array',
         // Unnamed on purpose: a cached generic plan cannot know how rare a type is, and walks the
         // whole primary key for a rare one (see docs/query-plans.md); a custom plan uses the
-        // (type, position) index then.
+        // (type, position) index then. One ordered index range per type (`type = wanted`, not
+        // `type = ANY(...)`, which does not return the index's rows in position order), so the
+        // limit stops each range early: the cost follows what is returned, not the table's size.
         text: `SELECT ${EVENT_COLUMNS} FROM (
-                 SELECT ${EVENT_COLUMNS} FROM ${this.#names.qualifiedTable}
-                 WHERE type = ANY($1::text[]) AND created_at >= $2 AND position > $3
+                 SELECT page.* FROM (SELECT DISTINCT unnest($1::text[])) w(wanted),
+                   LATERAL (SELECT ${EVENT_COLUMNS} FROM ${this.#names.qualifiedTable}
+                            WHERE type = w.wanted AND created_at >= $2 AND position > $3
+                            ORDER BY position LIMIT $4) page
                  ORDER BY position LIMIT $4) page
                WHERE position < ${visibleBoundSql(this.#names)} ORDER BY position`,
         values: [

@@ -29,18 +29,25 @@ export function readAllQuery(names: StoreNames, plan: ReadAllPlan, cursor: Posit
     conditions.push(`position <= $${values.length}`);
     variant += '-to';
   }
+  let source = `SELECT ${EVENT_COLUMNS} FROM ${names.qualifiedTable}
+                WHERE ${conditions.join(' AND ')} ORDER BY position LIMIT $2`;
   if (plan.eventTypes) {
     values.push([...plan.eventTypes]);
-    conditions.push(`type = ANY($${values.length}::text[])`);
+    // One ordered range of the (type, position) index per type, each stopped by the batch size,
+    // then merged: `type = ANY(...)` does not walk that index in position order, so for a rare
+    // type it read every later match (growing with the table) to return one batch.
+    source = `SELECT page.* FROM (SELECT DISTINCT unnest($${values.length}::text[])) w(wanted),
+                LATERAL (SELECT ${EVENT_COLUMNS} FROM ${names.qualifiedTable}
+                         WHERE ${conditions.join(' AND ')} AND type = w.wanted
+                         ORDER BY position LIMIT $2) page
+              ORDER BY position LIMIT $2`;
     variant += '-types';
   }
   return {
     rowMode: 'array',
     // Filtered by type: unnamed, so each batch gets a custom plan that knows the type's frequency.
     name: plan.eventTypes ? undefined : `es-read-${variant}:${names.qualifiedTable}`,
-    text: `SELECT ${EVENT_COLUMNS} FROM (
-             SELECT ${EVENT_COLUMNS} FROM ${names.qualifiedTable}
-             WHERE ${conditions.join(' AND ')} ORDER BY position LIMIT $2) page
+    text: `SELECT ${EVENT_COLUMNS} FROM (${source}) page
            WHERE position < ${visibleBoundSql(names)} ORDER BY position`,
     values,
   };
