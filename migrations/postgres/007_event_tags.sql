@@ -119,6 +119,7 @@ BEGIN
       v_base bigint;
       v_item jsonb;
       v_types text[];
+      v_type text;
       v_tags text[];
       v_condition_tags text[];
       v_condition_types text[];
@@ -171,9 +172,15 @@ BEGIN
           v_tags := CASE WHEN v_item ? 'tags'
                          THEN ARRAY(SELECT jsonb_array_elements_text(v_item -> 'tags')) END;
           IF v_tags IS NULL THEN
-            EXECUTE format('SELECT min(e.position) FROM %%s e WHERE e.type = ANY($1) AND e.position > $2',
-                           %10$L)
-              INTO v_found USING v_types, p_after;
+            -- Per type, one probe of the (type, position) index in position order: with
+            -- type = ANY(...), min() walks the primary key instead, past every later event.
+            FOREACH v_type IN ARRAY v_types LOOP
+              EXECUTE format('SELECT e.position FROM %%s e WHERE e.type = $1 AND e.position > $2
+                              ORDER BY e.position LIMIT 1', %10$L)
+                INTO v_found USING v_type, p_after;
+              IF v_found IS NOT NULL AND (v_first IS NULL OR v_found < v_first) THEN v_first := v_found; END IF;
+            END LOOP;
+            v_found := NULL;
           ELSE
             EXECUTE format('SELECT min(e.position) FROM %%s e
                             WHERE ((e.tags @> $3 AND e.tags <> ''{}'')

@@ -1,6 +1,6 @@
 // Prints the query plans of the statements @es/store-postgres issues for getAllEvents,
-// getEventsByType, getEvents and an exact-version append, captured from the store itself, on a
-// 200,000-event table:
+// getEventsByType, getEvents, an exact-version append, and the DCB reads by query and condition
+// check, captured from the store itself, on a 200,000-event table plus 20,000 tagged events:
 //   node tools/bench/src/explain.mjs [--url postgres://postgres@127.0.0.1:5432/es_bench]
 // Each statement is shown twice: as a generic plan (what a named prepared statement ends up using)
 // and as a custom plan for the captured parameter values, both with EXPLAIN (ANALYZE, BUFFERS).
@@ -90,6 +90,19 @@ try {
   for (let s = 0; s < 200; s++) {
     await store.appendEvents(`archive-${s}`, ExpectedVersion.NoStream, [{ type: 'Archived', data: { s } }]);
   }
+  // Tagged events (dynamic consistency boundaries): course:0..199 (100 events each) and
+  // student:0..4999 (4 each), in 200 streams of 100.
+  for (let s = 0; s < 200; s++) {
+    const events = Array.from({ length: 100 }, (_, i) => {
+      const n = s * 100 + i;
+      return {
+        type: ['StudentSubscribed', 'StudentLeft'][n % 2],
+        data: { n },
+        tags: [`course:${n % 200}`, `student:${n % 5000}`],
+      };
+    });
+    await store.appendEvents(`enrolments-${s}`, ExpectedVersion.NoStream, events);
+  }
   await pool.query(`ANALYZE "${schema}".events`);
   const { rows } = await pool.query(
     `SELECT position FROM "${schema}".events ORDER BY position OFFSET 150000 LIMIT 1`,
@@ -99,7 +112,7 @@ try {
     `# Query plans on PostgreSQL (${(await pool.query('SHOW server_version')).rows[0].server_version})\n`,
   );
   console.log(
-    `Table "${schema}".events: ${STREAMS * PER_STREAM} events in ${STREAMS} streams of ${TYPES.length} types cycling, plus 200 \`Archived\` events; analyzed.\n`,
+    `Table "${schema}".events: ${STREAMS * PER_STREAM} events in ${STREAMS} streams of ${TYPES.length} types cycling, plus 200 \`Archived\` events, plus 20000 tagged events (course:0..199, 100 events each; student:0..4999, 4 each); analyzed.\n`,
   );
   await explain('getAllEvents(0n, { batchSize: 500 }): first batch', async () => {
     for await (const _ of store.getAllEvents(0n, { batchSize: 500 })) break;
@@ -135,6 +148,49 @@ try {
         Array.from({ length: 10 }, (_, i) => ({ type: 'Deposited', data: { amount: i } })),
       ),
     { writes: true },
+  );
+  // Dynamic consistency boundaries (migration 007).
+  await explain("read({ items: [{ tags: ['student:42'] }] }): one tag", () =>
+    store.read({ items: [{ tags: ['student:42'] }] }),
+  );
+  await explain("read({ items: [{ tags: ['course:42', 'student:42'] }] }): two tags, one item", () =>
+    store.read({ items: [{ tags: ['course:42', 'student:42'] }] }),
+  );
+  await explain(
+    "read({ items: [{ eventTypes: ['StudentLeft'], tags: ['course:7'] }] }): types and a tag",
+    () => store.read({ items: [{ eventTypes: ['StudentLeft'], tags: ['course:7'] }] }),
+  );
+  await explain(
+    "read({ items: [{ tags: ['course:7'] }, { tags: ['student:42'] }] }, { limit: 50 }): two items, a page",
+    () => store.read({ items: [{ tags: ['course:7'] }, { tags: ['student:42'] }] }, { limit: 50 }),
+  );
+  await explain("read({ items: [{ tags: ['stream-42'] }] }): a stream id as a tag", () =>
+    store.read({ items: [{ tags: ['stream-42'] }] }),
+  );
+  // The condition check runs inside <table>_append_if (EXECUTE, planned with its values): shown
+  // here as that statement, for a 2-tag item after a position (no match) and for types only.
+  const table = `"${schema}".events`;
+  await explain(
+    "append(events, { condition }): the check of an item { tags: ['course:7', 'student:42'] }",
+    async () => {
+      captured.push({
+        text: `SELECT min(e.position) FROM ${table} e
+             WHERE ((e.tags @> $2 AND e.tags <> '{}')
+                    OR (e.stream_id = ANY($2) AND e.tags @> array_remove($2, e.stream_id)))
+               AND e.position > $1`,
+        values: [middle.toString(), ['course:7', 'student:42']],
+      });
+    },
+  );
+  await explain(
+    "append(events, { condition }): the check of an item { eventTypes: ['Archived'] } (one probe per type)",
+    async () => {
+      captured.push({
+        text: `SELECT e.position FROM ${table} e WHERE e.type = $1 AND e.position > $2
+                 ORDER BY e.position LIMIT 1`,
+        values: ['Archived', middle.toString()],
+      });
+    },
   );
 } finally {
   await pool.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
