@@ -196,6 +196,39 @@ describe('MongoEventStore: dynamic consistency boundaries on the wire (scripted 
     expect(heads[1]!.body.startTransaction).toBe(true);
   });
 
+  it('a failed condition check is retried when transient, and otherwise a typed error with nothing inserted', async () => {
+    const { fake, store } = await open();
+    let transient = 1;
+    fake.respond = (op) => {
+      if (op.name === 'findAndModify') return counterReply(3);
+      if (isQuery(op) && transient-- > 0) return serverReplies.writeConflict();
+      return undefined;
+    };
+    const condition: AppendCondition = { failIfEventsMatch: { items: [{ tags: ['t'] }] } };
+    await store.append([{ type: 'A', data: {} }], { condition });
+    expect(steps(fake)).toEqual([
+      'head',
+      'findAndModify:events_positions',
+      'query',
+      'abortTransaction:1',
+      'head',
+      'findAndModify:events_positions',
+      'query',
+      'insert:events',
+      'commitTransaction:1',
+    ]);
+
+    fake.commands.length = 0;
+    fake.respond = (op) => {
+      if (op.name === 'findAndModify') return counterReply(4);
+      if (isQuery(op)) return { ok: 0, code: 13, codeName: 'Unauthorized', errmsg: 'not authorized' };
+      return undefined;
+    };
+    const error = await store.append([{ type: 'A', data: {} }], { condition }).catch((e: unknown) => e);
+    expect(isStorePermissionDeniedError(error)).toBe(true);
+    expect(steps(fake)).toEqual(['head', 'findAndModify:events_positions', 'query', 'abortTransaction:1']);
+  });
+
   it('a retried batch returns the original result before the condition is checked', async () => {
     const { fake, store } = await open();
     const eventId = randomUUID();
