@@ -203,9 +203,10 @@ function buildProgram(io: CliIo): Command {
       ) => {
         await withBackend(command, async (backend) => {
           await backend.assertMigrated();
+          // getEvents reads after a version; --from-version names the first one shown.
           const events = await backend.store.getEvents(
             id,
-            options.fromVersion,
+            options.fromVersion === undefined ? undefined : options.fromVersion - 1,
             options.limit === undefined ? {} : { limit: options.limit },
           );
           if (events.length === 0 && !(await backend.store.streamExists(id))) {
