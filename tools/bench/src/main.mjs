@@ -22,7 +22,7 @@ function option(name, fallback) {
 
 const rounds = Number(option('rounds', '5'));
 const url = option('url', process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/es_bench');
-const contenders = (option('contenders', 'raw,es,emmett,raw-unchecked') ?? '').split(',');
+const contenders = (option('contenders', 'raw,raw-batched,es,es-coalesce,emmett') ?? '').split(',');
 
 /**
  * Flushes the server's dirty buffers before each run, so no contender pays for a checkpoint
@@ -81,7 +81,9 @@ for (let round = 0; round < rounds; round++) {
     const result = await runOnce(name);
     results.get(name).push(result);
     console.log(
-      `round ${round + 1}/${rounds} ${result.name.padEnd(20)} W1 ${result.w1EventsPerSec.toFixed(0)} ev/s  ` +
+      `round ${round + 1}/${rounds} ${result.name.padEnd(20)} W1 x1/x8/x64 ${result.w1x1EventsPerSec.toFixed(0)}/` +
+        `${result.w1EventsPerSec.toFixed(0)}/${result.w1x64EventsPerSec.toFixed(0)} ev/s ` +
+        `(p99 ${result.w1x1P99Ms.toFixed(2)}/${result.w1P99Ms.toFixed(2)}/${result.w1x64P99Ms.toFixed(2)} ms)  ` +
         `W2 ${result.w2EventsPerSec.toFixed(0)} ev/s  W3 ${result.w3Ms.toFixed(1)} ms  ` +
         `W4 ${result.w4EventsPerSec.toFixed(0)} ev/s (${result.w4Count} read, waited ${result.visibilityWaitMs.toFixed(0)} ms)  ` +
         `log: ${result.check.duplicates} dup, ${result.check.missing} missing`,

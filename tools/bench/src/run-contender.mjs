@@ -2,21 +2,25 @@
 // contender runs in its own process: Emmett's driver layer changes pg's global type parsers.
 import { randomBytes } from 'node:crypto';
 import { createEmmett } from './contenders/emmett.mjs';
-import { createEsStore, createEsStoreBefore } from './contenders/es-store.mjs';
-import { createRawPg, createRawPgUnchecked } from './contenders/raw-pg.mjs';
+import { createEsStore, createEsStoreBefore, createEsStoreCoalesced } from './contenders/es-store.mjs';
+import { createRawPg, createRawPgBatched, createRawPgUnchecked } from './contenders/raw-pg.mjs';
 import { DEFAULT_SIZES, runWorkloads } from './workloads.mjs';
 
 const factories = {
   es: createEsStore,
   'es-before': createEsStoreBefore,
+  'es-coalesce': createEsStoreCoalesced,
   raw: createRawPg,
+  'raw-batched': createRawPgBatched,
   'raw-unchecked': createRawPgUnchecked,
   emmett: createEmmett,
 };
 const [name, url] = process.argv.slice(2);
 const factory = factories[name];
 if (!factory || !url) {
-  console.error('usage: node run-contender.mjs <es|es-before|raw|raw-unchecked|emmett> <postgres-url>');
+  console.error(
+    'usage: node run-contender.mjs <es|es-coalesce|es-before|raw|raw-batched|raw-unchecked|emmett> <postgres-url>',
+  );
   process.exit(2);
 }
 const schema = `bench_${name.replaceAll('-', '_')}_${randomBytes(4).toString('hex')}`;

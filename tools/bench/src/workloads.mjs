@@ -5,6 +5,12 @@ export const DEFAULT_SIZES = {
   w1Writers: 8,
   w1Streams: 1_000,
   w1Events: 16_000,
+  // W1 again with 1 and 64 writers (issue 16: the table for 1, 8 and 64 writers).
+  w1SoloEvents: 2_000,
+  w1SoloStreams: 100,
+  w1ManyWriters: 64,
+  w1ManyStreams: 1_024,
+  w1ManyEvents: 16_000,
   w2Writers: 4,
   w2BatchSize: 100,
   w2Events: 40_000,
@@ -32,25 +38,39 @@ class Ledger {
   }
 }
 
-/** W1: 8 writers, single-event appends at exact expected versions, over 1,000 streams. */
-async function w1(contender, sizes, ledger) {
-  const perWriter = sizes.w1Events / sizes.w1Writers;
+/** The q-quantile of `values` (nearest rank). */
+function quantile(values, q) {
+  const sorted = Float64Array.from(values).sort();
+  return sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)];
+}
+
+/**
+ * W1: `writers` writers, single-event appends at exact expected versions, over `streams` streams
+ * (each writer owns its streams, so no conflicts). Returns events/s and the p50/p99 latency of one
+ * append in ms.
+ */
+async function w1(contender, ledger, { prefix, writers, streams, events }) {
+  const perWriter = events / writers;
+  const latencies = [];
   const writer = async (w) => {
     // Writer w owns streams w, w + writers, ...: it knows each stream's version without reading.
-    const own = Array.from(
-      { length: sizes.w1Streams / sizes.w1Writers },
-      (_, k) => `w1-${w + k * sizes.w1Writers}`,
-    );
+    const own = Array.from({ length: streams / writers }, (_, k) => `${prefix}-${w + k * writers}`);
     for (let i = 0; i < perWriter; i++) {
       const streamId = own[i % own.length];
       const expected = Math.floor(i / own.length);
+      const sent = performance.now();
       await contender.append(streamId, expected, [event(i)]);
+      latencies.push(performance.now() - sent);
       ledger.add(streamId, 1);
     }
   };
   const started = performance.now();
-  await Promise.all(Array.from({ length: sizes.w1Writers }, (_, w) => writer(w)));
-  return sizes.w1Events / ((performance.now() - started) / 1000);
+  await Promise.all(Array.from({ length: writers }, (_, w) => writer(w)));
+  return {
+    eventsPerSec: events / ((performance.now() - started) / 1000),
+    p50Ms: quantile(latencies, 0.5),
+    p99Ms: quantile(latencies, 0.99),
+  };
 }
 
 /** W2: 4 writers, appends of 100 events, each writer on its own 10 streams at exact versions. */
@@ -70,15 +90,25 @@ async function w2(contender, sizes, ledger) {
 }
 
 /** W3: load one 10,000-event stream (written untimed in appends of 1,000). */
-async function w3(contender, sizes, ledger) {
+async function w3Load(contender, sizes, ledger) {
   const streamId = 'w3-long';
   for (let version = 0; version < sizes.w3StreamSize; version += 1_000) {
     await contender.append(streamId, version, batchOf(1_000, version));
     ledger.add(streamId, 1_000);
   }
-  await contender.readStream(streamId); // warm the connection and caches
+  return {
+    ms: await timedLoad(contender.readStream, streamId, sizes),
+    narrowMs: contender.readStreamNarrow
+      ? await timedLoad(contender.readStreamNarrow, streamId, sizes)
+      : undefined,
+  };
+}
+
+/** One warm-up load, then one timed load of the W3 stream. */
+async function timedLoad(load, streamId, sizes) {
+  await load(streamId); // warm the connection and caches
   const started = performance.now();
-  const count = await contender.readStream(streamId);
+  const count = await load(streamId);
   const ms = performance.now() - started;
   if (count !== sizes.w3StreamSize) throw new Error(`W3 loaded ${count} of ${sizes.w3StreamSize} events`);
   return ms;
@@ -115,7 +145,16 @@ async function w4(contender, sizes) {
     count += 1;
   });
   const seconds = (performance.now() - started) / 1000;
-  return { eventsPerSec: count / seconds, count, visibilityWaitMs };
+  let narrowEventsPerSec;
+  if (contender.readAllNarrow) {
+    let narrow = 0;
+    const narrowStarted = performance.now();
+    await contender.readAllNarrow(sizes.readBatchSize, () => {
+      narrow += 1;
+    });
+    narrowEventsPerSec = narrow / ((performance.now() - narrowStarted) / 1000);
+  }
+  return { eventsPerSec: count / seconds, count, visibilityWaitMs, narrowEventsPerSec };
 }
 
 /** Reads the log again (untimed) and checks that every acknowledged event appears exactly once. */
@@ -139,17 +178,43 @@ async function exactlyOnce(contender, sizes, ledger) {
 /** Runs W1-W4 and the exactly-once check against one contender. */
 export async function runWorkloads(contender, sizes = DEFAULT_SIZES) {
   const ledger = new Ledger();
-  const w1EventsPerSec = await w1(contender, sizes, ledger);
+  const solo = await w1(contender, ledger, {
+    prefix: 'w1x1',
+    writers: 1,
+    streams: sizes.w1SoloStreams,
+    events: sizes.w1SoloEvents,
+  });
+  const eight = await w1(contender, ledger, {
+    prefix: 'w1',
+    writers: sizes.w1Writers,
+    streams: sizes.w1Streams,
+    events: sizes.w1Events,
+  });
+  const many = await w1(contender, ledger, {
+    prefix: 'w1x64',
+    writers: sizes.w1ManyWriters,
+    streams: sizes.w1ManyStreams,
+    events: sizes.w1ManyEvents,
+  });
   const w2EventsPerSec = await w2(contender, sizes, ledger);
-  const w3Ms = await w3(contender, sizes, ledger);
+  const w3 = await w3Load(contender, sizes, ledger);
   await topUp(contender, sizes, ledger);
   const read = await w4(contender, sizes);
   const check = await exactlyOnce(contender, sizes, ledger);
   return {
-    w1EventsPerSec,
+    w1x1EventsPerSec: solo.eventsPerSec,
+    w1x1P99Ms: solo.p99Ms,
+    w1EventsPerSec: eight.eventsPerSec,
+    w1P50Ms: eight.p50Ms,
+    w1P99Ms: eight.p99Ms,
+    w1x64EventsPerSec: many.eventsPerSec,
+    w1x64P50Ms: many.p50Ms,
+    w1x64P99Ms: many.p99Ms,
     w2EventsPerSec,
-    w3Ms,
+    w3Ms: w3.ms,
+    w3NarrowMs: w3.narrowMs,
     w4EventsPerSec: read.eventsPerSec,
+    w4NarrowEventsPerSec: read.narrowEventsPerSec,
     w4Count: read.count,
     visibilityWaitMs: read.visibilityWaitMs,
     check,

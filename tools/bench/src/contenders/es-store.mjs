@@ -7,6 +7,11 @@ export function createEsStore(options) {
   return createStore(current, '@es/store-postgres', options);
 }
 
+/** @es/store-postgres with write coalescing on (`coalesce: true`, issue 16). */
+export function createEsStoreCoalesced(options) {
+  return createStore(current, '@es/store-postgres, coalesce', options, { coalesce: true });
+}
+
 /**
  * The same store built from another commit, to compare a change side by side in one run:
  * BENCH_ES_BEFORE is the path of that build's dist/index.js (see the README).
@@ -21,7 +26,7 @@ export async function createEsStoreBefore(options) {
   return createStore(await import(path), '@es/store-postgres (before)', options);
 }
 
-async function createStore({ migrate, PostgresEventStore }, name, { url, schema, poolSize }) {
+async function createStore({ migrate, PostgresEventStore }, name, { url, schema, poolSize }, extra = {}) {
   await migrateEither(migrate, url, schema);
   const pool = new pg.Pool({ connectionString: url, max: poolSize });
   // BENCH_ES_NOTIFY=0 measures the store without its post-commit NOTIFY (an experiment, not a default).
@@ -29,6 +34,7 @@ async function createStore({ migrate, PostgresEventStore }, name, { url, schema,
     connection: pool,
     schema,
     notify: process.env.BENCH_ES_NOTIFY !== '0',
+    ...extra,
   });
   let lastAcknowledged = 0n;
   return {

@@ -22,6 +22,83 @@ export function createRawPgUnchecked(options) {
   return createRawPgContender(options, false);
 }
 
+/**
+ * `raw` with its appends gathered as a coalescing store gathers them (issue 16): concurrent appends
+ * wait while up to two batches are in flight, then go together in one multi-row INSERT (one round
+ * trip, one transaction) that keeps only the per-append version probe. The ceiling of write
+ * coalescing: no locks, no per-append outcome, no event ids, no position returned; a batch with a
+ * refused append fails whole.
+ */
+export async function createRawPgBatched(options) {
+  const raw = await createRawPgContender(options, true);
+  const { pool, table, schema } = raw.internals;
+  const insertBatch = {
+    name: `raw-insert-batch-${schema}`,
+    // One row per event: its stream, the append's expected version, its version. The probe is per
+    // append (expected version exists), as in `raw`.
+    text: `INSERT INTO ${table} (stream_id, version, event_id, type, data)
+           SELECT x.stream_id, x.version, x.id, x.type, x.data
+           FROM unnest($1::text[], $2::integer[], $3::integer[], $4::uuid[], $5::text[], $6::jsonb[])
+                AS x(stream_id, expected, version, id, type, data)
+           -- LATERAL + LIMIT: one index probe per row (an EXISTS under OR may become a hashed
+           -- sub-plan that reads the whole table).
+           LEFT JOIN LATERAL (SELECT 1 AS found FROM ${table} e
+                              WHERE e.stream_id = x.stream_id AND e.version = x.expected LIMIT 1) probe ON true
+           WHERE x.expected = 0 OR probe.found IS NOT NULL`,
+  };
+  const queue = [];
+  let inFlight = 0;
+  let scheduled = false;
+  const send = async (batch) => {
+    const columns = [[], [], [], [], [], []];
+    for (const { streamId, expected, events } of batch) {
+      events.forEach((event, i) => {
+        columns[0].push(streamId);
+        columns[1].push(expected);
+        columns[2].push(expected + i + 1);
+        columns[3].push(randomUUID());
+        columns[4].push(event.type);
+        columns[5].push(JSON.stringify(event.data));
+      });
+    }
+    try {
+      const { rowCount } = await pool.query({ ...insertBatch, values: columns });
+      const error =
+        rowCount === columns[0].length
+          ? undefined
+          : new Error('raw pg batched: an append was not at its expected version');
+      for (const item of batch) error ? item.reject(error) : item.resolve();
+    } catch (error) {
+      for (const item of batch) item.reject(error);
+    }
+  };
+  const dispatch = () => {
+    scheduled = false;
+    while (inFlight < 2 && queue.length > 0) {
+      const batch = queue.splice(0, 256);
+      inFlight++;
+      void send(batch).finally(() => {
+        inFlight--;
+        schedule();
+      });
+    }
+  };
+  const schedule = () => {
+    if (scheduled || inFlight >= 2 || queue.length === 0) return;
+    scheduled = true;
+    setImmediate(dispatch);
+  };
+  return {
+    ...raw,
+    name: 'raw pg, batched',
+    append: (streamId, expected, events) =>
+      new Promise((resolve, reject) => {
+        queue.push({ streamId, expected, events, resolve, reject });
+        schedule();
+      }),
+  };
+}
+
 async function createRawPgContender({ url, schema, poolSize }, checkBehind) {
   const pool = new pg.Pool({ connectionString: url, max: poolSize });
   const table = `"${schema}".events`;
@@ -57,6 +134,16 @@ async function createRawPgContender({ url, schema, poolSize }, checkBehind) {
     text: `SELECT position, stream_id, version, event_id, type, data, metadata, created_at
            FROM ${table} WHERE stream_id = $1 ORDER BY version`,
   };
+  // The narrow readers: only what a projection usually needs (version, type, data), to show what
+  // building every field of every event costs a store.
+  const selectStreamNarrow = {
+    name: `raw-stream-narrow-${schema}`,
+    text: `SELECT version, type, data FROM ${table} WHERE stream_id = $1 ORDER BY version`,
+  };
+  const selectPageNarrow = {
+    name: `raw-page-narrow-${schema}`,
+    text: `SELECT position, version, type, data FROM ${table} WHERE position > $1 ORDER BY position LIMIT $2`,
+  };
   const selectPage = {
     name: `raw-page-${schema}`,
     text: `SELECT position, stream_id, version, event_id, type, data, metadata, created_at
@@ -89,7 +176,23 @@ async function createRawPgContender({ url, schema, poolSize }, checkBehind) {
       });
       if (rowCount !== events.length) refused(streamId, expected);
     },
+    internals: { pool, table, schema },
     readStream: async (streamId) => (await pool.query({ ...selectStream, values: [streamId] })).rows.length,
+    readStreamNarrow: async (streamId) =>
+      (await pool.query({ ...selectStreamNarrow, values: [streamId], rowMode: 'array' })).rows.length,
+    readAllNarrow: async (batchSize, visit) => {
+      let after = '0';
+      for (;;) {
+        const { rows } = await pool.query({
+          ...selectPageNarrow,
+          values: [after, batchSize],
+          rowMode: 'array',
+        });
+        for (const row of rows) visit(row[1]);
+        if (rows.length < batchSize) return;
+        after = rows[rows.length - 1][0];
+      }
+    },
     readAll: async (batchSize, visit) => {
       let after = '0';
       for (;;) {
