@@ -41,7 +41,8 @@ export function parseConsoleArgs(
   defaultDataDir: string,
 ): ConsoleOptions | 'help' {
   const { values, positionals } = parseArgs({
-    args: [...args],
+    // `pnpm start -- --port 1` passes the `--` on: drop it rather than read the rest as positionals.
+    args: args[0] === '--' ? args.slice(1) : [...args],
     allowPositionals: true,
     options: {
       'data-dir': { type: 'string' },

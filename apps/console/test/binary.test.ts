@@ -67,6 +67,10 @@ describe('parseConsoleArgs', () => {
     expect(parse([], { ES_CONSOLE_TOKEN: 'abcdefghijklmnop' })).toMatchObject({ token: undefined });
   });
 
+  it('ignores the "--" that pnpm passes on before the options', () => {
+    expect(parse(['--', '--port', '4401'])).toMatchObject({ port: 4401 });
+  });
+
   it('refuses a folder and a URL together', () => {
     expect(() => parse(['--data-dir', '/d', '--database-url', 'postgres://db/x'])).toThrow('not both');
   });
