@@ -232,6 +232,9 @@ async function startAt(group, position) {
     await projections.commitBatch(id, undefined, position, async () => {});
 }
 
+/** How long each append call of the writers took (append call to commit acknowledged), in ms. */
+let appendMs = [];
+
 /** WRITERS writers append one event each at a steady total `rate` for `durationMs`; resolves with the count. */
 async function write(durationMs, tag, onTick) {
   const interval = (1000 * WRITERS) / rate;
@@ -243,9 +246,11 @@ async function write(durationMs, tag, onTick) {
       if (due - started >= durationMs) return;
       const wait = due - performance.now();
       if (wait > 0) await sleep(wait);
+      const at = Date.now();
       await eventStore.appendEvents(`${tag}-${w}-${i % 50}`, ExpectedVersion.Any, [
-        { type: 'Deposited', data: { amount: i % 100, appendedAt: Date.now() } },
+        { type: 'Deposited', data: { amount: i % 100, appendedAt: at } },
       ]);
+      appendMs.push(Date.now() - at);
       appended++;
       onTick?.();
     }
@@ -278,13 +283,22 @@ async function live() {
   handles.go();
   await waitSettled(handles);
   await sleep(2 * followHeartbeatMs);
+  appendMs = [];
   const appended = await write(liveSeconds * 1000, 'live');
+  const appendLatencies = appendMs;
   await waitForCheckpoints(group, await head());
   await handles.stop();
   const handled = handles.workers.flatMap((w) => w.latencies.handled);
   const committed = handles.workers.flatMap((w) => w.latencies.committed);
   const counted = await countedEvents(pool, schema, group);
-  return { appended, handled, committed, exact: counted === appended, errors: handles.errors };
+  return {
+    appended,
+    handled,
+    committed,
+    appendLatencies,
+    exact: counted === appended,
+    errors: handles.errors,
+  };
 }
 
 async function rebalance() {
@@ -458,6 +472,7 @@ try {
         `${rate} events/s in total for ${liveSeconds} s (cpu-light handler; leaseTtlMs ${followTtlMs}, heartbeatMs ${followHeartbeatMs})`,
       ['measure', 'samples', 'p50', 'p99', 'max'],
       [
+        latencyRow('append call itself (writer side, for reference)', result.appendLatencies),
         latencyRow('append call to handler', result.handled),
         latencyRow('append call to batch committed', result.committed),
       ],

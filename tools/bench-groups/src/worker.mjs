@@ -7,6 +7,7 @@ import { ConsumerGroup } from '@es/replay';
 import { PostgresEventStore, PostgresPartitionLeaseStore, PostgresProjectionStore } from '@es/store-postgres';
 import pg from 'pg';
 import { BatchedReadModel } from './read-model.mjs';
+import { traceWorker } from './trace.mjs';
 
 const config = JSON.parse(process.argv[2]);
 const send = (message) => process.connected && process.send(message);
@@ -52,6 +53,10 @@ const handler =
         context.fold(event);
       };
 
+const traced = process.env.BENCH_GROUPS_TRACE
+  ? traceWorker(config.workerId, eventStore, readModel)
+  : undefined;
+
 const group = new ConsumerGroup({
   name: config.group,
   partitions: config.partitions,
@@ -86,6 +91,7 @@ process.on('message', async (message) => {
     flushLatencies();
     await eventStore.close();
     await pool.end();
+    traced?.();
     const cpu = process.cpuUsage();
     send({ type: 'stopped', workerId: config.workerId, handled, cpuSeconds: (cpu.user + cpu.system) / 1e6 });
     process.disconnect();
