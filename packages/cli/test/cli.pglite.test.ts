@@ -158,8 +158,14 @@ describe('es against a PGlite data directory', () => {
       expect(readFileSync(join(dir, 'slow.mjs'), 'utf8')).toContain('handler');
     },
   );
-  if (!tmux)
+  if (!tmux && process.env.CI) {
+    // .ci/run installs tmux: in CI a missing tmux is a failure, not a skip.
+    it('needs tmux, which CI installs', () => {
+      throw new Error('tmux is not installed: apt-get install -y tmux');
+    });
+  } else if (!tmux) {
     process.stderr.write(
       'es replay terminal test: skipped because tmux is not installed (apt-get install tmux).\n',
     );
+  }
 });
