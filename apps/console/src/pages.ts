@@ -264,6 +264,7 @@ export const SCRIPT = `
       if (fromHash) {
         sessionStorage.setItem('es-console-token', decodeURIComponent(fromHash[1]));
         history.replaceState(null, '', location.pathname + location.search);
+        say('', false);
       }
       tokenInput.value = sessionStorage.getItem('es-console-token') || '';
     };
