@@ -45,6 +45,11 @@ const MAX_COALESCED_EVENTS = 2 ** POSITION_INDEX_BITS - 1;
 // shared lock table (max_locks_per_transaction x max_connections slots, 6,400 by default).
 const MAX_BATCH_APPENDS = 256;
 
+// An append of this many events already fills a transaction: gathering it with others saves
+// little and would serialise large writers on `maxInFlight` connections. It goes alone, at once,
+// unless an append to its stream is queued or in flight (then it queues, keeping call order).
+const ALONE_EVENTS = 64;
+
 /** Checks the `coalesce` option: `true`, `false`, or an object of {@link CoalesceSettings}. */
 export function coalesceSettings(option: unknown): CoalesceSettings | undefined {
   if (option === undefined || option === false) return undefined;
@@ -109,7 +114,8 @@ const SINGLE_APPEND_CLASSES = new Set(['22', '23', '40', '54']);
  * fewer than `maxInFlight` batches are in flight (after `maxWaitMs`, if set), so at low load an
  * append waits for nothing, and under load the next batch fills while the previous ones fly.
  * Each append is checked on its own inside the batch, appends to one stream are applied in call
- * order (an append whose stream is in a batch in flight waits for the next batch), and every
+ * order (an append whose stream is in a batch in flight waits for the next batch), an append of
+ * 64 events or more goes alone at once (unless its stream has appends queued), and every
  * caller is answered after the commit. A batch the server refuses as a whole (see
  * `SINGLE_APPEND_CLASSES`) is rolled back and its appends run one by one; a connection lost
  * mid-batch fails each of its appends with the driver's error, which the store reports as
@@ -125,6 +131,7 @@ export class AppendCoalescer {
   readonly #busyStreams = new Map<string, number>();
   #scheduled = false;
   #idle: Array<() => void> = [];
+  #alones = 0;
 
   constructor(session: SqlSession, names: StoreNames, settings: CoalesceSettings) {
     this.#session = session;
@@ -140,6 +147,13 @@ export class AppendCoalescer {
 
   /** Queues a prepared append; resolves or rejects after the commit of its batch. */
   append(append: PreparedAppend): Promise<AppendResult> {
+    if (
+      append.events.length >= ALONE_EVENTS &&
+      !this.#busyStreams.has(append.streamId) &&
+      !this.#queue.some((pending) => pending.append.streamId === append.streamId)
+    ) {
+      return this.#alone(append);
+    }
     return new Promise<AppendResult>((resolve, reject) => {
       this.#queue.push({ append, resolve, reject });
       this.#schedule();
@@ -148,8 +162,41 @@ export class AppendCoalescer {
 
   /** Resolves once every queued append has been answered. */
   drained(): Promise<void> {
-    if (this.#queue.length === 0 && this.#inFlight === 0) return Promise.resolve();
+    if (this.#isIdle()) return Promise.resolve();
     return new Promise((resolve) => this.#idle.push(resolve));
+  }
+
+  #isIdle(): boolean {
+    return this.#queue.length === 0 && this.#inFlight === 0 && this.#alones === 0;
+  }
+
+  #markBusy(streamId: string): void {
+    this.#busyStreams.set(streamId, (this.#busyStreams.get(streamId) ?? 0) + 1);
+  }
+
+  #markDone(streamId: string): void {
+    const count = this.#busyStreams.get(streamId)! - 1;
+    if (count === 0) this.#busyStreams.delete(streamId);
+    else this.#busyStreams.set(streamId, count);
+  }
+
+  /** After a batch or a lone append: the next batch, or wake `drained()`. */
+  #settle(): void {
+    if (this.#queue.length > 0) this.#schedule();
+    else if (this.#isIdle()) for (const resolve of this.#idle.splice(0)) resolve();
+  }
+
+  /** A large append, on its own connection, outside the batches (see `ALONE_EVENTS`). */
+  async #alone(append: PreparedAppend): Promise<AppendResult> {
+    this.#alones++;
+    this.#markBusy(append.streamId);
+    try {
+      return await appendPrepared(this.#session, this.#names, append);
+    } finally {
+      this.#alones--;
+      this.#markDone(append.streamId);
+      this.#settle();
+    }
   }
 
   #schedule(): void {
@@ -169,20 +216,11 @@ export class AppendCoalescer {
       const batch = this.#take();
       if (batch.length === 0) break; // every queued append waits for a stream in flight
       this.#inFlight++;
-      for (const pending of batch) {
-        const streamId = pending.append.streamId;
-        this.#busyStreams.set(streamId, (this.#busyStreams.get(streamId) ?? 0) + 1);
-      }
+      for (const pending of batch) this.#markBusy(pending.append.streamId);
       void this.#run(batch).finally(() => {
         this.#inFlight--;
-        for (const pending of batch) {
-          const streamId = pending.append.streamId;
-          const count = this.#busyStreams.get(streamId)! - 1;
-          if (count === 0) this.#busyStreams.delete(streamId);
-          else this.#busyStreams.set(streamId, count);
-        }
-        if (this.#queue.length > 0) this.#schedule();
-        else if (this.#inFlight === 0) for (const resolve of this.#idle.splice(0)) resolve();
+        for (const pending of batch) this.#markDone(pending.append.streamId);
+        this.#settle();
       });
     }
   }

@@ -169,6 +169,22 @@ export function describeCoalescing(name: string, connection: () => PostgresConne
       expect(build({ batch: 3 })).toThrow(/coalesce\.batch/);
     });
 
+    it('large appends (which go alone) keep call order with the other appends of their stream', async () => {
+      const store = await freshStore();
+      const many = (from: number) => Array.from({ length: 100 }, (_, i) => deposited(from + i));
+      const results = await Promise.all([
+        store.appendEvents('big', ExpectedVersion.NoStream, [deposited(0)]),
+        store.appendEvents('big', 1, many(1)),
+        store.appendEvents('alone', ExpectedVersion.NoStream, many(0)),
+        store.appendEvents('big', 101, [deposited(101)]),
+      ]);
+      expect(results.map((r) => r.nextVersion)).toEqual([1, 101, 100, 102]);
+      expect((await store.getEvents('big')).map((e) => (e.data as { amount: number }).amount)).toEqual(
+        Array.from({ length: 102 }, (_, i) => i),
+      );
+      await store.close();
+    });
+
     it('with a small maxBatchEvents, large and small appends still all land, in call order per stream', async () => {
       const store = await freshStore({ maxBatchEvents: 3, maxInFlight: 1 });
       const results = await Promise.all([
