@@ -62,11 +62,8 @@ export interface StoredEventEnvelope {
   readonly metadata: EventMetadata;
   /** When the store committed the event. */
   readonly timestamp: Date;
-  /**
-   * The event's tags, exactly as appended (`[]` when it has none). Set by every store with
-   * `capabilities.dynamicConsistencyBoundaries`; stores without it may leave it out.
-   */
-  readonly tags?: readonly string[];
+  /** The event's tags, exactly as appended (`[]` when it has none). Every store fills it. */
+  readonly tags: readonly string[];
 }
 
 /**

@@ -75,7 +75,8 @@ function expectPerStreamOrder(handled: ReadonlyArray<{ event: StoredEvent }>): v
 describe('ConsumerGroup', () => {
   it('splits the partitions among its workers; every event is handled once, each stream in order', async () => {
     const { eventStore, handled, worker, leases } = setup();
-    const workers = [worker('w1'), worker('w2'), worker('w3')];
+    // Long leases: on a loaded machine a short one could lapse and move a partition mid-test.
+    const workers = ['w1', 'w2', 'w3'].map((id) => worker(id, { leaseTtlMs: 10_000 }));
     for (const group of workers) group.start();
     // Wait for the assignment to settle (3 + 3 + 2), then write: each partition has one owner throughout.
     const settled = () =>
