@@ -19,6 +19,12 @@ describeWithService('es console on a PostgreSQL server', 'DATABASE_URL', (url) =
       async append(streamId, type, data) {
         return (await store.appendEvents(streamId, ExpectedVersion.Any, [{ type, data }])).lastPosition;
       },
+      async isVisible(position) {
+        for await (const event of store.getAllEvents(position - 1n, { batchSize: 1, toPosition: position })) {
+          if (event.position === position) return true;
+        }
+        return false;
+      },
       async cleanup() {
         await store.close();
         await pool.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);

@@ -31,6 +31,8 @@ consoleSuite('pglite', async () => {
         await other.close();
       }
     },
+    // One process writes at a time: a committed event is in the log at once.
+    isVisible: async () => true,
     cleanup: () => rm(dataDir, { recursive: true, force: true }),
   };
 });

@@ -15,6 +15,11 @@ export interface Backend {
   readonly seeded: Seeded;
   /** Appends one event from outside the console (another connection, or on PGlite the folder opened in turn). */
   append(streamId: string, type: string, data: Record<string, unknown>): Promise<Position>;
+  /**
+   * Whether the global log shows the event at `position` yet. On a server it shows an event once
+   * every older transaction has ended, so a long transaction of another test holds it back.
+   */
+  isVisible(position: Position): Promise<boolean>;
   cleanup(): Promise<void>;
 }
 
@@ -48,8 +53,14 @@ export function consoleSuite(label: string, prepare: () => Promise<Backend>): vo
       tailPollMs: 800,
     });
 
+  // Bounded: a transaction that never ends fails the test after the jest timeout.
+  const untilVisible = async (position: Position) => {
+    while (!(await backend.isVisible(position))) await new Promise((resolve) => setTimeout(resolve, 100));
+  };
+
   beforeAll(async () => {
     backend = await prepare();
+    await untilVisible(backend.seeded.all.at(-1)!);
     log.push(...SEED_EVENTS.map(([streamId], index) => ({ streamId, position: backend.seeded.all[index]! })));
     readOnly = await open(false);
     writable = await open(true);
@@ -208,6 +219,7 @@ export function consoleSuite(label: string, prepare: () => Promise<Backend>): vo
     });
 
     it('pushes newly appended events on the live tail (Server-Sent Events)', async () => {
+      // The generous bound covers a long transaction of another suite holding the log back.
       const last = backend.seeded.all.at(-1)!;
       const abort = new AbortController();
       const response = await fetch(new URL(`/api/tail?after=${last}`, readOnly.url), {
@@ -216,6 +228,7 @@ export function consoleSuite(label: string, prepare: () => Promise<Backend>): vo
       expect(response.headers.get('content-type')).toMatch(/^text\/event-stream/);
       const position = await backend.append('order-9', 'OrderPlaced', { total: 1 });
       log.push({ streamId: 'order-9', position });
+      await untilVisible(position);
       const reader = response.body!.getReader();
       let text = '';
       while (!text.includes(`id: ${position}\n`)) {
@@ -226,7 +239,7 @@ export function consoleSuite(label: string, prepare: () => Promise<Backend>): vo
       abort.abort();
       expect(text).toContain(`id: ${position}\n`);
       expect(text).toContain('order-9');
-    });
+    }, 90_000);
   });
 
   const hasChromium = existsSync(CHROMIUM);
@@ -321,6 +334,7 @@ export function consoleSuite(label: string, prepare: () => Promise<Backend>): vo
       await page.waitForSelector('#live-state[data-state=open]');
       const position = await backend.append('order-10', 'OrderShipped', { carrier: 'post' });
       log.push({ streamId: 'order-10', position });
+      await untilVisible(position);
       const row = page.locator(`#tail tbody tr[data-position="${position}"]`);
       await row.waitFor();
       expect(await row.locator('td.type').textContent()).toBe('OrderShipped');
@@ -329,7 +343,7 @@ export function consoleSuite(label: string, prepare: () => Promise<Backend>): vo
         position.toString(),
       );
       await shot('tail');
-    });
+    }, 90_000);
 
     it("shows each consumer's lag, partitions and leases", async () => {
       await page.goto(new URL('/consumers', readOnly.url).href);
