@@ -86,6 +86,14 @@ function tracked(target: EventStore, appended: { last: bigint }): EventStore {
           return result;
         };
       }
+      // A conditional append (dynamic consistency boundaries) is an append too.
+      if (key === 'append' && typeof store.append === 'function') {
+        return async (...args: Parameters<NonNullable<EventStore['append']>>) => {
+          const result = await store.append!(...args);
+          if (result.lastPosition > appended.last) appended.last = result.lastPosition;
+          return result;
+        };
+      }
       const value: unknown = Reflect.get(store, key, store);
       return typeof value === 'function' ? value.bind(store) : value;
     },
