@@ -72,8 +72,17 @@ class MongoBackend implements Backend {
           .toArray()
       ).map((doc) => String(doc._id)),
     );
+    // Records are named `<collection>#<version>`, with the collection names migrate() uses.
+    const collectionOf: Record<string, string> = {
+      events: this.target.collection,
+      positions: `${this.target.collection}_positions`,
+      snapshots: 'snapshots',
+      checkpoints: 'checkpoints',
+      leases: 'consumer_groups',
+      parked: 'parked_events',
+    };
     const nameOf = (m: (typeof MONGO_MIGRATIONS)[number]) =>
-      `${m.collection === 'events' ? this.target.collection : m.collection}#${m.version}`;
+      `${collectionOf[m.collection] ?? m.collection}#${m.version}`;
     return {
       applied: [],
       alreadyApplied: MONGO_MIGRATIONS.filter((m) => recorded.has(nameOf(m))).map(nameOf),
