@@ -52,7 +52,6 @@ BEGIN
       v_base bigint;
       v_writer_keys bigint[];
       v_exclusive_keys bigint[] := '{}';
-      v_lock record;
       v_stored integer[];
       v_found integer[] := '{}';
       v_after integer[] := array_fill(NULL::integer, ARRAY[v_n]);
@@ -85,19 +84,13 @@ BEGIN
         v_writer_keys := '{}';
       END IF;
       v_writer_keys := v_writer_keys || hashtextextended('many condition keys', %5$s + 2);
-      FOR v_lock IN
-        SELECT k, bool_or(x.exclusive) AS exclusive
-        FROM (SELECT hashtextextended(s, %5$s), true FROM unnest(p_streams) s
-              UNION ALL SELECT unnest(v_exclusive_keys), true
-              UNION ALL SELECT unnest(v_writer_keys), false) x(k, exclusive)
-        GROUP BY k ORDER BY k
-      LOOP
-        IF v_lock.exclusive THEN
-          PERFORM pg_advisory_xact_lock(v_lock.k);
-        ELSE
-          PERFORM pg_advisory_xact_lock_shared(v_lock.k);
-        END IF;
-      END LOOP;
+      -- One statement: the locks are taken row by row in the order of the sorted sub-query.
+      PERFORM CASE WHEN l.exclusive THEN pg_advisory_xact_lock(l.k) ELSE pg_advisory_xact_lock_shared(l.k) END
+      FROM (SELECT k, bool_or(x.exclusive) AS exclusive
+            FROM (SELECT hashtextextended(s, %5$s), true FROM unnest(p_streams) s
+                  UNION ALL SELECT unnest(v_exclusive_keys), true
+                  UNION ALL SELECT unnest(v_writer_keys), false) x(k, exclusive)
+            GROUP BY k ORDER BY k) l;
       -- After the locks, a new statement: it sees every commit of a writer it waited for.
       SELECT array_agg((SELECT coalesce(max(e.version), 0) FROM %3$I.%6$I e WHERE e.stream_id = u.s)
                        ORDER BY u.i)
