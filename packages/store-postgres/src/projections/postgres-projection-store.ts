@@ -63,8 +63,11 @@ interface ParkedRow {
  * A batch of a consumer group carries a fence (its partition's lease, from a
  * `PostgresPartitionLeaseStore` on the same database and schema): the transaction first locks the
  * lease row and checks that the lease is still held, by the server's clock, and rejects with
- * `LeaseLostError`, writing nothing, when it is not. The row lock (`FOR KEY SHARE`) makes a
- * takeover wait until the batch has committed, while the holder's renewals go on meanwhile.
+ * `LeaseLostError`, writing nothing, when it is not. It looks once before the work and checks
+ * again, locking the row (`FOR KEY SHARE`), just before the checkpoint moves: a takeover during
+ * the work makes the batch roll back, one tried after the lock waits until the batch has committed,
+ * and the holder's renewals go on meanwhile. Locking only at the end keeps the batch from holding
+ * a transaction id (and so holding back followers of the log) before its handler writes.
  *
  * @example
  * const projection = new Projection({
@@ -115,7 +118,9 @@ export class PostgresProjectionStore implements ProjectionStore<PostgresProjecti
     let handlerFailure: { error: unknown } | undefined;
     try {
       return await this.#executor.transaction(async (session) => {
-        if (fence !== undefined) await this.#checkFence(session, fence);
+        // A first look without a row lock refuses a lost lease before any work. It takes no
+        // transaction id: until the handler writes, this batch holds back no follower's reads.
+        if (fence !== undefined) await this.#checkFence(session, fence, false);
         // A transaction-scoped advisory lock ends with the transaction, which runs on one server
         // connection from BEGIN to COMMIT, so it is safe behind a pooler in transaction mode too
         // (only session-level advisory locks are not): nothing outlives the transaction.
@@ -131,6 +136,9 @@ export class PostgresProjectionStore implements ProjectionStore<PostgresProjecti
           handlerFailure = { error };
           throw error;
         }
+        // The binding check, locked, just before the checkpoint moves: a takeover that happened
+        // during the work is seen here (and nothing is kept); one tried from now on waits for COMMIT.
+        if (fence !== undefined) await this.#checkFence(session, fence, true);
         return compareAndSet(session, this.#checkpoints, subscriptionId, expected, position);
       });
     } catch (error) {
@@ -192,9 +200,9 @@ export class PostgresProjectionStore implements ProjectionStore<PostgresProjecti
   // FOR KEY SHARE conflicts with the exclusive row lock a takeover takes (acquire sets `token`, a
   // key column by migration 006's unique constraint), so a new owner waits for this commit; it does
   // not conflict with a renewal or a release, which set only `expires_at` and `owner`.
-  async #checkFence(session: SqlSession, fence: LeaseFence): Promise<void> {
+  async #checkFence(session: SqlSession, fence: LeaseFence, lock: boolean): Promise<void> {
     const rows = await session.query({
-      text: `SELECT 1 AS ok FROM ${this.#leases} WHERE ${FENCE_HELD} FOR KEY SHARE`,
+      text: `SELECT 1 AS ok FROM ${this.#leases} WHERE ${FENCE_HELD}${lock ? ' FOR KEY SHARE' : ''}`,
       values: fenceValues(fence),
     });
     if (rows.length !== 1) throw new LeaseLostError(fence.group, fence.partition, fence.token);
