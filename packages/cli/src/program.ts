@@ -3,6 +3,7 @@ import { EventReplayer } from '@es/replay';
 import { Command, CommanderError, Option } from 'commander';
 import type { Backend, CheckpointRow, GroupRow } from './backends/backend.js';
 import { type ConnectionOptions, openBackend } from './connect.js';
+import { runConsole } from './console-command.js';
 import { CliError, errorLine, usageError } from './errors.js';
 import { bytes, duration, preview, table, toJson, toJsonLine } from './format.js';
 import { type CliHandlerModule, loadHandlerModule } from './handler-module.js';
@@ -121,6 +122,22 @@ function buildProgram(io: CliIo): Command {
         writeErr: (text) => io.stderr.write(text),
         outputError: () => {},
       });
+
+  sub(program, 'console')
+    .description(
+      'start the web console (streams, events, live log, consumers, parked events) on 127.0.0.1; ' +
+        'options after "console" go to it (--port, --host, --allow-writes, --token; "es console --help-console" lists them)',
+    )
+    .argument('[console-options...]', 'passed to the console as given')
+    .allowUnknownOption()
+    .helpOption('-h, --help', 'show this help')
+    .action(async (consoleArgs: string[], _options: unknown, command: Command) => {
+      const connection = command.optsWithGlobals<ConnectionOptions>();
+      const args = consoleArgs.map((arg) => (arg === '--help-console' ? '--help' : arg));
+      const code = await runConsole(connection, args, io.env);
+      if (code !== 0)
+        throw new CliError('ES_CLI_CONSOLE_FAILED', `the console stopped with exit code ${code}.`, code);
+    });
 
   sub(program, 'migrate')
     .description('apply the store migrations that are not applied yet (idempotent)')

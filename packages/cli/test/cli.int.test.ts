@@ -134,6 +134,23 @@ describeWithService('es against a PostgreSQL server', 'DATABASE_URL', (url) => {
     expect(missing.stderr.trim().split('\n')).toHaveLength(1);
   });
 
+  it('console starts the web console on the same store, read-only on 127.0.0.1', async () => {
+    const port = 20_000 + Math.floor(Math.random() * 20_000);
+    const running = startEs([...connect, 'console', '--port', String(port)]);
+    try {
+      await running.waitFor('stdout', /read-only, at http:\/\/127\.0\.0\.1:\d+/);
+      const response = await fetch(`http://127.0.0.1:${port}/api/streams`);
+      expect(response.status).toBe(200);
+      expect(JSON.stringify(await response.json())).toContain('account-1');
+    } finally {
+      running.child.kill('SIGINT');
+    }
+    await running.exited;
+    const missing = await es([...connect, 'console'], { ES_CONSOLE_MAIN: '/nonexistent/main.js' });
+    expect(missing).toMatchObject({ code: 1 });
+    expect(missing.stderr).toMatch(/^es: ES_CLI_CONSOLE_NOT_FOUND: /);
+  });
+
   it('tail follows the log live, filtered by type, until interrupted', async () => {
     const tail = startEs([...connect, 'tail', '--type', 'Withdrawn']);
     try {
