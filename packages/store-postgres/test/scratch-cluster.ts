@@ -7,6 +7,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, it } from '@jest/globals';
 
 const run = promisify(execFile);
 
@@ -187,4 +188,40 @@ function extraSettings(settings: Readonly<Record<string, string>> = {}): string 
   return Object.entries(settings)
     .map(([name, value]) => ` -c ${name}=${value}`)
     .join('');
+}
+
+/**
+ * A suite with a scratch cluster of its own, started before its tests and removed after, for tests
+ * that hold transactions open on purpose: on the shared server such a transaction holds back every
+ * other test's reads of the global log (a follower sees an event only once every older transaction
+ * has ended). Skipped with a reason when the server binaries are missing, failed instead when
+ * ES_REQUIRE_SERVICES lists PG_BIN.
+ */
+export function describeOnScratchCluster(title: string, body: (url: () => string) => void): void {
+  const bin = findPostgresBinaries();
+  if (!bin) {
+    if ((process.env.ES_REQUIRE_SERVICES ?? '').split(',').includes('PG_BIN')) {
+      describe(title, () => {
+        it('needs the PostgreSQL server binaries (initdb, pg_ctl), which ES_REQUIRE_SERVICES marks as required', () => {
+          throw new Error('No PostgreSQL binaries under /usr/lib/postgresql/*/bin or ES_PG_BIN.');
+        });
+      });
+      return;
+    }
+    const reason = `${title}: skipped because initdb and pg_ctl were not found (install the postgresql package or set ES_PG_BIN).`;
+    process.stderr.write(`${reason}\n`);
+    describe.skip(reason, () => body(() => ''));
+    return;
+  }
+  describe(title, () => {
+    let cluster: ScratchCluster | undefined;
+    beforeAll(async () => {
+      cluster = await startScratchCluster(bin);
+    }, 120_000);
+    afterAll(async () => {
+      await cluster?.destroy();
+    }, 60_000);
+    // Nested, so that the suite's own afterAll hooks (closing its pools) run before the cluster stops.
+    describe('on a cluster of its own', () => body(() => cluster!.url('postgres')));
+  });
 }

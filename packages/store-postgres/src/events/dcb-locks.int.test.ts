@@ -6,9 +6,9 @@ import {
   isAppendConditionFailedError,
   type NewEvent,
 } from '@es/core';
-import { describeWithService } from '@es/testing';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import pg from 'pg';
+import { describeOnScratchCluster } from '../../test/scratch-cluster.js';
 import { createSqlExecutor } from '../connection/connection.js';
 import { migrate } from '../schema/migrate.js';
 import { dropSchema, uniqueSchema } from '../testing/test-support.js';
@@ -18,7 +18,8 @@ import { PostgresEventStore } from './postgres-event-store.js';
 // on one connection inside BEGIN), and the other must wait for it (seen in pg_locks as blocked by
 // that connection) rather than finish first; its outcome after the commit proves it saw the first.
 // Each case fails if the lock it names were missing: the second append would finish unblocked.
-describeWithService('DCB advisory locks on a PostgreSQL server', 'DATABASE_URL', (url) => {
+// On a cluster of its own: its held transactions would hold back other tests' reads of the log.
+describeOnScratchCluster('DCB advisory locks on a PostgreSQL server', (url) => {
   let pool: pg.Pool;
   let schema: string;
   let store: PostgresEventStore;
@@ -28,7 +29,7 @@ describeWithService('DCB advisory locks on a PostgreSQL server', 'DATABASE_URL',
   let inTransaction: PostgresEventStore;
 
   beforeAll(() => {
-    pool = new pg.Pool({ connectionString: url, max: 6 });
+    pool = new pg.Pool({ connectionString: url(), max: 6 });
   });
 
   afterAll(async () => {

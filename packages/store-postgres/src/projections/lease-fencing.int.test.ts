@@ -1,7 +1,7 @@
 import { isLeaseLostError } from '@es/core';
-import { describeWithService } from '@es/testing';
 import { afterEach, beforeEach, expect, it, jest } from '@jest/globals';
 import pg from 'pg';
+import { describeOnScratchCluster } from '../../test/scratch-cluster.js';
 import { migrate } from '../schema/migrate.js';
 import { uniqueSchema } from '../testing/test-support.js';
 import { PostgresPartitionLeaseStore } from './postgres-partition-lease-store.js';
@@ -11,7 +11,8 @@ jest.setTimeout(30_000);
 
 // How a fenced batch and the lease table's writers interleave on a server: the batch's row lock on
 // its lease makes a takeover wait for the batch's commit, but lets its holder renew meanwhile.
-describeWithService('Fenced batches and lease takeovers (server)', 'DATABASE_URL', (url) => {
+// On a cluster of its own: the transactions it holds open would hold back other tests' reads of the log.
+describeOnScratchCluster('Fenced batches and lease takeovers (server)', (url) => {
   let pool: pg.Pool;
   let other: pg.Pool;
   let schema: string;
@@ -20,9 +21,9 @@ describeWithService('Fenced batches and lease takeovers (server)', 'DATABASE_URL
   let contender: PostgresPartitionLeaseStore;
 
   beforeEach(async () => {
-    pool = new pg.Pool({ connectionString: url, max: 4 });
+    pool = new pg.Pool({ connectionString: url(), max: 4 });
     // A lease call that waits on a lock fails after 5 s instead of hanging the test.
-    other = new pg.Pool({ connectionString: url, max: 4, options: '-c lock_timeout=5000' });
+    other = new pg.Pool({ connectionString: url(), max: 4, options: '-c lock_timeout=5000' });
     schema = uniqueSchema('es_fence');
     await migrate({ connection: pool, schema });
     await pool.query(`CREATE TABLE "${schema}".writes (marker text PRIMARY KEY)`);
