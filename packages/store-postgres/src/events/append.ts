@@ -26,8 +26,8 @@ export interface AppendRow {
 
 const UNIQUE_VIOLATION = '23505';
 
-/** The append function's encoding of the expected version: >= 0 exact, -1 any, -2 stream exists. */
-function encodeExpected(expected: ExpectedVersionValue): number {
+/** The append functions' encoding of the expected version: >= 0 exact, -1 any, -2 stream exists. */
+export function encodeExpected(expected: ExpectedVersionValue): number {
   if (typeof expected === 'number') return expected;
   if (expected === ExpectedVersion.Any) return -1;
   if (expected === ExpectedVersion.StreamExists) return -2;

@@ -1,17 +1,10 @@
-import {
-  type AppendResult,
-  ConcurrencyConflictError,
-  ExpectedVersion,
-  type ExpectedVersionValue,
-  expectedVersionMismatch,
-  InvalidArgumentError,
-} from '@es/core';
-import { type PreparedAppend, resolveRetriedAppend } from '@es/core/adapter';
+import { type AppendResult, InvalidArgumentError } from '@es/core';
+import type { PreparedAppend } from '@es/core/adapter';
 import { sqlState } from '../connection/driver-errors.js';
 import type { SqlSession } from '../connection/sql-executor.js';
 import { quoteIdentifier, type StoreNames } from '../schema/identifiers.js';
-import { appendPrepared } from './append.js';
-import { POSITION_INDEX_BITS, toPosition } from './position.js';
+import { appendPrepared, encodeExpected, interpret } from './append.js';
+import { POSITION_INDEX_BITS } from './position.js';
 
 /**
  * Settings of write coalescing (`PostgresEventStore`'s `coalesce` option); each has a default.
@@ -283,7 +276,8 @@ export class AppendCoalescer {
     for (const row of rows) byAppend[row.o_append - 1]?.push(row);
     batch.forEach((pending, index) => {
       try {
-        pending.resolve(interpretBatchRows(pending.append, byAppend[index]!));
+        // Each append's rows read as the single append function's are (same columns and kinds).
+        pending.resolve(interpret(pending.append, byAppend[index]!));
       } catch (error) {
         pending.reject(error);
       }
@@ -353,48 +347,4 @@ export class AppendCoalescer {
       values: [streams, expected, checkIds, counts, previous, JSON.stringify(events)],
     };
   }
-}
-
-/** The batch function's encoding of the expected version: >= 0 exact, -1 any, -2 stream exists. */
-function encodeExpected(expected: ExpectedVersionValue): number {
-  if (typeof expected === 'number') return expected;
-  if (expected === ExpectedVersion.Any) return -1;
-  if (expected === ExpectedVersion.StreamExists) return -2;
-  return 0;
-}
-
-/** One append's outcome in a batch, as the single append function's is read (see append.ts). */
-function interpretBatchRows(append: PreparedAppend, rows: readonly BatchRow[]): AppendResult {
-  const first = rows[0];
-  if (!first) throw new TypeError('The batch append function returned no row for an append.');
-  const actual = first.o_stream_version;
-  if (first.o_kind === 'appended') {
-    return { nextVersion: actual, lastPosition: toPosition(first.o_position) };
-  }
-  if (first.o_kind === 'conflict') {
-    throw new ConcurrencyConflictError(
-      append.streamId,
-      append.expectedVersion,
-      actual,
-      expectedVersionMismatch(append.expectedVersion, actual),
-    );
-  }
-  const elsewhere = rows.find((row) => row.o_stream_id !== append.streamId);
-  if (elsewhere) {
-    throw new ConcurrencyConflictError(
-      append.streamId,
-      append.expectedVersion,
-      actual,
-      `event id ${elsewhere.o_event_id} is already stored in another stream; event ids chosen by callers are unique across the store`,
-    );
-  }
-  const found = rows.map((row) => ({
-    eventId: row.o_event_id!,
-    version: row.o_version!,
-    position: toPosition(row.o_position),
-  }));
-  const original = resolveRetriedAppend(append, found, actual);
-  if (!original)
-    throw new TypeError('The batch append function reported stored event ids but returned none.');
-  return original;
 }
