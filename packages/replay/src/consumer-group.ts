@@ -4,7 +4,6 @@ import {
   type DomainEvent,
   type EventStore,
   InvalidArgumentError,
-  isEventStoreUnavailableError,
   isInvalidArgumentError,
   isLeaseLostError,
   isStoreClosedError,
@@ -25,7 +24,7 @@ import {
   type ResolvedConsumerGroupOptions,
   resolveConsumerGroupOptions,
 } from './consumer-group-options.js';
-import { describeError } from './describe-error.js';
+import { handleWithRetry } from './handle-with-retry.js';
 import { readOneBatch } from './read-batches.js';
 import { ConsumerTelemetry } from './telemetry.js';
 import { sleep, WakeUp } from './wake-up.js';
@@ -73,9 +72,6 @@ export interface ConsumerGroupPartitionStatus {
   readonly leaseExpiresAt: Date | undefined;
   readonly parked: number;
 }
-
-const isStoreFault = (error: unknown): boolean =>
-  isEventStoreUnavailableError(error) || isStoreClosedError(error);
 
 /** Partitions whose checkpoint lags what was read are stored at least this often. */
 const FLUSH_EVERY_MS = 1000;
@@ -633,38 +629,23 @@ export class ConsumerGroup<E extends DomainEvent = DomainEvent, TContext = void>
     return this.#liveFrom === undefined || position <= this.#liveFrom;
   }
 
-  async #handleWithRetry(
+  #handleWithRetry(
     event: StoredEvent<E>,
     unit: ProjectionBatch<TContext>,
     subscriptionId: string,
     info: ConsumerGroupEventInfo,
   ): Promise<ParkedEvent | undefined> {
     const { maxAttempts, backoff } = this.#options;
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await unit.attempt((context) => this.#handle(event, context, info));
-        return undefined;
-      } catch (error) {
-        this.#crash.signal.throwIfAborted();
-        if (isStoreFault(error) || isLeaseLostError(error)) throw error;
-        if (attempt >= maxAttempts) {
-          const record: ParkedEvent = {
-            subscriptionId,
-            position: event.position,
-            eventId: event.eventId,
-            streamId: event.streamId,
-            eventType: event.type,
-            error: describeError(error),
-            attempts: attempt,
-            parkedAt: new Date(),
-          };
-          await unit.park(record);
-          return record;
-        }
-        this.#telemetry.retry(this.#labelsOf(info.partition));
-        await sleep(backoffDelay(attempt, backoff), this.#crash.signal);
-      }
-    }
+    return handleWithRetry({
+      event,
+      unit,
+      run: (context) => this.#handle(event, context, info),
+      subscriptionId,
+      maxAttempts,
+      backoff,
+      signal: this.#crash.signal,
+      onRetry: () => this.#telemetry.retry(this.#labelsOf(info.partition)),
+    });
   }
 
   /** Stores the checkpoint of partitions read past their last commit (no events of theirs since). */

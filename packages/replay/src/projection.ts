@@ -4,7 +4,6 @@ import {
   type DomainEvent,
   type EventStore,
   InvalidArgumentError,
-  isEventStoreUnavailableError,
   isStoreClosedError,
   type ParkedEvent,
   type Position,
@@ -13,8 +12,8 @@ import {
   type ProjectionLock,
   type StoredEvent,
 } from '@es/core';
-import { describeError } from './describe-error.js';
 import { type EventHandler, handlerFunction } from './event-handler.js';
+import { handleWithRetry } from './handle-with-retry.js';
 import {
   type ProjectionOptions,
   type ResolvedProjectionOptions,
@@ -38,13 +37,6 @@ interface IdleWaiter {
 
 /** An error no retry can cure: the projection stops with it (a store was closed). */
 const isTerminal = (error: unknown): boolean => isStoreClosedError(error);
-
-/**
- * An error of a store, not of the handler (the connection of the batch's transaction dropped, or
- * the store was closed): the batch is retried as a whole, and the handler's attempts are not spent.
- */
-const isStoreFault = (error: unknown): boolean =>
-  isEventStoreUnavailableError(error) || isStoreClosedError(error);
 
 /**
  * A projection run as a catch-up subscription: it reads the log from its checkpoint in batches,
@@ -304,37 +296,18 @@ export class Projection<E extends DomainEvent = DomainEvent, TContext = void> {
   }
 
   /** Handles one event, retrying with backoff; parks it and returns the record when it keeps failing. */
-  async #handleWithRetry(
-    event: StoredEvent<E>,
-    unit: ProjectionBatch<TContext>,
-  ): Promise<ParkedEvent | undefined> {
+  #handleWithRetry(event: StoredEvent<E>, unit: ProjectionBatch<TContext>): Promise<ParkedEvent | undefined> {
     const { maxAttempts, backoff, name } = this.#options;
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await unit.attempt((context) => this.#handle(event, context));
-        return undefined;
-      } catch (error) {
-        this.#crash.signal.throwIfAborted();
-        // The store failed, not the handler: retry the batch later without spending an attempt.
-        if (isStoreFault(error)) throw error;
-        if (attempt >= maxAttempts) {
-          const record: ParkedEvent = {
-            subscriptionId: name,
-            position: event.position,
-            eventId: event.eventId,
-            streamId: event.streamId,
-            eventType: event.type,
-            error: describeError(error),
-            attempts: attempt,
-            parkedAt: new Date(),
-          };
-          await unit.park(record);
-          return record;
-        }
-        this.#telemetry.retry(this.#labels);
-        await sleep(backoffDelay(attempt, backoff), this.#crash.signal);
-      }
-    }
+    return handleWithRetry({
+      event,
+      unit,
+      run: (context) => this.#handle(event, context),
+      subscriptionId: name,
+      maxAttempts,
+      backoff,
+      signal: this.#crash.signal,
+      onRetry: () => this.#telemetry.retry(this.#labels),
+    });
   }
 
   #stopWith(error: unknown): void {
