@@ -494,8 +494,12 @@ export class ConsumerGroup<E extends DomainEvent = DomainEvent, TContext = void>
       if (batch.length === 0) {
         for (const owned of working) this.#telemetry.lag(this.#labelsOf(owned.partition), batch);
         this.#failures = 0;
-        await this.#flush(working);
-        lastFlush = Date.now();
+        // Idle: store the checkpoints read past, but at most once a second, so that following a
+        // live log does not cost a commit per partition between every two appends.
+        if (Date.now() - lastFlush >= FLUSH_EVERY_MS) {
+          await this.#flush(working);
+          lastFlush = Date.now();
+        }
         await this.#wake.wait(generation, settle ?? pollIntervalMs, this.#halt.signal);
         settle = settle !== undefined && settle * 2 < pollIntervalMs ? settle * 2 : undefined;
         continue;
