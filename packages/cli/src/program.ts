@@ -132,7 +132,16 @@ function buildProgram(io: CliIo): Command {
     .allowUnknownOption()
     .helpOption('-h, --help', 'show this help')
     .action(async (consoleArgs: string[], _options: unknown, command: Command) => {
-      const connection = command.optsWithGlobals<ConnectionOptions>();
+      const all = command.optsWithGlobals<ConnectionOptions>();
+      // Only what the user said: the console finds the schema itself when none is given.
+      const given = (name: keyof ConnectionOptions) =>
+        command.getOptionValueSourceWithGlobals(name) === 'default' ? undefined : all[name];
+      const connection = {
+        url: given('url'),
+        dataDir: given('dataDir'),
+        schema: given('schema'),
+        table: given('table'),
+      };
       const args = consoleArgs.map((arg) => (arg === '--help-console' ? '--help' : arg));
       const code = await runConsole(connection, args, io.env);
       if (code !== 0)
