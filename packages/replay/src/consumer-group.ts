@@ -12,7 +12,6 @@ import {
   type PartitionLeaseStore,
   type Position,
   type ProjectionBatch,
-  type ProjectionStore,
   partitionOf,
   partitionSubscriptionId,
   type StoredEvent,
@@ -60,17 +59,6 @@ export interface ConsumerGroupWorkerStatus {
   readonly owned: readonly OwnedPartitionStatus[];
   /** Whether the group hands events over as live (false while it shadows a previous version). */
   readonly live: boolean;
-}
-
-/** One partition of a group as the stores see it (see `describeConsumerGroup`). */
-export interface ConsumerGroupPartitionStatus {
-  readonly partition: number;
-  readonly checkpoint: Position | undefined;
-  /** The worker holding the lease, if it is held and has not lapsed. */
-  readonly owner: string | undefined;
-  readonly token: bigint | undefined;
-  readonly leaseExpiresAt: Date | undefined;
-  readonly parked: number;
 }
 
 /** Partitions whose checkpoint lags what was read are stored at least this often. */
@@ -708,49 +696,4 @@ function groupHandlerFunction<E extends DomainEvent, TContext>(
     return async (event, context, info) => void (await handler.handleEvent(event, context, info));
   }
   throw new TypeError('Invalid handler: expected a function or an object with a handleEvent method.');
-}
-
-/** What `describeConsumerGroup` reads. */
-export interface DescribeConsumerGroupOptions {
-  readonly name: string;
-  readonly leases: PartitionLeaseStore;
-  /** The store holding the group's checkpoints and parked events. */
-  readonly readModel: Pick<ProjectionStore<unknown>, 'load' | 'listParked'>;
-}
-
-/**
- * A group's state as the stores hold it, for status views and the command line: each partition's
- * checkpoint, lease owner and parked count, and the live members. No worker needs to run.
- *
- * @example
- * const { members, partitions } = await describeConsumerGroup({ name: 'stock', leases, readModel });
- */
-export async function describeConsumerGroup(options: DescribeConsumerGroupOptions): Promise<{
-  readonly group: string;
-  readonly members: readonly string[];
-  readonly partitions: readonly ConsumerGroupPartitionStatus[];
-}> {
-  const description = await options.leases.describe(options.name);
-  const count = description.partitions ?? description.leases.length;
-  const now = new Date();
-  const partitions = await Promise.all(
-    Array.from({ length: count }, async (_, partition) => {
-      const id = partitionSubscriptionId(options.name, partition);
-      const lease = description.leases.find((candidate) => candidate.partition === partition);
-      const held = lease?.owner !== undefined && lease.expiresAt > now;
-      const [checkpoint, parked] = await Promise.all([
-        options.readModel.load(id),
-        options.readModel.listParked(id),
-      ]);
-      return {
-        partition,
-        checkpoint,
-        owner: held ? lease?.owner : undefined,
-        token: lease?.token,
-        leaseExpiresAt: lease?.expiresAt,
-        parked: parked.length,
-      };
-    }),
-  );
-  return { group: options.name, members: description.members.map((member) => member.workerId), partitions };
 }

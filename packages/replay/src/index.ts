@@ -1,10 +1,5 @@
-export type {
-  ConsumerGroupPartitionStatus,
-  ConsumerGroupWorkerStatus,
-  DescribeConsumerGroupOptions,
-  OwnedPartitionStatus,
-} from './consumer-group.js';
-export { ConsumerGroup, describeConsumerGroup } from './consumer-group.js';
+export type { ConsumerGroupWorkerStatus, OwnedPartitionStatus } from './consumer-group.js';
+export { ConsumerGroup } from './consumer-group.js';
 export type {
   ConsumerGroupCommonOptions,
   ConsumerGroupEventInfo,
@@ -12,6 +7,8 @@ export type {
   ConsumerGroupOptions,
   PreviousVersion,
 } from './consumer-group-options.js';
+export type { ConsumerGroupPartitionStatus, DescribeConsumerGroupOptions } from './consumer-group-status.js';
+export { describeConsumerGroup } from './consumer-group-status.js';
 export { describeError } from './describe-error.js';
 export type { EventHandler } from './event-handler.js';
 export type {
