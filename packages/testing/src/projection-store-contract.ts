@@ -339,6 +339,36 @@ export function describeProjectionStoreContract<TContext = void>(
         expect(await writes.has(store, refusedBatch)).toBe(false);
       },
     );
+    withWrites(
+      config.limitations?.transactional,
+      'undoes every write of a failed attempt, whether or not the attempts before it wrote',
+      async (store, writes) => {
+        const subscription = id();
+        const [first, second, kept] = [randomUUID(), randomUUID(), randomUUID()];
+        await store.commitBatch(subscription, undefined, 1n, async (batch) => {
+          // An attempt that fails before any write, then one that fails after two.
+          await batch
+            .attempt(async () => {
+              throw failure();
+            })
+            .catch(() => undefined);
+          await batch
+            .attempt(async (context) => {
+              await writes.write(context, first);
+              await writes.write(context, second);
+              throw failure();
+            })
+            .catch(() => undefined);
+          await batch.attempt(async () => undefined);
+          await batch.attempt((context) => writes.write(context, kept));
+        });
+        expect(await writes.has(store, kept)).toBe(true);
+        expect(await writes.has(store, first)).toBe(false);
+        expect(await writes.has(store, second)).toBe(false);
+        expect(await store.load(subscription)).toBe(1n);
+      },
+    );
+
     const withLeases = (
       title: string,
       body: (store: ProjectionStore<TContext>, leases: PartitionLeaseStore) => Promise<void>,

@@ -46,6 +46,8 @@ const killAfterSeconds = Number(option('kill-after', '5'));
 const rebalanceSeconds = Number(option('rebalance-seconds', '25'));
 const only = new Set(option('only', 'catchup,live,rebalance').split(','));
 const handlers = option('handlers', 'io,cpu').split(',');
+// Partition shares each following worker commits at once (ConsumerGroup's `concurrency`).
+const followConcurrency = Number(option('follow-concurrency', '1'));
 const followTtlMs = 5000;
 const followHeartbeatMs = 1000;
 const catchUpTtlMs = 5000;
@@ -274,7 +276,7 @@ async function live() {
     group,
     partitions,
     handler: 'cpu',
-    concurrency: 1,
+    concurrency: followConcurrency,
     batchSize,
     leaseTtlMs: followTtlMs,
     heartbeatMs: followHeartbeatMs,
@@ -469,7 +471,7 @@ try {
     const result = await live();
     printTable(
       `Live latency: 2 workers following (caught up), ${WRITERS} writers appending 1-event appends at ` +
-        `${rate} events/s in total for ${liveSeconds} s (cpu-light handler; leaseTtlMs ${followTtlMs}, heartbeatMs ${followHeartbeatMs})`,
+        `${rate} events/s in total for ${liveSeconds} s (cpu-light handler; concurrency ${followConcurrency}; leaseTtlMs ${followTtlMs}, heartbeatMs ${followHeartbeatMs})`,
       ['measure', 'samples', 'p50', 'p99', 'max'],
       [
         latencyRow('append call itself (writer side, for reference)', result.appendLatencies),

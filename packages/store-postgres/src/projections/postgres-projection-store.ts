@@ -52,8 +52,8 @@ interface ParkedRow {
 /**
  * Exactly-once projections into a read model in the same PostgreSQL database. Each batch runs in
  * one transaction: the handler writes through the `SqlSession` it receives as context, each attempt
- * inside a savepoint (a failed attempt leaves no trace), poison events are parked in the same
- * transaction, and the checkpoint moves in it too. A crash anywhere rolls the whole batch back, so
+ * inside a savepoint opened by its first statement (a failed attempt leaves no trace), poison
+ * events are parked in the same transaction, and the checkpoint moves in it too. A crash anywhere rolls the whole batch back, so
  * every event changes the read model exactly once.
  *
  * The batch first takes a transaction-scoped advisory lock on the subscription and checks that the
@@ -221,17 +221,41 @@ export class PostgresProjectionStore implements ProjectionStore<PostgresProjecti
     };
     return {
       attempt: async (run: (context: SqlSession) => Promise<void>) => {
-        await statement('SAVEPOINT es_projection_attempt');
+        // The savepoint is opened by the attempt's first statement, not before: a handler that
+        // only folds events in memory (and writes once per batch) costs no round trip per event.
+        let savepoint: Promise<void> | undefined;
+        const open = () => (savepoint ??= statement('SAVEPOINT es_projection_attempt'));
+        const guarded: SqlSession = {
+          query: async (query) => {
+            await open();
+            return session.query(query);
+          },
+          exec: async (script) => {
+            await open();
+            return session.exec(script);
+          },
+        };
         try {
-          await run(session);
+          await run(guarded);
         } catch (error) {
           if (!isEventSourcingError(error) && isConnectionFailure(error)) {
             throw this.#storeFault(error, subscriptionId);
           }
-          await statement('ROLLBACK TO SAVEPOINT es_projection_attempt');
+          // Nothing to undo when the attempt sent no statement.
+          if (savepoint) {
+            // A savepoint that could not be opened is the store's fault, already in `error`.
+            if (
+              !(await savepoint.then(
+                () => true,
+                () => false,
+              ))
+            )
+              throw error;
+            await statement('ROLLBACK TO SAVEPOINT es_projection_attempt');
+          }
           throw error;
         }
-        await statement('RELEASE SAVEPOINT es_projection_attempt');
+        if (savepoint) await statement('RELEASE SAVEPOINT es_projection_attempt');
       },
       park: async (event: ParkedEvent) => {
         await session.query({
