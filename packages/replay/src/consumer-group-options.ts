@@ -69,7 +69,11 @@ export interface ConsumerGroupCommonOptions<E extends DomainEvent = DomainEvent>
   readonly partitionKey?: (event: StoredEvent<E>) => string;
   /** This worker's id in the group. Defaults to `<host>-<pid>-<random>`. */
   readonly workerId?: string;
-  /** How many of its partitions this worker handles at once. Defaults to 1. */
+  /**
+   * How many of its partitions' shares this worker commits at once, each in its own transaction
+   * (one connection each from the read model's pool). Set it to the partitions a worker holds for
+   * the lowest live latency; see docs/consumer-groups.md, "Live latency". Defaults to 1.
+   */
   readonly concurrency?: number;
   /** Events read from the log per batch (split among the worker's partitions). Defaults to 500. */
   readonly batchSize?: number;
