@@ -175,48 +175,77 @@ async function exactlyOnce(contender, sizes, ledger) {
   return { expected: ledger.total, duplicates, missing };
 }
 
-/** Runs W1-W4 and the exactly-once check against one contender. */
-export async function runWorkloads(contender, sizes = DEFAULT_SIZES) {
+/** The workloads `--workloads` can name: w1 (its three variants), w1x1, w1x8, w1x64, w2, w3, w4. */
+export const WORKLOADS = ['w1x1', 'w1x8', 'w1x64', 'w2', 'w3', 'w4'];
+
+/** Expands a `--workloads` list (e.g. "w1,w2") to the names of {@link WORKLOADS}; refuses others. */
+export function selectWorkloads(list) {
+  if (!list) return new Set(WORKLOADS);
+  const selected = new Set();
+  for (const name of list.split(',').map((item) => item.trim().toLowerCase())) {
+    if (name === 'w1') for (const variant of ['w1x1', 'w1x8', 'w1x64']) selected.add(variant);
+    else if (WORKLOADS.includes(name)) selected.add(name);
+    else throw new Error(`unknown workload "${name}" (known: w1, ${WORKLOADS.join(', ')})`);
+  }
+  return selected;
+}
+
+/**
+ * Runs the selected workloads (default all of W1-W4) and the exactly-once check against one
+ * contender. Without W4 the log is not topped up, and the check covers what the others wrote.
+ */
+export async function runWorkloads(contender, sizes = DEFAULT_SIZES, selected = new Set(WORKLOADS)) {
   const ledger = new Ledger();
-  const solo = await w1(contender, ledger, {
-    prefix: 'w1x1',
-    writers: 1,
-    streams: sizes.w1SoloStreams,
-    events: sizes.w1SoloEvents,
-  });
-  const eight = await w1(contender, ledger, {
-    prefix: 'w1',
-    writers: sizes.w1Writers,
-    streams: sizes.w1Streams,
-    events: sizes.w1Events,
-  });
-  const many = await w1(contender, ledger, {
-    prefix: 'w1x64',
-    writers: sizes.w1ManyWriters,
-    streams: sizes.w1ManyStreams,
-    events: sizes.w1ManyEvents,
-  });
-  const w2EventsPerSec = await w2(contender, sizes, ledger);
-  const w3 = await w3Load(contender, sizes, ledger);
-  await topUp(contender, sizes, ledger);
-  const read = await w4(contender, sizes);
+  const solo = selected.has('w1x1')
+    ? await w1(contender, ledger, {
+        prefix: 'w1x1',
+        writers: 1,
+        streams: sizes.w1SoloStreams,
+        events: sizes.w1SoloEvents,
+      })
+    : undefined;
+  const eight = selected.has('w1x8')
+    ? await w1(contender, ledger, {
+        prefix: 'w1',
+        writers: sizes.w1Writers,
+        streams: sizes.w1Streams,
+        events: sizes.w1Events,
+      })
+    : undefined;
+  const many = selected.has('w1x64')
+    ? await w1(contender, ledger, {
+        prefix: 'w1x64',
+        writers: sizes.w1ManyWriters,
+        streams: sizes.w1ManyStreams,
+        events: sizes.w1ManyEvents,
+      })
+    : undefined;
+  const w2EventsPerSec = selected.has('w2') ? await w2(contender, sizes, ledger) : undefined;
+  const w3 = selected.has('w3') ? await w3Load(contender, sizes, ledger) : undefined;
+  let read;
+  if (selected.has('w4')) {
+    await topUp(contender, sizes, ledger);
+    read = await w4(contender, sizes);
+  } else {
+    await contender.settle?.();
+  }
   const check = await exactlyOnce(contender, sizes, ledger);
   return {
-    w1x1EventsPerSec: solo.eventsPerSec,
-    w1x1P99Ms: solo.p99Ms,
-    w1EventsPerSec: eight.eventsPerSec,
-    w1P50Ms: eight.p50Ms,
-    w1P99Ms: eight.p99Ms,
-    w1x64EventsPerSec: many.eventsPerSec,
-    w1x64P50Ms: many.p50Ms,
-    w1x64P99Ms: many.p99Ms,
+    w1x1EventsPerSec: solo?.eventsPerSec,
+    w1x1P99Ms: solo?.p99Ms,
+    w1EventsPerSec: eight?.eventsPerSec,
+    w1P50Ms: eight?.p50Ms,
+    w1P99Ms: eight?.p99Ms,
+    w1x64EventsPerSec: many?.eventsPerSec,
+    w1x64P50Ms: many?.p50Ms,
+    w1x64P99Ms: many?.p99Ms,
     w2EventsPerSec,
-    w3Ms: w3.ms,
-    w3NarrowMs: w3.narrowMs,
-    w4EventsPerSec: read.eventsPerSec,
-    w4NarrowEventsPerSec: read.narrowEventsPerSec,
-    w4Count: read.count,
-    visibilityWaitMs: read.visibilityWaitMs,
+    w3Ms: w3?.ms,
+    w3NarrowMs: w3?.narrowMs,
+    w4EventsPerSec: read?.eventsPerSec,
+    w4NarrowEventsPerSec: read?.narrowEventsPerSec,
+    w4Count: read?.count,
+    visibilityWaitMs: read?.visibilityWaitMs,
     check,
   };
 }

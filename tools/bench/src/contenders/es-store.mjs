@@ -26,6 +26,18 @@ export async function createEsStoreBefore(options) {
   return createStore(await import(path), '@es/store-postgres (before)', options);
 }
 
+/** The build of BENCH_ES_BEFORE with write coalescing on: a coalescing change side by side. */
+export async function createEsStoreBeforeCoalesced(options) {
+  const path = process.env.BENCH_ES_BEFORE;
+  if (!path)
+    throw new Error(
+      'es-coalesce-before needs BENCH_ES_BEFORE=<path of another build of @es/store-postgres dist/index.js>',
+    );
+  return createStore(await import(path), '@es/store-postgres (before), coalesce', options, {
+    coalesce: true,
+  });
+}
+
 async function createStore({ migrate, PostgresEventStore }, name, { url, schema, poolSize }, extra = {}) {
   await migrateEither(migrate, url, schema);
   const pool = new pg.Pool({ connectionString: url, max: poolSize });
