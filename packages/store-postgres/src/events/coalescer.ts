@@ -3,8 +3,8 @@ import type { PreparedAppend } from '@es/core/adapter';
 import { sqlState } from '../connection/driver-errors.js';
 import type { SqlSession } from '../connection/sql-executor.js';
 import { quoteIdentifier, type StoreNames } from '../schema/identifiers.js';
-import { appendPrepared, encodeExpected, interpret } from './append.js';
-import { POSITION_INDEX_BITS } from './position.js';
+import { type AppendRow, appendPrepared, encodeExpected, interpret } from './append.js';
+import { CLUSTER_ID_SQL, currentEraSql, INT32_MAX, POSITION_INDEX_BITS, toPosition } from './position.js';
 
 /**
  * Settings of write coalescing (`PostgresEventStore`'s `coalesce` option); each has a default.
@@ -23,6 +23,22 @@ export interface CoalesceOptions {
   readonly maxBatchEvents?: number;
   /** How many batches may be in flight at once, each on its own pooled connection. Defaults to 2. */
   readonly maxInFlight?: number;
+}
+
+/**
+ * Whether every append of `batch` takes migration 009's fast path: one event, an exact expected
+ * version (whose next version fits the integer column), no caller-chosen ids, and a stream no
+ * other append of the batch writes.
+ */
+function allFast(batch: readonly Pending[]): boolean {
+  const streams = new Set<string>();
+  for (const { append } of batch) {
+    if (append.events.length !== 1 || append.mayBeRetry || streams.has(append.streamId)) return false;
+    const expected = encodeExpected(append.expectedVersion);
+    if (expected < 0 || expected >= INT32_MAX) return false;
+    streams.add(append.streamId);
+  }
+  return true;
 }
 
 /** The resolved `coalesce` option of `PostgresEventStore`. */
@@ -85,9 +101,12 @@ interface Pending {
   readonly reject: (error: unknown) => void;
 }
 
-/** What the batch function (migration 008) returns: one row per append, or one per stored event id. */
+/**
+ * What the coalesced append function (migration 009) returns: one row per append, or one per
+ * stored event id; 'unwritten' for a fast-path append the unique index or the version probe refused.
+ */
 interface BatchRow {
-  readonly o_kind: 'appended' | 'conflict' | 'found';
+  readonly o_kind: 'appended' | 'conflict' | 'found' | 'unwritten';
   readonly o_append: number;
   readonly o_stream_version: number;
   readonly o_event_id: string | null;
@@ -103,7 +122,11 @@ const SINGLE_APPEND_CLASSES = new Set(['22', '23', '40', '54']);
 
 /**
  * Gathers concurrent appends of one store into batches written in one round trip and one
- * transaction by the batch function of migration 008 ("group commit"). A batch is sent as soon as
+ * transaction by the coalesced append function of migration 009 ("group commit"). Single-event
+ * appends at an exact version, alone on their stream in the batch and without caller-chosen ids,
+ * take its lock-free fast path (one multi-row INSERT the unique index decides, as the single
+ * append); one the index or the version probe refused runs through the single append after the
+ * commit, which reports the exact conflict. A batch is sent as soon as
  * fewer than `maxInFlight` batches are in flight (after `maxWaitMs`, if set), so at low load an
  * append waits for nothing, and under load the next batch fills while the previous ones fly.
  * Each append is checked on its own inside the batch, appends to one stream are applied in call
@@ -119,6 +142,7 @@ export class AppendCoalescer {
   readonly #names: StoreNames;
   readonly #settings: CoalesceSettings;
   readonly #statement: { readonly name: string; readonly text: string };
+  readonly #fastStatement: { readonly name: string; readonly text: string };
   #queue: Pending[] = [];
   #inFlight = 0;
   readonly #busyStreams = new Map<string, number>();
@@ -130,11 +154,39 @@ export class AppendCoalescer {
     this.#session = session;
     this.#names = names;
     this.#settings = settings;
-    const fn = `${quoteIdentifier(names.schema)}.${quoteIdentifier(`${names.table}_append_batch`)}`;
+    const fn = `${quoteIdentifier(names.schema)}.${quoteIdentifier(`${names.table}_append_coalesced`)}`;
     this.#statement = {
-      name: `es-append-batch:${fn}`,
+      name: `es-append-coalesced:${fn}`,
       text: `SELECT o_kind, o_append, o_stream_version, o_event_id, o_version, o_position, o_stream_id
-             FROM ${fn}($1::text[], $2::bigint[], $3::boolean[], $4::integer[], $5::integer[], $6::jsonb)`,
+             FROM ${fn}($1::text[], $2::bigint[], $3::boolean[], $4::integer[], $5::integer[], $6::uuid[],
+                        $7::text[], $8::integer[], $9::jsonb[], $10::jsonb[], $11::integer[], $12::text[])`,
+    };
+    const table = names.qualifiedTable;
+    const lockBatch = `${quoteIdentifier(names.schema)}.${quoteIdentifier(`${names.table}_lock_batch`)}`;
+    // A batch of fast-path appends only (see allFast): migration 009's fast path as one statement,
+    // without the function's checks and bookkeeping. The locks (an uncorrelated sub-query, evaluated
+    // once before any row is inserted) are the single INSERT's, for the whole batch in key order;
+    // positions count from the current era's offset, and only while that era is this cluster's
+    // (otherwise nothing is written, and each append goes to the append function, which opens an
+    // era). Rows are inserted in stream id order, so two batches meet on the unique index in one
+    // order; a row the index or the probe refuses is simply not returned.
+    this.#fastStatement = {
+      name: `es-append-fast:${table}`,
+      text: `INSERT INTO ${table} (position, stream_id, version, event_id, event_id_supplied, type, schema_version,
+                                   data, metadata, created_at, tags)
+             SELECT era.position_offset + (SELECT pg_current_xact_id()::text::bigint << ${POSITION_INDEX_BITS}) + x.n - 1,
+                    x.s, x.e + 1, x.id, false, x.ty, x.sv, x.d, x.m, now(),
+                    CASE WHEN x.tc = 0 THEN '{}'::text[] ELSE ($8::text[])[x.ts + 1 : x.ts + x.tc] END
+             FROM ${currentEraSql(names)} era,
+                  unnest($1::text[], $2::integer[], $3::uuid[], $4::text[], $5::integer[], $6::jsonb[], $7::jsonb[],
+                         $9::integer[], $10::integer[]) WITH ORDINALITY AS x(s, e, id, ty, sv, d, m, ts, tc, n)
+                  LEFT JOIN LATERAL (SELECT 1 AS hit FROM ${table} p
+                                     WHERE p.stream_id = x.s AND p.version = x.e LIMIT 1) probe ON true
+             WHERE era.system_id = ${CLUSTER_ID_SQL} AND (x.e = 0 OR probe.hit IS NOT NULL)
+               AND (SELECT ${lockBatch}('{}'::text[], $1::text[], $8::text[], $4::text[]))
+             ORDER BY x.s
+             ON CONFLICT DO NOTHING
+             RETURNING stream_id, position`,
     };
   }
 
@@ -149,7 +201,7 @@ export class AppendCoalescer {
     }
     return new Promise<AppendResult>((resolve, reject) => {
       this.#queue.push({ append, resolve, reject });
-      this.#schedule();
+      this.#schedule(this.#inFlight === 0);
     });
   }
 
@@ -175,7 +227,7 @@ export class AppendCoalescer {
 
   /** After a batch or a lone append: the next batch, or wake `drained()`. */
   #settle(): void {
-    if (this.#queue.length > 0) this.#schedule();
+    if (this.#queue.length > 0) this.#schedule(false);
     else if (this.#isIdle()) for (const resolve of this.#idle.splice(0)) resolve();
   }
 
@@ -192,15 +244,21 @@ export class AppendCoalescer {
     }
   }
 
-  #schedule(): void {
+  /**
+   * Sends the next batch soon. `idle` (nothing in flight): after the current tick's microtasks, so
+   * the appends of one tick (Promise.all of several commands) share the batch and a lone append
+   * waits for no event-loop turn. Otherwise after `setImmediate`, so the callers just answered by
+   * a batch can queue their next appends first.
+   */
+  #schedule(idle: boolean): void {
     if (this.#scheduled || this.#inFlight >= this.#settings.maxInFlight) return;
     this.#scheduled = true;
-    // Let the appends of the same tick (Promise.all of several commands) join the batch.
     const run = () => {
       this.#scheduled = false;
       this.#dispatch();
     };
     if (this.#settings.maxWaitMs > 0) setTimeout(run, this.#settings.maxWaitMs);
+    else if (idle) queueMicrotask(run);
     else setImmediate(run);
   }
 
@@ -260,6 +318,10 @@ export class AppendCoalescer {
       await Promise.all(batch.map((pending) => this.#single(pending)));
       return;
     }
+    if (allFast(batch)) {
+      await this.#runFast(batch);
+      return;
+    }
     let rows: BatchRow[];
     try {
       rows = await this.#session.query<BatchRow>(this.#query(batch));
@@ -274,14 +336,93 @@ export class AppendCoalescer {
     }
     const byAppend: BatchRow[][] = batch.map(() => []);
     for (const row of rows) byAppend[row.o_append - 1]?.push(row);
+    // Fast-path appends the index or the probe refused: after the commit, through the single
+    // append, which says exactly why (or writes them, if their stream has reached the version).
+    const unwritten: Pending[] = [];
     batch.forEach((pending, index) => {
+      const own = byAppend[index]!;
+      if (own[0]?.o_kind === 'unwritten') {
+        unwritten.push(pending);
+        return;
+      }
       try {
         // Each append's rows read as the single append function's are (same columns and kinds).
-        pending.resolve(interpret(pending.append, byAppend[index]!));
+        // ('unwritten' is the only kind the single append function has not; it was handled above.)
+        pending.resolve(interpret(pending.append, own as readonly AppendRow[]));
       } catch (error) {
         pending.reject(error);
       }
     });
+    if (unwritten.length > 0) await Promise.all(unwritten.map((pending) => this.#single(pending)));
+  }
+
+  /** A batch of fast-path appends only, in one INSERT (see the constructor). */
+  async #runFast(batch: readonly Pending[]): Promise<void> {
+    let rows: Array<{ stream_id: string; position: string | number | bigint }>;
+    try {
+      rows = await this.#session.query(this.#fastQuery(batch));
+    } catch (error) {
+      const state = sqlState(error);
+      if (state && SINGLE_APPEND_CLASSES.has(state.slice(0, 2))) {
+        await this.#oneByOne(batch);
+      } else {
+        for (const pending of batch) pending.reject(error);
+      }
+      return;
+    }
+    const written = new Map<string, string | number | bigint>();
+    for (const row of rows) written.set(row.stream_id, row.position);
+    const unwritten: Pending[] = [];
+    for (const pending of batch) {
+      const position = written.get(pending.append.streamId);
+      if (position === undefined) {
+        unwritten.push(pending);
+        continue;
+      }
+      try {
+        pending.resolve({
+          nextVersion: encodeExpected(pending.append.expectedVersion) + 1,
+          lastPosition: toPosition(position),
+        });
+      } catch (error) {
+        pending.reject(error);
+      }
+    }
+    // Not written (a conflict, a stream behind, another era): after the commit, through the single
+    // append, which says exactly why (or writes it, if the stream has reached the version since).
+    if (unwritten.length > 0) await Promise.all(unwritten.map((pending) => this.#single(pending)));
+  }
+
+  #fastQuery(batch: readonly Pending[]) {
+    const size = batch.length;
+    const streams = new Array<string>(size);
+    const expected = new Array<number>(size);
+    const ids = new Array<string>(size);
+    const types = new Array<string>(size);
+    const schemaVersions = new Array<number>(size);
+    const data = new Array<string>(size);
+    const metadata = new Array<string>(size);
+    const tagStarts = new Array<number>(size);
+    const tagCounts = new Array<number>(size);
+    const tags: string[] = [];
+    for (let index = 0; index < size; index++) {
+      const { append } = batch[index]!;
+      const event = append.events[0]!;
+      streams[index] = append.streamId;
+      expected[index] = encodeExpected(append.expectedVersion);
+      ids[index] = event.eventId;
+      types[index] = event.type;
+      schemaVersions[index] = event.schemaVersion;
+      data[index] = JSON.stringify(event.data);
+      metadata[index] = JSON.stringify(event.metadata);
+      tagStarts[index] = tags.length;
+      tagCounts[index] = event.tags.length;
+      for (const tag of event.tags) tags.push(tag);
+    }
+    return {
+      ...this.#fastStatement,
+      values: [streams, expected, ids, types, schemaVersions, data, metadata, tags, tagStarts, tagCounts],
+    };
   }
 
   /** After a batch the server refused as a whole: each append alone, in call order per stream. */
@@ -306,45 +447,56 @@ export class AppendCoalescer {
     }
   }
 
+  /** The function's parameters: one array per column, so the server reads each value once. */
   #query(batch: readonly Pending[]) {
-    const streams: string[] = [];
-    const expected: number[] = [];
-    const checkIds: boolean[] = [];
-    const counts: number[] = [];
-    const previous: number[] = [];
-    const events: unknown[] = [];
+    const size = batch.length;
+    const streams = new Array<string>(size);
+    const expected = new Array<number>(size);
+    const checkIds = new Array<boolean>(size);
+    const counts = new Array<number>(size);
+    const previous = new Array<number>(size);
+    const ids: string[] = [];
+    const types: string[] = [];
+    const schemaVersions: number[] = [];
+    const data: string[] = [];
+    const metadata: string[] = [];
+    const tagCounts: number[] = [];
+    const tags: string[] = [];
     const lastIndex = new Map<string, number>();
-    batch.forEach(({ append }, index) => {
-      streams.push(append.streamId);
-      expected.push(encodeExpected(append.expectedVersion));
-      checkIds.push(append.mayBeRetry);
-      counts.push(append.events.length);
-      previous.push(lastIndex.get(append.streamId) ?? 0);
+    for (let index = 0; index < size; index++) {
+      const { append } = batch[index]!;
+      streams[index] = append.streamId;
+      expected[index] = encodeExpected(append.expectedVersion);
+      checkIds[index] = append.mayBeRetry;
+      counts[index] = append.events.length;
+      previous[index] = lastIndex.get(append.streamId) ?? 0;
       lastIndex.set(append.streamId, index + 1);
       for (const event of append.events) {
-        events.push(
-          event.tags.length > 0
-            ? {
-                id: event.eventId,
-                type: event.type,
-                sv: event.schemaVersion,
-                data: event.data,
-                meta: event.metadata,
-                tags: event.tags,
-              }
-            : {
-                id: event.eventId,
-                type: event.type,
-                sv: event.schemaVersion,
-                data: event.data,
-                meta: event.metadata,
-              },
-        );
+        ids.push(event.eventId);
+        types.push(event.type);
+        schemaVersions.push(event.schemaVersion);
+        data.push(JSON.stringify(event.data));
+        metadata.push(JSON.stringify(event.metadata));
+        tagCounts.push(event.tags.length);
+        for (const tag of event.tags) tags.push(tag);
       }
-    });
+    }
     return {
       ...this.#statement,
-      values: [streams, expected, checkIds, counts, previous, JSON.stringify(events)],
+      values: [
+        streams,
+        expected,
+        checkIds,
+        counts,
+        previous,
+        ids,
+        types,
+        schemaVersions,
+        data,
+        metadata,
+        tagCounts,
+        tags,
+      ],
     };
   }
 }

@@ -147,7 +147,7 @@ async function stuckAppend(admin: SqlExecutor, schema: string): Promise<number |
     const rows = await admin.query<{ pid: number }>({
       text: `SELECT pid FROM pg_stat_activity
              WHERE wait_event_type = 'Lock' AND wait_event = 'transactionid' AND query LIKE $1`,
-      values: [`%"${schema}"."events_append_batch"%`],
+      values: [`%"${schema}"."events_append_coalesced"%`],
     });
     if (rows[0]) return rows[0].pid;
     await sleep(10);

@@ -103,6 +103,145 @@ export function describeCoalescing(name: string, connection: () => PostgresConne
       await store.close();
     });
 
+    it('a fast-path append the unique index or the version probe refuses fails alone, with the exact actual version', async () => {
+      const store = await freshStore();
+      await store.appendEvents('ahead', ExpectedVersion.NoStream, [deposited(0), deposited(0)]);
+      await store.appendEvents('behind', ExpectedVersion.NoStream, [deposited(0)]);
+      // Single events at exact versions on streams alone in the batch: migration 009's fast path.
+      const outcomes = await Promise.allSettled([
+        store.appendEvents('fresh', ExpectedVersion.NoStream, [deposited(1)]),
+        store.appendEvents('ahead', 1, [deposited(2)]), // version 2 exists: the unique index
+        store.appendEvents('behind', 3, [deposited(3)]), // version 3 is missing: the probe
+        store.appendEvents('absent', 4, [deposited(4)]),
+        store.appendEvents('ahead-too', ExpectedVersion.NoStream, [deposited(5)]),
+      ]);
+      expect(outcomes.map((o) => o.status)).toEqual([
+        'fulfilled',
+        'rejected',
+        'rejected',
+        'rejected',
+        'fulfilled',
+      ]);
+      const errors = outcomes.map((o) => (o.status === 'rejected' ? o.reason : undefined));
+      for (const error of errors.slice(1, 4)) expect(isConcurrencyConflictError(error)).toBe(true);
+      expect(errors[1]).toMatchObject({ streamId: 'ahead', expectedVersion: 1, actualVersion: 2 });
+      expect(errors[2]).toMatchObject({ streamId: 'behind', expectedVersion: 3, actualVersion: 1 });
+      expect(errors[3]).toMatchObject({ streamId: 'absent', expectedVersion: 4, actualVersion: 0 });
+      const [fresh, , , , aheadToo] = outcomes as PromiseFulfilledResult<{ lastPosition: bigint }>[];
+      expect(transactionOf(aheadToo!.value.lastPosition)).toBe(transactionOf(fresh!.value.lastPosition));
+      expect(await store.getStreamVersion('ahead')).toBe(2);
+      expect(await store.getStreamVersion('behind')).toBe(1);
+      expect(await store.getStreamVersion('absent')).toBe(0);
+      await store.close();
+    });
+
+    it('call order per stream holds across batches and paths: fast path, its fallback, then the locked path', async () => {
+      const store = await freshStore({ maxInFlight: 1 });
+      await store.appendEvents('s', ExpectedVersion.NoStream, [deposited(0)]);
+      // A batch holds at most 256 appends: the first 256 (all fast-path) form batch 1.
+      const first = [
+        store.appendEvents('s', 5, [deposited(-1)]), // refused in batch 1, then run alone: a conflict
+        store.appendEvents('f', ExpectedVersion.NoStream, [deposited(1)]),
+        ...Array.from({ length: 254 }, (_, i) =>
+          store.appendEvents(`other-${i}`, ExpectedVersion.NoStream, [deposited(i)]),
+        ),
+      ];
+      // Batch 2 (its streams are in batch 1): the locked path for the two-event append.
+      const second = [
+        store.appendEvents('s', 1, [deposited(2), deposited(3)]),
+        store.appendEvents('f', 1, [deposited(4)]),
+        store.appendEvents('s', 3, [deposited(5)]),
+      ];
+      const [refused, ...written] = await Promise.allSettled(first);
+      expect(refused!.status).toBe('rejected');
+      // Answered before batch 2 wrote to `s`: the version it saw is batch 1's.
+      expect((refused as PromiseRejectedResult).reason).toMatchObject({ streamId: 's', actualVersion: 1 });
+      expect(written.every((o) => o.status === 'fulfilled')).toBe(true);
+      const [s1, f1, s2] = await Promise.all(second);
+      expect([s1!.nextVersion, f1!.nextVersion, s2!.nextVersion]).toEqual([3, 2, 4]);
+      const firstWritten = (written[0] as PromiseFulfilledResult<{ lastPosition: bigint }>).value;
+      expect(transactionOf(s1!.lastPosition)).toBeGreaterThan(transactionOf(firstWritten.lastPosition));
+      expect(transactionOf(f1!.lastPosition)).toBe(transactionOf(s1!.lastPosition));
+      const amounts = async (stream: string) =>
+        (await store.getEvents(stream)).map((e) => (e.data as { amount: number }).amount);
+      expect(await amounts('s')).toEqual([0, 2, 3, 5]);
+      expect(await amounts('f')).toEqual([1, 4]);
+      await store.close();
+    });
+
+    it('stores each event exactly as given on both paths: tags, metadata, schema versions', async () => {
+      const store = await freshStore();
+      const event = (amount: number, tags: string[]) => ({
+        type: 'Tagged',
+        data: { amount, text: 'quote " backslash \\ brace { comma ,' },
+        metadata: { correlationId: `c-${amount}` },
+        tags,
+      });
+      // Opens the log's era: until then the fast INSERT writes nothing (as the single one).
+      await store.appendEvents('seed', ExpectedVersion.NoStream, [deposited(0)]);
+      // All fast: the single INSERT. Mixed (a three-event append): the function.
+      const fast = await Promise.all([
+        store.appendEvents('fast-1', ExpectedVersion.NoStream, [event(1, ['a', 'b'])]),
+        store.appendEvents('fast-2', ExpectedVersion.NoStream, [event(2, [])]),
+        store.appendEvents('fast-3', ExpectedVersion.NoStream, [event(3, ['c', 'd', 'e'])]),
+      ]);
+      const mixed = await Promise.all([
+        store.appendEvents('mixed-1', ExpectedVersion.NoStream, [event(4, ['f'])]),
+        store.appendEvents('mixed-2', ExpectedVersion.NoStream, [
+          event(5, []),
+          event(6, ['g', 'h']),
+          event(7, ['i']),
+        ]),
+        store.appendEvents('mixed-3', ExpectedVersion.NoStream, [event(8, [])]),
+      ]);
+      expect(transactionOf(fast[2]!.lastPosition)).toBe(transactionOf(fast[0]!.lastPosition));
+      expect(transactionOf(mixed[2]!.lastPosition)).toBe(transactionOf(mixed[0]!.lastPosition));
+      const stored = [];
+      for (const stream of ['fast-1', 'fast-2', 'fast-3', 'mixed-1', 'mixed-2', 'mixed-3']) {
+        stored.push(...(await store.getEvents(stream)));
+      }
+      expect(stored.map((e) => [e.streamId, e.version, e.tags, e.metadata, e.data])).toEqual(
+        [
+          ['fast-1', 1, ['a', 'b'], 1],
+          ['fast-2', 1, [], 2],
+          ['fast-3', 1, ['c', 'd', 'e'], 3],
+          ['mixed-1', 1, ['f'], 4],
+          ['mixed-2', 1, [], 5],
+          ['mixed-2', 2, ['g', 'h'], 6],
+          ['mixed-2', 3, ['i'], 7],
+          ['mixed-3', 1, [], 8],
+        ].map(([stream, version, tags, amount]) => [
+          stream,
+          version,
+          tags,
+          expect.objectContaining({ correlationId: `c-${amount}` }),
+          { amount, text: 'quote " backslash \\ brace { comma ,' },
+        ]),
+      );
+      await store.close();
+    });
+
+    it('a fast-path batch after the database moved to another cluster writes through the append function, which opens an era', async () => {
+      const store = await freshStore();
+      const before = await store.appendEvents('moved', ExpectedVersion.NoStream, [deposited(0)]);
+      // As if the database had been copied to another cluster: the current era is not this one's.
+      await admin.query({
+        text: `UPDATE "${store.names.schema}".events_eras SET system_id = 'another cluster'
+               WHERE era = (SELECT max(era) FROM "${store.names.schema}".events_eras)`,
+      });
+      const results = await Promise.all([
+        store.appendEvents('moved', 1, [deposited(1)]),
+        store.appendEvents('moved-too', ExpectedVersion.NoStream, [deposited(2)]),
+      ]);
+      expect(results.map((r) => r.nextVersion)).toEqual([2, 1]);
+      for (const result of results) expect(result.lastPosition).toBeGreaterThan(before.lastPosition);
+      const eras = await admin.query<{ system_id: string }>({
+        text: `SELECT system_id FROM "${store.names.schema}".events_eras ORDER BY era DESC LIMIT 1`,
+      });
+      expect(eras[0]!.system_id).not.toBe('another cluster');
+      await store.close();
+    });
+
     it('a retry recognised by its event ids in a batch gets the original result; a reused id elsewhere is a conflict of that append only', async () => {
       const store = await freshStore();
       const ids = [randomUUID(), randomUUID()];
