@@ -201,7 +201,7 @@ export class AppendCoalescer {
     }
     return new Promise<AppendResult>((resolve, reject) => {
       this.#queue.push({ append, resolve, reject });
-      this.#schedule(this.#inFlight === 0);
+      this.#schedule();
     });
   }
 
@@ -227,7 +227,7 @@ export class AppendCoalescer {
 
   /** After a batch or a lone append: the next batch, or wake `drained()`. */
   #settle(): void {
-    if (this.#queue.length > 0) this.#schedule(false);
+    if (this.#queue.length > 0) this.#schedule();
     else if (this.#isIdle()) for (const resolve of this.#idle.splice(0)) resolve();
   }
 
@@ -244,21 +244,17 @@ export class AppendCoalescer {
     }
   }
 
-  /**
-   * Sends the next batch soon. `idle` (nothing in flight): after the current tick's microtasks, so
-   * the appends of one tick (Promise.all of several commands) share the batch and a lone append
-   * waits for no event-loop turn. Otherwise after `setImmediate`, so the callers just answered by
-   * a batch can queue their next appends first.
-   */
-  #schedule(idle: boolean): void {
+  #schedule(): void {
     if (this.#scheduled || this.#inFlight >= this.#settings.maxInFlight) return;
     this.#scheduled = true;
+    // Let the appends of the same tick (Promise.all of several commands) join the batch. (A
+    // microtask when nothing is in flight measured no different: W1 1 writer 1,298 against 1,358
+    // appends/s, 8 writers 10,413 against 10,929, 7 interleaved rounds.)
     const run = () => {
       this.#scheduled = false;
       this.#dispatch();
     };
     if (this.#settings.maxWaitMs > 0) setTimeout(run, this.#settings.maxWaitMs);
-    else if (idle) queueMicrotask(run);
     else setImmediate(run);
   }
 
