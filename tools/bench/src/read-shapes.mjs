@@ -135,25 +135,37 @@ const shapes = {
       schemaVersion: r[5],
       data: JSON.parse(r[6]),
       get metadata() {
-        if (!(decoded & 1)) (metadata = parseMetadata(metadata)), (decoded |= 1);
+        if (!(decoded & 1)) {
+          metadata = parseMetadata(metadata);
+          decoded |= 1;
+        }
         return metadata;
       },
       set metadata(value) {
-        (metadata = value), (decoded |= 1);
+        metadata = value;
+        decoded |= 1;
       },
       get timestamp() {
-        if (!(decoded & 2)) (timestamp = parseTimestamp(timestamp)), (decoded |= 2);
+        if (!(decoded & 2)) {
+          timestamp = parseTimestamp(timestamp);
+          decoded |= 2;
+        }
         return timestamp;
       },
       set timestamp(value) {
-        (timestamp = value), (decoded |= 2);
+        timestamp = value;
+        decoded |= 2;
       },
       get tags() {
-        if (!(decoded & 4)) (tags = parseTags(tags)), (decoded |= 4);
+        if (!(decoded & 4)) {
+          tags = parseTags(tags);
+          decoded |= 4;
+        }
         return tags;
       },
       set tags(value) {
-        (tags = value), (decoded |= 4);
+        tags = value;
+        decoded |= 4;
       },
     };
   },
