@@ -7,6 +7,7 @@ import {
   createEsStoreBefore,
   createEsStoreBeforeCoalesced,
   createEsStoreCoalesced,
+  createEsStoreCoalescedQuiet,
 } from './contenders/es-store.mjs';
 import { createRawPg, createRawPgBatched, createRawPgUnchecked } from './contenders/raw-pg.mjs';
 import { DEFAULT_SIZES, runWorkloads, selectWorkloads } from './workloads.mjs';
@@ -16,6 +17,7 @@ const factories = {
   'es-before': createEsStoreBefore,
   'es-coalesce': createEsStoreCoalesced,
   'es-coalesce-before': createEsStoreBeforeCoalesced,
+  'es-coalesce-quiet': createEsStoreCoalescedQuiet,
   raw: createRawPg,
   'raw-batched': createRawPgBatched,
   'raw-unchecked': createRawPgUnchecked,
@@ -25,7 +27,7 @@ const [name, url, workloads] = process.argv.slice(2);
 const factory = factories[name];
 if (!factory || !url) {
   console.error(
-    'usage: node run-contender.mjs <es|es-coalesce|es-before|es-coalesce-before|raw|raw-batched|raw-unchecked|emmett> <postgres-url> [w1,w2,...]',
+    'usage: node run-contender.mjs <es|es-coalesce|es-coalesce-quiet|es-before|es-coalesce-before|raw|raw-batched|raw-unchecked|emmett> <postgres-url> [w1,w2,...]',
   );
   process.exit(2);
 }

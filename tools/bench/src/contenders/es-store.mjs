@@ -13,6 +13,17 @@ export function createEsStoreCoalesced(options) {
 }
 
 /**
+ * Write coalescing without the post-commit NOTIFY (`notify: false`), to show what the
+ * notifications cost next to `raw-batched`, which sends none.
+ */
+export function createEsStoreCoalescedQuiet(options) {
+  return createStore(current, '@es/store-postgres, coalesce, no notify', options, {
+    coalesce: true,
+    notify: false,
+  });
+}
+
+/**
  * The same store built from another commit, to compare a change side by side in one run:
  * BENCH_ES_BEFORE is the path of that build's dist/index.js (see the README).
  * @param {{ url: string, schema: string, poolSize: number }} options
