@@ -50,7 +50,7 @@ import { appendPrepared, streamVersion } from './append.js';
 import { AppendAnnouncer } from './append-announcer.js';
 import { AppendCoalescer, type CoalesceOptions, coalesceSettings } from './coalescer.js';
 import { appendConditional } from './conditional-append.js';
-import { EVENT_COLUMNS, type EventRow, toStoredEvent } from './event-rows.js';
+import { EVENT_COLUMNS, type EventRow, eventDecoder, STREAM_EVENT_COLUMNS } from './event-rows.js';
 import { INT32_MAX, notificationChannel, visibleBoundSql } from './position.js';
 import { readByQuery } from './query-read.js';
 import { readAllBatches } from './read-all.js';
@@ -237,7 +237,7 @@ export class PostgresEventStore implements EventStore {
       this.#executor.query<EventRow>({
         rowMode: 'array',
         name: `es-stream:${this.#names.qualifiedTable}`,
-        text: `SELECT ${EVENT_COLUMNS} FROM ${this.#names.qualifiedTable}
+        text: `SELECT ${STREAM_EVENT_COLUMNS} FROM ${this.#names.qualifiedTable}
                WHERE stream_id = $1 AND version > $2 AND version <= $3 ORDER BY version LIMIT $4`,
         // Versions are `integer`: a bound past the largest one matches what that largest one matches.
         values: [
@@ -248,7 +248,7 @@ export class PostgresEventStore implements EventStore {
         ],
       }),
     );
-    return rows.map((row) => toStoredEvent<E>(row, this.#registry));
+    return rows.map(eventDecoder<E>(this.#registry, streamId));
   }
 
   async getEventsByType<E extends DomainEvent = DomainEvent>(
@@ -280,7 +280,7 @@ export class PostgresEventStore implements EventStore {
         ],
       }),
     );
-    return rows.map((row) => toStoredEvent<E>(row, this.#registry));
+    return rows.map(eventDecoder<E>(this.#registry));
   }
 
   getAllEvents<E extends DomainEvent = DomainEvent>(

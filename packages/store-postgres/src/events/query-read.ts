@@ -2,7 +2,7 @@ import type { DomainEvent, EventRegistry, Position, QueryReadResult, StoredEvent
 import type { PreparedEventQuery } from '@es/core/adapter';
 import type { SqlQuery, SqlSession } from '../connection/sql-executor.js';
 import type { StoreNames } from '../schema/identifiers.js';
-import { EVENT_COLUMNS, type EventRow, toStoredEvent } from './event-rows.js';
+import { EVENT_COLUMNS, type EventRow, eventDecoder } from './event-rows.js';
 import { toPosition, visibleBoundSql } from './position.js';
 
 /** The largest `bigint`: `visibleBoundSql` when every stored event is final. */
@@ -80,8 +80,9 @@ export async function readByQuery<E extends DomainEvent>(
     queryReadStatement(names, query, afterPosition, bounded),
   );
   const events: StoredEvent<E>[] = [];
+  const decode = eventDecoder<E>(registry);
   for (const row of rows) {
-    if (row[0] !== null) events.push(toStoredEvent<E>(row as unknown as EventRow, registry));
+    if (row[0] !== null) events.push(decode(row as unknown as EventRow));
   }
   const last = events[events.length - 1];
   // Cut by the limit: the read vouches only for what it returned.

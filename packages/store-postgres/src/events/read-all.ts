@@ -1,7 +1,7 @@
 import type { DomainEvent, EventRegistry, Position, StoredEvent } from '@es/core';
 import type { SqlQuery, SqlSession } from '../connection/sql-executor.js';
 import type { StoreNames } from '../schema/identifiers.js';
-import { EVENT_COLUMNS, type EventRow, toStoredEvent } from './event-rows.js';
+import { EVENT_COLUMNS, type EventRow, eventDecoder } from './event-rows.js';
 import { toPosition, visibleBoundSql } from './position.js';
 
 /** The resolved options of one `getAllEvents` call. */
@@ -77,6 +77,8 @@ const DONE: IteratorReturnResult<undefined> = { value: undefined, done: true };
 
 class BatchReader<E extends DomainEvent> implements AsyncIterator<StoredEvent<E>, undefined> {
   #rows: readonly EventRow[] = [];
+  // Made with each batch (see eventDecoder).
+  #decode: ((row: EventRow) => StoredEvent<E>) | undefined;
   #index = 0;
   #cursor: Position;
   #exhausted = false;
@@ -110,7 +112,7 @@ class BatchReader<E extends DomainEvent> implements AsyncIterator<StoredEvent<E>
   }
 
   #take(): StoredEvent<E> {
-    return toStoredEvent<E>(this.#rows[this.#index++]!, this.registry);
+    return this.#decode!(this.#rows[this.#index++]!);
   }
 
   async #fetch(): Promise<IteratorResult<StoredEvent<E>, undefined>> {
@@ -128,6 +130,7 @@ class BatchReader<E extends DomainEvent> implements AsyncIterator<StoredEvent<E>
     if (!last) return DONE;
     this.#cursor = toPosition(last[3]);
     this.#rows = rows;
+    this.#decode = eventDecoder<E>(this.registry);
     this.#index = 0;
     return { value: this.#take(), done: false };
   }
