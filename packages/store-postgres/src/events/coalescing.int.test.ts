@@ -54,12 +54,12 @@ describeWithService('PostgresEventStore write coalescing on a server', 'DATABASE
    * Starts a second session that stores `eventId` as a caller-chosen id without committing: an
    * append of that id then waits on the unique index, in the middle of its batch.
    */
-  async function blockOn(schema: string, eventId: string): Promise<pg.Client> {
+  async function blockOn(schema: string, eventId: string, streamId = 'blocker'): Promise<pg.Client> {
     const blocker = new pg.Client({ connectionString: url });
     await blocker.connect();
     await blocker.query('BEGIN');
     await blocker.query(`SELECT * FROM "${schema}".events_append($1, -1, true, $2::jsonb, false)`, [
-      'blocker',
+      streamId,
       JSON.stringify([{ id: eventId, type: 'Deposited', sv: 1, data: {}, meta: {} }]),
     ]);
     return blocker;
@@ -112,6 +112,40 @@ describeWithService('PostgresEventStore write coalescing on a server', 'DATABASE
     await store.close();
   });
 
+  it('a connection lost mid fast-path batch fails each append as "outcome unknown"; nothing is written', async () => {
+    const schema = await freshSchema();
+    const store = new PostgresEventStore({ connection: url, schema, coalesce: true });
+    // A blocker appends to `b` without committing: the batch (single events at exact versions, the
+    // fast-path INSERT) waits for it, on the stream lock or the unique index.
+    const blocker = await blockOn(schema, randomUUID(), 'b');
+    let errors: unknown[];
+    try {
+      const appending = ['a', 'b', 'c'].map((streamId) =>
+        // No caller-chosen ids: the fast path.
+        store.appendEvents(streamId, ExpectedVersion.NoStream, [{ type: 'Deposited', data: {} }]).then(
+          () => undefined,
+          (error: unknown) => error,
+        ),
+      );
+      // (pg_stat_activity keeps the first 1 kB of the statement: its start names it.)
+      const pid = await stuckAppend(admin, schema, `INSERT INTO "${schema}"."events" %`);
+      expect(pid).toBeDefined();
+      await admin.query({ text: 'SELECT pg_terminate_backend($1)', values: [pid] });
+      errors = await Promise.all(appending);
+    } finally {
+      await blocker.query('ROLLBACK');
+      await blocker.end();
+    }
+    for (const error of errors) {
+      expect(isEventStoreUnavailableError(error)).toBe(true);
+      expect(error).toMatchObject({ outcomeUnknown: true });
+    }
+    const inLog: StoredEvent[] = [];
+    for await (const event of store.getAllEvents()) inLog.push(event);
+    expect(inLog).toEqual([]);
+    await store.close();
+  });
+
   it('a batch the server refuses as a whole (a unique index fired) is run again append by append: only the guilty one fails', async () => {
     const schema = await freshSchema();
     const store = new PostgresEventStore({ connection: url, schema, coalesce: true });
@@ -141,13 +175,21 @@ describeWithService('PostgresEventStore write coalescing on a server', 'DATABASE
   });
 });
 
-/** The backend of an append to `schema` that waits on a row lock, polled for up to 5 s. */
-async function stuckAppend(admin: SqlExecutor, schema: string): Promise<number | undefined> {
+/**
+ * The backend of an append to `schema` that waits on a lock (a row's transaction, or an advisory
+ * lock), its query text matching `pattern` (by default, the coalesced append function), polled
+ * for up to 5 s.
+ */
+async function stuckAppend(
+  admin: SqlExecutor,
+  schema: string,
+  pattern = `%"${schema}"."events_append_coalesced"%`,
+): Promise<number | undefined> {
   for (let i = 0; i < 500; i++) {
     const rows = await admin.query<{ pid: number }>({
       text: `SELECT pid FROM pg_stat_activity
-             WHERE wait_event_type = 'Lock' AND wait_event = 'transactionid' AND query LIKE $1`,
-      values: [`%"${schema}"."events_append_coalesced"%`],
+             WHERE wait_event_type = 'Lock' AND wait_event IN ('transactionid', 'advisory') AND query LIKE $1`,
+      values: [pattern],
     });
     if (rows[0]) return rows[0].pid;
     await sleep(10);
