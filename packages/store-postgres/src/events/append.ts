@@ -11,7 +11,7 @@ import { type PreparedAppend, resolveRetriedAppend } from '@es/core/adapter';
 import { sqlState } from '../connection/driver-errors.js';
 import type { SqlSession } from '../connection/sql-executor.js';
 import type { StoreNames } from '../schema/identifiers.js';
-import { batchLockKeys, writerLocksSql } from './dcb-sql.js';
+import { batchLockKeys, MAX_INLINE_WRITER_KEYS, writerLocksSql } from './dcb-sql.js';
 import { CLUSTER_ID_SQL, currentEraSql, INT32_MAX, POSITION_INDEX_BITS, toPosition } from './position.js';
 
 /** What the append function (migration 001) returns, one row or one per already-stored event id. */
@@ -73,7 +73,9 @@ export async function appendPrepared(
  * expected + n if version `expected` exists (or is 0), and the unique index on (stream_id, version)
  * refuses it when another writer got there first, waiting for that writer's commit or rollback.
  * Returns undefined when the batch was not written (stream behind or ahead, a caller-chosen id
- * already stored, or the database moved to another cluster since the current era began): the append function then reports exactly why, or recognises a retry.
+ * already stored, or the database moved to another cluster since the current era began) or writes
+ * more tags and types than the inline writer locks take: the append function then writes it,
+ * reports exactly why not, or recognises a retry.
  */
 async function insertAtExactVersion(
   session: SqlSession,
@@ -86,6 +88,8 @@ async function insertAtExactVersion(
   const single = events.length === 1 ? events[0] : undefined;
   const statements = statementsFor(names);
   const locks = batchLockKeys(events);
+  // Past that many keys the locks are one coarse EXCLUSIVE key: the append function takes it.
+  if (locks.tags.length + locks.types.length > MAX_INLINE_WRITER_KEYS) return undefined;
   try {
     const rows = await session.query<{ position: string | number | bigint | null }>(
       single

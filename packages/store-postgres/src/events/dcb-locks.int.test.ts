@@ -112,6 +112,18 @@ describeOnScratchCluster('DCB advisory locks on a PostgreSQL server', (url) => {
         (tag) => ({ items: [{ tags: [tag] }] }),
       ],
       [
+        'an exact-version append of more than 64 tags and types (the append function, its coarse lock)',
+        (tag) =>
+          inTransaction.appendEvents(`s-${randomUUID()}`, ExpectedVersion.NoStream, [
+            tagged('A', [tag, ...Array.from({ length: 40 }, (_, i) => `a${i}-${tag}`)]),
+            tagged(
+              'B',
+              Array.from({ length: 40 }, (_, i) => `b${i}-${tag}`),
+            ),
+          ]),
+        (tag) => ({ items: [{ tags: [tag] }] }),
+      ],
+      [
         'an event of a type a types-only condition names',
         (tag) => inTransaction.appendEvents(`s-${randomUUID()}`, 0, [{ type: `T-${tag}`, data: {} }]),
         (tag) => ({ items: [{ eventTypes: [`T-${tag}`] }] }),
