@@ -63,8 +63,8 @@ export interface ConsumerGroupWorkerStatus {
 
 /** Partitions whose checkpoint lags what was read are stored at least this often. */
 const FLUSH_EVERY_MS = 1000;
-/** After a notification, an empty read is retried after 10, 20, 40... ms (see Projection). */
-const SETTLE_FIRST_MS = 10;
+/** After a notification, an empty read is retried after 3, 6, 12... ms (see Projection). */
+const SETTLE_FIRST_MS = 3;
 
 /**
  * A projection (or any subscriber) run by a group of workers in any number of processes. The log

@@ -333,11 +333,11 @@ export class Projection<E extends DomainEvent = DomainEvent, TContext = void> {
 }
 
 /**
- * After a notification, an empty read is retried after 10, 20, 40... ms (up to the poll interval):
+ * After a notification, an empty read is retried after 3, 6, 12... ms (up to the poll interval):
  * a store that keeps the global order gap-free hides a committed event while an older transaction
  * is still running, and that transaction's end (if it was not an append) sends no notification.
  */
-const SETTLE_FIRST_MS = 10;
+const SETTLE_FIRST_MS = 3;
 
 // Without a lock every instance is active; this lease is never lost.
 const alwaysHeld: ProjectionLease = { lost: new AbortController().signal, release: async () => {} };
