@@ -7,6 +7,7 @@ import {
 } from '@es/core';
 import { afterAll, afterEach, beforeAll, beforeEach, expect, it } from '@jest/globals';
 import pg from 'pg';
+import { type HeldTransaction, holdTransaction } from '../../test/held-transaction.js';
 import { describeOnScratchCluster } from '../../test/scratch-cluster.js';
 import { createSqlExecutor } from '../connection/connection.js';
 import { migrate } from '../schema/migrate.js';
@@ -23,8 +24,7 @@ describeOnScratchCluster('DCB advisory locks of coalesced batches', (url) => {
   let pool: pg.Pool;
   let schema: string;
   let store: PostgresEventStore;
-  let held: pg.PoolClient;
-  let heldPid: number;
+  let held: HeldTransaction;
   // Stores whose every statement runs on `held`, inside its open transaction.
   let inTransaction: PostgresEventStore;
   let coalescedInTransaction: PostgresEventStore;
@@ -43,51 +43,20 @@ describeOnScratchCluster('DCB advisory locks of coalesced batches', (url) => {
     store = new PostgresEventStore({ connection: pool, schema, notify: false, coalesce: true });
     // Opens the log's first era, committed (see dcb-locks.int.test.ts).
     await store.appendEvents('seed', ExpectedVersion.NoStream, [{ type: 'Seeded', data: {} }]);
-    held = await pool.connect();
-    heldPid = (await held.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
-    await held.query('BEGIN');
-    const client = held;
-    const connection = {
-      query: (config: pg.QueryConfig) => client.query(config),
-      connect: () => Promise.reject(new Error('one connection only')),
-      end: async () => undefined,
-    } as unknown as pg.Pool;
+    held = await holdTransaction(pool);
+    const { connection } = held;
     inTransaction = new PostgresEventStore({ connection, schema, notify: false });
     coalescedInTransaction = new PostgresEventStore({ connection, schema, notify: false, coalesce: true });
   });
 
   afterEach(async () => {
-    await held.query('ROLLBACK').catch(() => undefined);
-    held.release();
+    await held.end();
     const executor = createSqlExecutor(pool);
     await dropSchema(executor, schema);
     await executor.close();
   });
 
-  // Resolves 'blocked' once some backend waits on a lock `held` holds, or 'finished' if `work`
-  // settles first (the lock under test is missing).
-  async function blockedOrFinished(work: Promise<unknown>): Promise<'blocked' | 'finished'> {
-    let settled = false;
-    const finished = work.then(
-      () => 'finished' as const,
-      () => 'finished' as const,
-    );
-    void finished.then(() => {
-      settled = true;
-    });
-    const blocked = (async () => {
-      while (!settled) {
-        const { rows } = await pool.query<{ n: number }>(
-          'SELECT count(*)::int AS n FROM pg_locks WHERE NOT granted AND $1 = ANY(pg_blocking_pids(pid))',
-          [heldPid],
-        );
-        if (rows[0]!.n > 0) return 'blocked' as const;
-        await new Promise((resolve) => setTimeout(resolve, 5));
-      }
-      return 'finished' as const;
-    })();
-    return Promise.race([finished, blocked]);
-  }
+  const blockedOrFinished = (work: Promise<unknown>) => held.blockedOrFinished(work);
 
   const tagged = (type: string, tags: string[]): NewEvent => ({ type, data: {}, tags });
 
@@ -121,7 +90,7 @@ describeOnScratchCluster('DCB advisory locks of coalesced batches', (url) => {
         condition: { failIfEventsMatch: query, afterPosition: position },
       });
       expect(await blockedOrFinished(conditional)).toBe('blocked');
-      await held.query('COMMIT');
+      await held.client.query('COMMIT');
       const error = await conditional.then(
         () => undefined,
         (e: unknown) => e,
@@ -137,7 +106,7 @@ describeOnScratchCluster('DCB advisory locks of coalesced batches', (url) => {
       });
       const batch = write(store, tag) as Promise<{ lastPosition: bigint }[]>;
       expect(await blockedOrFinished(batch)).toBe('blocked');
-      await held.query('COMMIT');
+      await held.client.query('COMMIT');
       for (const { lastPosition } of await batch) expect(lastPosition).toBeGreaterThan(decided.lastPosition);
     });
   }
@@ -154,7 +123,7 @@ describeOnScratchCluster('DCB advisory locks of coalesced batches', (url) => {
       condition: { failIfEventsMatch: query, afterPosition: position },
     });
     expect(await blockedOrFinished(conditional)).toBe('blocked');
-    await held.query('COMMIT');
+    await held.client.query('COMMIT');
     const error = await conditional.then(
       () => undefined,
       (e: unknown) => e,

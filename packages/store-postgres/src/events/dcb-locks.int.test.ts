@@ -8,6 +8,7 @@ import {
 } from '@es/core';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import pg from 'pg';
+import { type HeldTransaction, holdTransaction } from '../../test/held-transaction.js';
 import { describeOnScratchCluster } from '../../test/scratch-cluster.js';
 import { createSqlExecutor } from '../connection/connection.js';
 import { migrate } from '../schema/migrate.js';
@@ -23,8 +24,7 @@ describeOnScratchCluster('DCB advisory locks on a PostgreSQL server', (url) => {
   let pool: pg.Pool;
   let schema: string;
   let store: PostgresEventStore;
-  let held: pg.PoolClient;
-  let heldPid: number;
+  let held: HeldTransaction;
   // A store whose every statement runs on `held`, inside its open transaction.
   let inTransaction: PostgresEventStore;
 
@@ -43,53 +43,18 @@ describeOnScratchCluster('DCB advisory locks on a PostgreSQL server', (url) => {
     // Opens the log's first era, committed: otherwise the first append inside the held
     // transaction would open it, and every other append would wait on that instead.
     await store.appendEvents('seed', ExpectedVersion.NoStream, [{ type: 'Seeded', data: {} }]);
-    held = await pool.connect();
-    heldPid = (await held.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
-    await held.query('BEGIN');
-    const client = held;
-    inTransaction = new PostgresEventStore({
-      connection: {
-        query: (config: pg.QueryConfig) => client.query(config),
-        connect: () => Promise.reject(new Error('one connection only')),
-        end: async () => undefined,
-      } as unknown as pg.Pool,
-      schema,
-      notify: false,
-    });
+    held = await holdTransaction(pool);
+    inTransaction = new PostgresEventStore({ connection: held.connection, schema, notify: false });
   });
 
   afterEach(async () => {
-    await held.query('ROLLBACK').catch(() => undefined);
-    held.release();
+    await held.end();
     const executor = createSqlExecutor(pool);
     await dropSchema(executor, schema);
     await executor.close();
   });
 
-  // Resolves 'blocked' once some backend waits on a lock `held` holds, or 'finished' if `work`
-  // settles first (the lock under test is missing).
-  async function blockedOrFinished(work: Promise<unknown>): Promise<'blocked' | 'finished'> {
-    let settled = false;
-    const finished = work.then(
-      () => 'finished' as const,
-      () => 'finished' as const,
-    );
-    void finished.then(() => {
-      settled = true;
-    });
-    const blocked = (async () => {
-      while (!settled) {
-        const { rows } = await pool.query<{ n: number }>(
-          'SELECT count(*)::int AS n FROM pg_locks WHERE NOT granted AND $1 = ANY(pg_blocking_pids(pid))',
-          [heldPid],
-        );
-        if (rows[0]!.n > 0) return 'blocked' as const;
-        await new Promise((resolve) => setTimeout(resolve, 5));
-      }
-      return 'finished' as const;
-    })();
-    return Promise.race([finished, blocked]);
-  }
+  const blockedOrFinished = (work: Promise<unknown>) => held.blockedOrFinished(work);
 
   const tagged = (type: string, tags: string[]): NewEvent => ({ type, data: {}, tags });
 
@@ -146,7 +111,7 @@ describeOnScratchCluster('DCB advisory locks on a PostgreSQL server', (url) => {
           condition: { failIfEventsMatch: query(tag), afterPosition: position },
         });
         expect(await blockedOrFinished(conditional)).toBe('blocked');
-        await held.query('COMMIT');
+        await held.client.query('COMMIT');
         const error = await conditional.then(
           () => undefined,
           (e: unknown) => e,
@@ -164,7 +129,7 @@ describeOnScratchCluster('DCB advisory locks on a PostgreSQL server', (url) => {
     });
     const plain = store.appendEvents(`s-${randomUUID()}`, ExpectedVersion.NoStream, [tagged('Plain', [tag])]);
     expect(await blockedOrFinished(plain)).toBe('blocked');
-    await held.query('COMMIT');
+    await held.client.query('COMMIT');
     const { lastPosition } = await plain;
     expect(lastPosition).toBeGreaterThan(decided.lastPosition);
   });
@@ -175,7 +140,7 @@ describeOnScratchCluster('DCB advisory locks on a PostgreSQL server', (url) => {
     // Finishes while the first writer's transaction is still open.
     await store.appendEvents(`s-${randomUUID()}`, ExpectedVersion.NoStream, [tagged('A', [tag])]);
     await store.appendEvents(`s-${randomUUID()}`, ExpectedVersion.Any, [tagged('A', [tag])]);
-    await held.query('COMMIT');
+    await held.client.query('COMMIT');
     // The log shows them once every older transaction on the (shared) server has ended.
     let events: readonly unknown[] = [];
     for (const deadline = Date.now() + 30_000; events.length < 3 && Date.now() < deadline; ) {
