@@ -2,9 +2,16 @@ import { type AppendResult, InvalidArgumentError } from '@es/core';
 import type { PreparedAppend } from '@es/core/adapter';
 import { sqlState } from '../connection/driver-errors.js';
 import type { SqlSession } from '../connection/sql-executor.js';
-import { quoteIdentifier, type StoreNames } from '../schema/identifiers.js';
+import type { StoreNames } from '../schema/identifiers.js';
 import { type AppendRow, appendPrepared, encodeExpected, interpret } from './append.js';
-import { CLUSTER_ID_SQL, currentEraSql, INT32_MAX, POSITION_INDEX_BITS, toPosition } from './position.js';
+import {
+  batchQuery,
+  type CoalescedStatements,
+  coalescedStatements,
+  fastBatchQuery,
+  isFastBatch,
+} from './coalesced-sql.js';
+import { POSITION_INDEX_BITS, toPosition } from './position.js';
 
 /**
  * Settings of write coalescing (`PostgresEventStore`'s `coalesce` option); each has a default.
@@ -23,22 +30,6 @@ export interface CoalesceOptions {
   readonly maxBatchEvents?: number;
   /** How many batches may be in flight at once, each on its own pooled connection. Defaults to 2. */
   readonly maxInFlight?: number;
-}
-
-/**
- * Whether every append of `batch` takes migration 009's fast path: one event, an exact expected
- * version (whose next version fits the integer column), no caller-chosen ids, and a stream no
- * other append of the batch writes.
- */
-function allFast(batch: readonly Pending[]): boolean {
-  const streams = new Set<string>();
-  for (const { append } of batch) {
-    if (append.events.length !== 1 || append.mayBeRetry || streams.has(append.streamId)) return false;
-    const expected = encodeExpected(append.expectedVersion);
-    if (expected < 0 || expected >= INT32_MAX) return false;
-    streams.add(append.streamId);
-  }
-  return true;
 }
 
 /** The resolved `coalesce` option of `PostgresEventStore`. */
@@ -141,8 +132,7 @@ export class AppendCoalescer {
   readonly #session: SqlSession;
   readonly #names: StoreNames;
   readonly #settings: CoalesceSettings;
-  readonly #statement: { readonly name: string; readonly text: string };
-  readonly #fastStatement: { readonly name: string; readonly text: string };
+  readonly #statements: CoalescedStatements;
   #queue: Pending[] = [];
   #inFlight = 0;
   readonly #busyStreams = new Map<string, number>();
@@ -154,40 +144,7 @@ export class AppendCoalescer {
     this.#session = session;
     this.#names = names;
     this.#settings = settings;
-    const fn = `${quoteIdentifier(names.schema)}.${quoteIdentifier(`${names.table}_append_coalesced`)}`;
-    this.#statement = {
-      name: `es-append-coalesced:${fn}`,
-      text: `SELECT o_kind, o_append, o_stream_version, o_event_id, o_version, o_position, o_stream_id
-             FROM ${fn}($1::text[], $2::bigint[], $3::boolean[], $4::integer[], $5::integer[], $6::uuid[],
-                        $7::text[], $8::integer[], $9::jsonb[], $10::jsonb[], $11::integer[], $12::text[])`,
-    };
-    const table = names.qualifiedTable;
-    const lockBatch = `${quoteIdentifier(names.schema)}.${quoteIdentifier(`${names.table}_lock_batch`)}`;
-    // A batch of fast-path appends only (see allFast): migration 009's fast path as one statement,
-    // without the function's checks and bookkeeping. The locks (an uncorrelated sub-query, evaluated
-    // once before any row is inserted) are the single INSERT's, for the whole batch in key order;
-    // positions count from the current era's offset, and only while that era is this cluster's
-    // (otherwise nothing is written, and each append goes to the append function, which opens an
-    // era). Rows are inserted in stream id order, so two batches meet on the unique index in one
-    // order; a row the index or the probe refuses is simply not returned.
-    this.#fastStatement = {
-      name: `es-append-fast:${table}`,
-      text: `INSERT INTO ${table} (position, stream_id, version, event_id, event_id_supplied, type, schema_version,
-                                   data, metadata, created_at, tags)
-             SELECT era.position_offset + (SELECT pg_current_xact_id()::text::bigint << ${POSITION_INDEX_BITS}) + x.n - 1,
-                    x.s, x.e + 1, x.id, false, x.ty, x.sv, x.d, x.m, now(),
-                    CASE WHEN x.tc = 0 THEN '{}'::text[] ELSE ($8::text[])[x.ts + 1 : x.ts + x.tc] END
-             FROM ${currentEraSql(names)} era,
-                  unnest($1::text[], $2::integer[], $3::uuid[], $4::text[], $5::integer[], $6::jsonb[], $7::jsonb[],
-                         $9::integer[], $10::integer[]) WITH ORDINALITY AS x(s, e, id, ty, sv, d, m, ts, tc, n)
-                  LEFT JOIN LATERAL (SELECT 1 AS hit FROM ${table} p
-                                     WHERE p.stream_id = x.s AND p.version = x.e LIMIT 1) probe ON true
-             WHERE era.system_id = ${CLUSTER_ID_SQL} AND (x.e = 0 OR probe.hit IS NOT NULL)
-               AND (SELECT ${lockBatch}('{}'::text[], $1::text[], $8::text[], $4::text[]))
-             ORDER BY x.s
-             ON CONFLICT DO NOTHING
-             RETURNING stream_id, position`,
-    };
+    this.#statements = coalescedStatements(names);
   }
 
   /** Queues a prepared append; resolves or rejects after the commit of its batch. */
@@ -314,13 +271,18 @@ export class AppendCoalescer {
       await Promise.all(batch.map((pending) => this.#single(pending)));
       return;
     }
-    if (allFast(batch)) {
+    if (isFastBatch(batch.map((pending) => pending.append))) {
       await this.#runFast(batch);
       return;
     }
     let rows: BatchRow[];
     try {
-      rows = await this.#session.query<BatchRow>(this.#query(batch));
+      rows = await this.#session.query<BatchRow>(
+        batchQuery(
+          this.#statements.batch,
+          batch.map((pending) => pending.append),
+        ),
+      );
     } catch (error) {
       const state = sqlState(error);
       if (state && SINGLE_APPEND_CLASSES.has(state.slice(0, 2))) {
@@ -356,7 +318,12 @@ export class AppendCoalescer {
   async #runFast(batch: readonly Pending[]): Promise<void> {
     let rows: Array<{ stream_id: string; position: string | number | bigint }>;
     try {
-      rows = await this.#session.query(this.#fastQuery(batch));
+      rows = await this.#session.query(
+        fastBatchQuery(
+          this.#statements.fast,
+          batch.map((pending) => pending.append),
+        ),
+      );
     } catch (error) {
       const state = sqlState(error);
       if (state && SINGLE_APPEND_CLASSES.has(state.slice(0, 2))) {
@@ -389,38 +356,6 @@ export class AppendCoalescer {
     if (unwritten.length > 0) await Promise.all(unwritten.map((pending) => this.#single(pending)));
   }
 
-  #fastQuery(batch: readonly Pending[]) {
-    const size = batch.length;
-    const streams = new Array<string>(size);
-    const expected = new Array<number>(size);
-    const ids = new Array<string>(size);
-    const types = new Array<string>(size);
-    const schemaVersions = new Array<number>(size);
-    const data = new Array<string>(size);
-    const metadata = new Array<string>(size);
-    const tagStarts = new Array<number>(size);
-    const tagCounts = new Array<number>(size);
-    const tags: string[] = [];
-    for (let index = 0; index < size; index++) {
-      const { append } = batch[index]!;
-      const event = append.events[0]!;
-      streams[index] = append.streamId;
-      expected[index] = encodeExpected(append.expectedVersion);
-      ids[index] = event.eventId;
-      types[index] = event.type;
-      schemaVersions[index] = event.schemaVersion;
-      data[index] = JSON.stringify(event.data);
-      metadata[index] = JSON.stringify(event.metadata);
-      tagStarts[index] = tags.length;
-      tagCounts[index] = event.tags.length;
-      for (const tag of event.tags) tags.push(tag);
-    }
-    return {
-      ...this.#fastStatement,
-      values: [streams, expected, ids, types, schemaVersions, data, metadata, tags, tagStarts, tagCounts],
-    };
-  }
-
   /** After a batch the server refused as a whole: each append alone, in call order per stream. */
   async #oneByOne(batch: readonly Pending[]): Promise<void> {
     const chains = new Map<string, Promise<void>>();
@@ -441,58 +376,5 @@ export class AppendCoalescer {
     } catch (error) {
       pending.reject(error);
     }
-  }
-
-  /** The function's parameters: one array per column, so the server reads each value once. */
-  #query(batch: readonly Pending[]) {
-    const size = batch.length;
-    const streams = new Array<string>(size);
-    const expected = new Array<number>(size);
-    const checkIds = new Array<boolean>(size);
-    const counts = new Array<number>(size);
-    const previous = new Array<number>(size);
-    const ids: string[] = [];
-    const types: string[] = [];
-    const schemaVersions: number[] = [];
-    const data: string[] = [];
-    const metadata: string[] = [];
-    const tagCounts: number[] = [];
-    const tags: string[] = [];
-    const lastIndex = new Map<string, number>();
-    for (let index = 0; index < size; index++) {
-      const { append } = batch[index]!;
-      streams[index] = append.streamId;
-      expected[index] = encodeExpected(append.expectedVersion);
-      checkIds[index] = append.mayBeRetry;
-      counts[index] = append.events.length;
-      previous[index] = lastIndex.get(append.streamId) ?? 0;
-      lastIndex.set(append.streamId, index + 1);
-      for (const event of append.events) {
-        ids.push(event.eventId);
-        types.push(event.type);
-        schemaVersions.push(event.schemaVersion);
-        data.push(JSON.stringify(event.data));
-        metadata.push(JSON.stringify(event.metadata));
-        tagCounts.push(event.tags.length);
-        for (const tag of event.tags) tags.push(tag);
-      }
-    }
-    return {
-      ...this.#statement,
-      values: [
-        streams,
-        expected,
-        checkIds,
-        counts,
-        previous,
-        ids,
-        types,
-        schemaVersions,
-        data,
-        metadata,
-        tagCounts,
-        tags,
-      ],
-    };
   }
 }
