@@ -257,27 +257,27 @@ export class PostgresEventStore implements EventStore {
     options: ReadByTypeOptions = {},
   ): Promise<StoredEvent<E>[]> {
     const { types, since, afterPosition, limit } = readByTypeArguments(eventType, fromTimestamp, options);
+    const table = this.#names.qualifiedTable;
+    const wanted = [...types];
+    // Each type is its own ordered range of the (type, position) index, stopped by the limit, so
+    // the cost follows what is returned, not the table's size. Each type is a parameter of its own
+    // (`type = $5`), not a value unnested from an array inside the statement: in an unnamed
+    // statement the planner then sees the actual type and its statistics, and takes the
+    // (type, position) index for a rare one; given a type it cannot see, it guessed one row in
+    // (number of types) and walked the primary key past every event of the other types.
+    const branch = (index: number) =>
+      `(SELECT ${EVENT_COLUMNS} FROM ${table}
+        WHERE type = $${index + 4} AND created_at >= $1 AND position > $2 ORDER BY position LIMIT $3)`;
     const rows = await this.#guard('read events by type', () =>
       this.#executor.query<EventRow>({
         rowMode: 'array',
-        // Unnamed on purpose: a cached generic plan cannot know how rare a type is, and walks the
-        // whole primary key for a rare one (see docs/query-plans.md); a custom plan uses the
-        // (type, position) index then. One ordered index range per type (`type = wanted`, not
-        // `type = ANY(...)`, which does not return the index's rows in position order), so the
-        // limit stops each range early: the cost follows what is returned, not the table's size.
+        // Unnamed on purpose: a cached generic plan cannot know how rare a type is (see
+        // docs/query-plans.md); every call is planned with its values.
         text: `SELECT ${EVENT_COLUMNS} FROM (
-                 SELECT page.* FROM (SELECT DISTINCT unnest($1::text[])) w(wanted),
-                   LATERAL (SELECT ${EVENT_COLUMNS} FROM ${this.#names.qualifiedTable}
-                            WHERE type = w.wanted AND created_at >= $2 AND position > $3
-                            ORDER BY position LIMIT $4) page
-                 ORDER BY position LIMIT $4) page
+                 SELECT * FROM (${wanted.map((_, index) => branch(index)).join(' UNION ALL ')}) ranges
+                 ORDER BY position LIMIT $3) page
                WHERE position < ${visibleBoundSql(this.#names)} ORDER BY position`,
-        values: [
-          [...types],
-          since,
-          afterPosition.toString(),
-          limit >= Number.MAX_SAFE_INTEGER ? null : limit,
-        ],
+        values: [since, afterPosition.toString(), limit >= Number.MAX_SAFE_INTEGER ? null : limit, ...wanted],
       }),
     );
     return rows.map(eventDecoder<E>(this.#registry));
