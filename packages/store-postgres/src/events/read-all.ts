@@ -32,15 +32,18 @@ export function readAllQuery(names: StoreNames, plan: ReadAllPlan, cursor: Posit
   let source = `SELECT ${EVENT_COLUMNS} FROM ${names.qualifiedTable}
                 WHERE ${conditions.join(' AND ')} ORDER BY position LIMIT $2`;
   if (plan.eventTypes) {
-    values.push([...plan.eventTypes]);
     // One ordered range of the (type, position) index per type, each stopped by the batch size,
     // then merged: `type = ANY(...)` does not walk that index in position order, so for a rare
-    // type it read every later match (growing with the table) to return one batch.
-    source = `SELECT page.* FROM (SELECT DISTINCT unnest($${values.length}::text[])) w(wanted),
-                LATERAL (SELECT ${EVENT_COLUMNS} FROM ${names.qualifiedTable}
-                         WHERE ${conditions.join(' AND ')} AND type = w.wanted
-                         ORDER BY position LIMIT $2) page
-              ORDER BY position LIMIT $2`;
+    // type it read every later match (growing with the table) to return one batch. Each type is a
+    // parameter of its own, so the custom plan sees its statistics (see getEventsByType).
+    const first = values.length + 1;
+    const ranges = [...plan.eventTypes].map((type, index) => {
+      values.push(type);
+      return `(SELECT ${EVENT_COLUMNS} FROM ${names.qualifiedTable}
+               WHERE ${conditions.join(' AND ')} AND type = $${first + index}
+               ORDER BY position LIMIT $2)`;
+    });
+    source = `SELECT * FROM (${ranges.join(' UNION ALL ')}) ranges ORDER BY position LIMIT $2`;
     variant += '-types';
   }
   return {

@@ -91,5 +91,21 @@ describeWithService(
       );
       expect(buffers).toBeLessThan(150);
     });
+
+    it('reads one range per type for a follower filtered by rare types (getAllEvents with eventTypes)', async () => {
+      const firstBatch = async () => {
+        const events: bigint[] = [];
+        for await (const event of store.getAllEvents(1_000n, {
+          batchSize: 5,
+          eventTypes: ['Rare', 'AlsoRare'],
+        })) {
+          events.push(event.position);
+          if (events.length === 5) break;
+        }
+        return events;
+      };
+      expect(await firstBatch()).toEqual([5_000, 15_000, 20_007, 25_000, 35_000].map(BigInt));
+      expect(await buffersOf(firstBatch)).toBeLessThan(150);
+    });
   },
 );
