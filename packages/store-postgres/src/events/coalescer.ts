@@ -284,12 +284,7 @@ export class AppendCoalescer {
         ),
       );
     } catch (error) {
-      const state = sqlState(error);
-      if (state && SINGLE_APPEND_CLASSES.has(state.slice(0, 2))) {
-        await this.#oneByOne(batch);
-      } else {
-        for (const pending of batch) pending.reject(error);
-      }
+      await this.#refused(batch, error);
       return;
     }
     const byAppend: BatchRow[][] = batch.map(() => []);
@@ -314,7 +309,7 @@ export class AppendCoalescer {
     if (unwritten.length > 0) await Promise.all(unwritten.map((pending) => this.#single(pending)));
   }
 
-  /** A batch of fast-path appends only, in one INSERT (see the constructor). */
+  /** A batch of fast-path appends only, in one INSERT (`coalescedStatements(...).fast`). */
   async #runFast(batch: readonly Pending[]): Promise<void> {
     let rows: Array<{ stream_id: string; position: string | number | bigint }>;
     try {
@@ -325,12 +320,7 @@ export class AppendCoalescer {
         ),
       );
     } catch (error) {
-      const state = sqlState(error);
-      if (state && SINGLE_APPEND_CLASSES.has(state.slice(0, 2))) {
-        await this.#oneByOne(batch);
-      } else {
-        for (const pending of batch) pending.reject(error);
-      }
+      await this.#refused(batch, error);
       return;
     }
     const written = new Map<string, string | number | bigint>();
@@ -354,6 +344,16 @@ export class AppendCoalescer {
     // Not written (a conflict, a stream behind, another era): after the commit, through the single
     // append, which says exactly why (or writes it, if the stream has reached the version since).
     if (unwritten.length > 0) await Promise.all(unwritten.map((pending) => this.#single(pending)));
+  }
+
+  /**
+   * A batch statement that failed: an error one append can cause (see `SINGLE_APPEND_CLASSES`)
+   * reruns the appends one by one, so only the guilty one fails; any other fails every append.
+   */
+  async #refused(batch: readonly Pending[], error: unknown): Promise<void> {
+    const state = sqlState(error);
+    if (state && SINGLE_APPEND_CLASSES.has(state.slice(0, 2))) await this.#oneByOne(batch);
+    else for (const pending of batch) pending.reject(error);
   }
 
   /** After a batch the server refused as a whole: each append alone, in call order per stream. */
