@@ -118,16 +118,21 @@ export class PostgresProjectionStore implements ProjectionStore<PostgresProjecti
     let handlerFailure: { error: unknown } | undefined;
     try {
       return await this.#executor.transaction(async (session) => {
-        // A first look without a row lock refuses a lost lease before any work. It takes no
-        // transaction id: until the handler writes, this batch holds back no follower's reads.
-        if (fence !== undefined) await this.#checkFence(session, fence, false);
+        const lockKey = `@es/replay projection ${this.#checkpoints} ${subscriptionId}`;
         // A transaction-scoped advisory lock ends with the transaction, which runs on one server
         // connection from BEGIN to COMMIT, so it is safe behind a pooler in transaction mode too
         // (only session-level advisory locks are not): nothing outlives the transaction.
-        await session.query({
-          text: 'SELECT pg_advisory_xact_lock(hashtextextended($1, 0))',
-          values: [`@es/replay projection ${this.#checkpoints} ${subscriptionId}`],
-        });
+        if (fence === undefined) {
+          await session.query({
+            text: 'SELECT pg_advisory_xact_lock(hashtextextended($1, 0))',
+            values: [lockKey],
+          });
+        } else {
+          // With a fence, the same statement first looks at the lease without a row lock: a lost
+          // lease is refused before any wait or work, and the look takes no transaction id, so
+          // until the handler writes this batch holds back no follower's reads.
+          await this.#lockIfHeld(session, fence, lockKey);
+        }
         const current = await loadCheckpoint(session, this.#checkpoints, subscriptionId);
         if (current !== expected) return false;
         try {
@@ -136,10 +141,12 @@ export class PostgresProjectionStore implements ProjectionStore<PostgresProjecti
           handlerFailure = { error };
           throw error;
         }
-        // The binding check, locked, just before the checkpoint moves: a takeover that happened
-        // during the work is seen here (and nothing is kept); one tried from now on waits for COMMIT.
-        if (fence !== undefined) await this.#checkFence(session, fence, true);
-        return compareAndSet(session, this.#checkpoints, subscriptionId, expected, position);
+        if (fence === undefined)
+          return compareAndSet(session, this.#checkpoints, subscriptionId, expected, position);
+        // The binding check, locked, in the statement that moves the checkpoint: a takeover that
+        // happened during the work is seen here (and nothing is kept); one tried from now on
+        // waits for COMMIT.
+        return this.#moveFenced(session, fence, subscriptionId, expected, position);
       });
     } catch (error) {
       // The batch's own failure (e.g. the projection was aborted) passes through unwrapped.
@@ -197,15 +204,47 @@ export class PostgresProjectionStore implements ProjectionStore<PostgresProjecti
     return this.#executor.close();
   }
 
+  /** Takes the subscription's advisory lock if the lease is held (looked at without a row lock). */
+  async #lockIfHeld(session: SqlSession, fence: LeaseFence, lockKey: string): Promise<void> {
+    const rows = await session.query<{ held: boolean }>({
+      text: `SELECT held, CASE WHEN held THEN pg_advisory_xact_lock(hashtextextended($4, 0)) IS NULL END AS locked
+             FROM (SELECT EXISTS (SELECT 1 FROM ${this.#leases} WHERE ${FENCE_HELD}) AS held) AS lease`,
+      values: [...fenceValues(fence), lockKey],
+    });
+    if (rows[0]?.held !== true) throw new LeaseLostError(fence.group, fence.partition, fence.token);
+  }
+
   // FOR KEY SHARE conflicts with the exclusive row lock a takeover takes (acquire sets `token`, a
   // key column by migration 006's unique constraint), so a new owner waits for this commit; it does
-  // not conflict with a renewal or a release, which set only `expires_at` and `owner`.
-  async #checkFence(session: SqlSession, fence: LeaseFence, lock: boolean): Promise<void> {
-    const rows = await session.query({
-      text: `SELECT 1 AS ok FROM ${this.#leases} WHERE ${FENCE_HELD}${lock ? ' FOR KEY SHARE' : ''}`,
-      values: fenceValues(fence),
+  // not conflict with a renewal or a release, which set only `expires_at` and `owner`. The
+  // checkpoint moves in the same statement, and only while the lease is held: one round trip.
+  async #moveFenced(
+    session: SqlSession,
+    fence: LeaseFence,
+    subscriptionId: string,
+    expected: Position | undefined,
+    position: Position,
+  ): Promise<boolean> {
+    const move =
+      expected === undefined
+        ? `INSERT INTO ${this.#checkpoints} (subscription_id, position)
+           SELECT $4, $5 WHERE EXISTS (SELECT 1 FROM fence)
+           ON CONFLICT (subscription_id) DO NOTHING RETURNING 1`
+        : `UPDATE ${this.#checkpoints} SET position = $5, updated_at = now()
+           WHERE subscription_id = $4 AND position = $6 AND EXISTS (SELECT 1 FROM fence) RETURNING 1`;
+    const rows = await session.query<{ held: boolean; moved: boolean }>({
+      text: `WITH fence AS MATERIALIZED (SELECT 1 FROM ${this.#leases} WHERE ${FENCE_HELD} FOR KEY SHARE),
+                  moved AS (${move})
+             SELECT EXISTS (SELECT 1 FROM fence) AS held, EXISTS (SELECT 1 FROM moved) AS moved`,
+      values: [
+        ...fenceValues(fence),
+        subscriptionId,
+        position.toString(),
+        ...(expected === undefined ? [] : [expected.toString()]),
+      ],
     });
-    if (rows.length !== 1) throw new LeaseLostError(fence.group, fence.partition, fence.token);
+    if (rows[0]?.held !== true) throw new LeaseLostError(fence.group, fence.partition, fence.token);
+    return rows[0].moved === true;
   }
 
   #batch(session: SqlSession, subscriptionId: string): ProjectionBatch<SqlSession> {
