@@ -53,7 +53,17 @@ const admin = new pg.Client({ connectionString: url });
 await admin.connect();
 await store.migrate({ connection: url, schema });
 const pool = new pg.Pool({ connectionString: url, max: 4 });
-const es = new store.PostgresEventStore({ connection: pool, schema, notify: false });
+// Records the statements each read sends (on its warm-up), to explain them afterwards.
+let captured;
+const spy = {
+  query: (config, values) => {
+    captured?.push(typeof config === 'string' ? { text: config, values } : config);
+    return pool.query(config, values);
+  },
+  connect: () => pool.connect(),
+  end: async () => undefined,
+};
+const es = new store.PostgresEventStore({ connection: spy, schema, notify: false });
 const table = `"${schema}".events`;
 
 /** Fills positions (from, to] as streams of 100 events. */
@@ -101,10 +111,28 @@ const measures = [
   [
     'appendEvents: 1 event to a new stream',
     () => es.appendEvents(`new-${Math.random()}`, ExpectedVersion.NoStream, [{ type: 'Common', data: {} }]),
+    false,
   ],
 ];
 
+/**
+ * The JIT time the server spends on these statements, summed (undefined when none compiles),
+ * from `EXPLAIN (ANALYZE, FORMAT JSON)` with the values each was sent with: compilation starts
+ * once a plan's estimated cost passes `jit_above_cost`, and costs tens of milliseconds.
+ */
+async function jitOf(statements) {
+  let total;
+  for (const { text, values } of statements) {
+    if (!/^\s*(SELECT|WITH)/i.test(text)) continue;
+    const { rows } = await pool.query({ text: `EXPLAIN (ANALYZE, FORMAT JSON) ${text}`, values });
+    const plan = rows[0]['QUERY PLAN'][0];
+    if (plan.JIT) total = (total ?? 0) + plan.JIT.Timing.Total;
+  }
+  return total;
+}
+
 const results = [];
+const jits = [];
 let filled = 0;
 try {
   for (const size of sizes) {
@@ -115,12 +143,20 @@ try {
       `filled to ${size.toLocaleString('en-US')} events in ${((performance.now() - loading) / 1000).toFixed(0)} s`,
     );
     const row = [];
-    for (const [label, work] of measures) {
+    const jitRow = [];
+    for (const [label, work, reads = true] of measures) {
+      captured = [];
+      await work();
+      const statements = captured;
+      captured = undefined;
       const ms = await measure(work);
       row.push(ms);
-      console.log(`  ${label}: ${ms.toFixed(2)} ms`);
+      const jit = reads ? await jitOf(statements) : undefined;
+      jitRow.push(jit);
+      console.log(`  ${label}: ${ms.toFixed(2)} ms${jit ? `, JIT ${jit.toFixed(1)} ms` : ''}`);
     }
     results.push(row);
+    jits.push(jitRow);
   }
 } finally {
   await es.close();
@@ -136,3 +172,15 @@ measures.forEach(([label], m) => {
   const cells = results.map((row) => `${row[m].toFixed(2)} ms (${(row[m] / base).toFixed(2)}x)`);
   console.log(`| ${label} | ${cells.join(' | ')} |`);
 });
+const compiled = measures.flatMap(([label], m) =>
+  jits.flatMap((row, size) =>
+    row[m] === undefined
+      ? []
+      : [`${label} at ${sizes[size].toLocaleString('en-US')}: ${row[m].toFixed(1)} ms`],
+  ),
+);
+console.log(
+  compiled.length === 0
+    ? '\nJIT: no read statement compiled (EXPLAIN ANALYZE of each, at each size).'
+    : `\nJIT compiled (EXPLAIN ANALYZE, server time per call):\n  ${compiled.join('\n  ')}`,
+);
