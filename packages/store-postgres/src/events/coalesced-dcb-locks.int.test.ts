@@ -71,6 +71,23 @@ describeOnScratchCluster('DCB advisory locks of coalesced batches', (url) => {
         ]),
     ],
     [
+      // Past 64 tags and types the fast path locks through migration 009's function, not inline.
+      'batch of fast-path appends with more than 64 tags',
+      (on, tag) =>
+        Promise.all([
+          // 70 distinct tags in the batch (an event holds at most 64).
+          on.appendEvents(`s-${randomUUID()}`, ExpectedVersion.NoStream, [
+            tagged(
+              'A',
+              Array.from({ length: 35 }, (_, i) => `first-${i}`),
+            ),
+          ]),
+          on.appendEvents(`s-${randomUUID()}`, ExpectedVersion.NoStream, [
+            tagged('A', [tag, ...Array.from({ length: 34 }, (_, i) => `second-${i}`)]),
+          ]),
+        ]),
+    ],
+    [
       'mixed batch (fast path and locked path)',
       (on, tag) =>
         Promise.all([

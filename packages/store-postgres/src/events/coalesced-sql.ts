@@ -1,6 +1,7 @@
 import type { PreparedAppend } from '@es/core/adapter';
 import { quoteIdentifier, type StoreNames } from '../schema/identifiers.js';
 import { encodeExpected } from './append.js';
+import { MAX_INLINE_WRITER_KEYS, writerLocksSql } from './dcb-sql.js';
 import { CLUSTER_ID_SQL, currentEraSql, INT32_MAX, POSITION_INDEX_BITS } from './position.js';
 
 // The SQL of write coalescing (migration 009) and the parameters of one batch; the coalescer
@@ -15,7 +16,10 @@ interface Statement {
 /** The statements of {@link coalescedStatements}. */
 export interface CoalescedStatements {
   readonly batch: Statement;
+  /** The fast path with its writer locks computed in the statement (up to 64 tags and types). */
   readonly fast: Statement;
+  /** The fast path taking its locks through migration 009's lock function (more tags and types). */
+  readonly fastManyKeys: Statement;
 }
 
 /**
@@ -56,8 +60,8 @@ export function coalescedStatements(names: StoreNames): CoalescedStatements {
   // (otherwise nothing is written, and each append goes to the append function, which opens an
   // era). Rows are inserted in stream id order, so two batches meet on the unique index in one
   // order; a row the index or the probe refuses is simply not returned.
-  const fast = {
-    name: `es-append-fast:${table}`,
+  const fastStatement = (name: string, locks: string) => ({
+    name: `${name}:${table}`,
     text: `INSERT INTO ${table} (position, stream_id, version, event_id, event_id_supplied, type, schema_version,
                                  data, metadata, created_at, tags)
            SELECT era.position_offset + (SELECT pg_current_xact_id()::text::bigint << ${POSITION_INDEX_BITS}) + x.n - 1,
@@ -69,16 +73,28 @@ export function coalescedStatements(names: StoreNames): CoalescedStatements {
                 LEFT JOIN LATERAL (SELECT 1 AS hit FROM ${table} p
                                    WHERE p.stream_id = x.s AND p.version = x.e LIMIT 1) probe ON true
            WHERE era.system_id = ${CLUSTER_ID_SQL} AND (x.e = 0 OR probe.hit IS NOT NULL)
-             AND (SELECT ${lockBatch}('{}'::text[], $1::text[], $8::text[], $4::text[]))
+             AND ${locks}
            ORDER BY x.s
            ON CONFLICT DO NOTHING
            RETURNING stream_id, position`,
-  };
-  return { batch, fast };
+  });
+  // The same keys either way (SHARED on every stream, tag and type, and on the coarse condition
+  // key): in plain SQL while they fit (a PL/pgSQL call per batch cost as it did for the single
+  // append, see writerLocksSql), through the function past 64 tags and types, which then takes
+  // the coarse writer key EXCLUSIVE instead.
+  const fast = fastStatement('es-append-fast', writerLocksSql(names, '$1', '$8', '$4', true));
+  const fastManyKeys = fastStatement(
+    'es-append-fast-many',
+    `(SELECT ${lockBatch}('{}'::text[], $1::text[], $8::text[], $4::text[]))`,
+  );
+  return { batch, fast, fastManyKeys };
 }
 
-/** The fast statement's parameters for a batch of fast-path appends, one array per column. */
-export function fastBatchQuery(statement: Statement, batch: readonly PreparedAppend[]) {
+/**
+ * The fast statement for a batch of fast-path appends (the one with inline locks unless its tags
+ * and types are too many), with its parameters, one array per column.
+ */
+export function fastBatchQuery(statements: CoalescedStatements, batch: readonly PreparedAppend[]) {
   const size = batch.length;
   const streams = new Array<string>(size);
   const expected = new Array<number>(size);
@@ -104,8 +120,9 @@ export function fastBatchQuery(statement: Statement, batch: readonly PreparedApp
     tagCounts[index] = event.tags.length;
     for (const tag of event.tags) tags.push(tag);
   }
+  const lockKeys = new Set(types).size + new Set(tags).size;
   return {
-    ...statement,
+    ...(lockKeys > MAX_INLINE_WRITER_KEYS ? statements.fastManyKeys : statements.fast),
     values: [streams, expected, ids, types, schemaVersions, data, metadata, tags, tagStarts, tagCounts],
   };
 }

@@ -315,7 +315,7 @@ export class AppendCoalescer {
     try {
       rows = await this.#session.query(
         fastBatchQuery(
-          this.#statements.fast,
+          this.#statements,
           batch.map((pending) => pending.append),
         ),
       );

@@ -41,13 +41,15 @@ export const MAX_INLINE_WRITER_KEYS = 64;
  * {@link MAX_INLINE_WRITER_KEYS} tags and types, computed here in plain SQL: a call of the
  * PL/pgSQL function cost a third of the throughput of concurrent single-event appends.
  * `streamParam`, `tagsParam` and `typesParam` are the statement's placeholders (text, text[],
- * text[]).
+ * text[]); with `streamsArray`, `streamParam` is a text[] of streams (a coalesced batch's), each
+ * locked SHARED as one append's stream is.
  */
 export function writerLocksSql(
   names: StoreNames,
   streamParam: string,
   tagsParam: string,
   typesParam: string,
+  streamsArray = false,
 ): string {
   // Migration 007's seed: hashtext('<schema>.<table>'); both are plain identifiers (storeNames).
   const seed = `hashtext('${names.schema}.${names.table}')`;
@@ -57,7 +59,7 @@ export function writerLocksSql(
   return `((SELECT count(*) FROM (
              SELECT pg_advisory_xact_lock_shared(sorted.k)
              FROM (SELECT DISTINCT keys.k
-                   FROM (SELECT hashtextextended(x, ${seed}) FROM unnest(${tagsParam}::text[] || ${streamParam}::text) x
+                   FROM (SELECT hashtextextended(x, ${seed}) FROM unnest(${tagsParam}::text[] || ${streamParam}::${streamsArray ? 'text[]' : 'text'}) x
                          UNION ALL SELECT hashtextextended(x, ${seed} + 1) FROM unnest(${typesParam}::text[]) x
                          UNION ALL SELECT hashtextextended('many condition keys', ${seed} + 2)) keys(k)
                    ORDER BY keys.k) sorted) locked) > 0)`;
