@@ -6,6 +6,16 @@ import type { CliIo } from '../program.js';
 import { type CommandContext, collect, integer, position } from './context.js';
 import { eventJson } from './shared.js';
 
+/** The options of `es tail`, as commander parses them. */
+interface TailOptions {
+  type?: string[];
+  from?: Position;
+  fromStart?: boolean;
+  count?: number;
+  poll: number;
+  json?: boolean;
+}
+
 /** `es tail` (follow the global log) and `es stats`. */
 export function registerLogCommands(program: Command, context: CommandContext): void {
   const { io, withBackend, print, sub } = context;
@@ -27,24 +37,12 @@ export function registerLogCommands(program: Command, context: CommandContext): 
       500,
     )
     .option('--json', 'print one JSON object per event (NDJSON)')
-    .action(
-      async (
-        options: {
-          type?: string[];
-          from?: Position;
-          fromStart?: boolean;
-          count?: number;
-          poll: number;
-          json?: boolean;
-        },
-        command: Command,
-      ) => {
-        await withBackend(command, async (backend) => {
-          await backend.assertMigrated();
-          await tail(backend, options, io);
-        });
-      },
-    );
+    .action(async (options: TailOptions, command: Command) => {
+      await withBackend(command, async (backend) => {
+        await backend.assertMigrated();
+        await tail(backend, options, io);
+      });
+    });
 
   sub(program, 'stats')
     .description('event counts, append rate, sizes, event types and the largest streams')
@@ -98,18 +96,7 @@ export function registerLogCommands(program: Command, context: CommandContext): 
     });
 }
 
-async function tail(
-  backend: Backend,
-  options: {
-    type?: string[];
-    from?: Position;
-    fromStart?: boolean;
-    count?: number;
-    poll: number;
-    json?: boolean;
-  },
-  io: CliIo,
-): Promise<void> {
+async function tail(backend: Backend, options: TailOptions, io: CliIo): Promise<void> {
   let after: Position | undefined = options.fromStart
     ? undefined
     : (options.from ?? (await backend.headPosition()));

@@ -6,6 +6,18 @@ import { table, toJson } from '../format.js';
 import { loadHandlerModule } from '../handler-module.js';
 import { type CommandContext, position } from './context.js';
 
+/** The arguments and option that pick parked events, shared by `es parked skip` and `retry`. */
+function parkedSelection(command: Command): Command {
+  return command
+    .argument('<name>', 'the subscription id (group#partition) or consumer group name')
+    .argument(
+      '[positions...]',
+      'positions of the parked events',
+      (value: string, previous: Position[] = []) => [...previous, position('position')(value)],
+    )
+    .option('--all', 'every parked event of the subscription or group');
+}
+
 /** `es parked list|skip|retry`. */
 export function registerParkedCommands(program: Command, context: CommandContext): void {
   const { withBackend, print, sub } = context;
@@ -54,15 +66,7 @@ export function registerParkedCommands(program: Command, context: CommandContext
       return event;
     });
   };
-  sub(parked, 'skip')
-    .description('drop parked events: they are not handled again')
-    .argument('<name>', 'the subscription id (group#partition) or consumer group name')
-    .argument(
-      '[positions...]',
-      'positions of the parked events',
-      (value: string, previous: Position[] = []) => [...previous, position('position')(value)],
-    )
-    .option('--all', 'every parked event of the subscription or group')
+  parkedSelection(sub(parked, 'skip').description('drop parked events: they are not handled again'))
     .option('--json', 'print JSON')
     .action(
       async (
@@ -80,15 +84,11 @@ export function registerParkedCommands(program: Command, context: CommandContext
         });
       },
     );
-  sub(parked, 'retry')
-    .description("hand parked events to a module's handler again; each one handled is no longer parked")
-    .argument('<name>', 'the subscription id (group#partition) or consumer group name')
-    .argument(
-      '[positions...]',
-      'positions of the parked events',
-      (value: string, previous: Position[] = []) => [...previous, position('position')(value)],
-    )
-    .option('--all', 'every parked event of the subscription or group')
+  parkedSelection(
+    sub(parked, 'retry').description(
+      "hand parked events to a module's handler again; each one handled is no longer parked",
+    ),
+  )
     .requiredOption('--module <path>', 'module exporting the (fixed) handler')
     .option('--json', 'print JSON')
     .action(
