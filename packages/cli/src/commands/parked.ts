@@ -3,8 +3,8 @@ import type { Command } from 'commander';
 import type { Backend } from '../backends/backend.js';
 import { CliError, usageError } from '../errors.js';
 import { table, toJson } from '../format.js';
-import { loadHandlerModule } from '../handler-module.js';
 import { type CommandContext, position } from './context.js';
+import { withHandlerModule } from './shared.js';
 
 /** The arguments and option that pick parked events, shared by `es parked skip` and `retry`. */
 function parkedSelection(command: Command): Command {
@@ -98,9 +98,8 @@ export function registerParkedCommands(program: Command, context: CommandContext
         options: { all?: boolean; module: string; json?: boolean },
         command: Command,
       ) => {
-        const handler = await loadHandlerModule(options.module);
-        try {
-          await withBackend(command, async (backend) => {
+        await withHandlerModule(options.module, (handler) =>
+          withBackend(command, async (backend) => {
             await backend.assertMigrated();
             const targets = await parkedTargets(backend, name, positions ?? [], options.all);
             const retried: unknown[] = [];
@@ -129,10 +128,8 @@ export function registerParkedCommands(program: Command, context: CommandContext
                 `${failed.length} event(s) failed again and stay parked; the first, ${first.subscriptionId} at ${first.position}: ${first.error}`,
               );
             }
-          });
-        } finally {
-          await handler.close?.();
-        }
+          }),
+        );
       },
     );
 }

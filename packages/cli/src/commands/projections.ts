@@ -3,9 +3,8 @@ import type { Command } from 'commander';
 import type { Backend, CheckpointRow, GroupRow } from '../backends/backend.js';
 import { CliError, usageError } from '../errors.js';
 import { duration, table, toJson } from '../format.js';
-import { loadHandlerModule } from '../handler-module.js';
 import { type CommandContext, integer, position } from './context.js';
-import { replayInto } from './shared.js';
+import { replayInto, withHandlerModule } from './shared.js';
 
 /** Lag counts stop here: counting more would read the whole backlog for a number nobody needs exactly. */
 const LAG_LIMIT = 1_000_000;
@@ -130,9 +129,8 @@ export function registerProjectionsCommands(program: Command, context: CommandCo
         options: { module: string; batchSize: number; force?: boolean; json?: boolean },
         command: Command,
       ) => {
-        const handler = await loadHandlerModule(options.module);
-        try {
-          await withBackend(command, async (backend) => {
+        await withHandlerModule(options.module, (handler) =>
+          withBackend(command, async (backend) => {
             await backend.assertMigrated();
             const found = await describeOne(backend, name, true);
             assertNotRunning(found, options.force);
@@ -162,10 +160,8 @@ export function registerProjectionsCommands(program: Command, context: CommandCo
             print(
               `Rebuilt ${name}: ${result.processed} events in ${(result.elapsedMs / 1000).toFixed(1)}s; checkpoint ${head ?? '-'}.`,
             );
-          });
-        } finally {
-          await handler.close?.();
-        }
+          }),
+        );
       },
     );
 }

@@ -1,9 +1,8 @@
 import type { Position } from '@es/core';
 import type { Command } from 'commander';
 import { toJson } from '../format.js';
-import { loadHandlerModule } from '../handler-module.js';
 import { type CommandContext, collect, integer, position } from './context.js';
-import { replayInto } from './shared.js';
+import { replayInto, withHandlerModule } from './shared.js';
 
 /** `es replay`: the global log (or a range of it) into a module's handler. */
 export function registerReplayCommands(program: Command, context: CommandContext): void {
@@ -38,11 +37,10 @@ export function registerReplayCommands(program: Command, context: CommandContext
         },
         command: Command,
       ) => {
-        const loaded = await loadHandlerModule(options.module);
-        const eventTypes = options.type ?? loaded.eventTypes;
-        const handler = { ...loaded, ...(eventTypes ? { eventTypes } : {}) };
-        try {
-          await withBackend(command, async (backend) => {
+        await withHandlerModule(options.module, (loaded) => {
+          const eventTypes = options.type ?? loaded.eventTypes;
+          const handler = { ...loaded, ...(eventTypes ? { eventTypes } : {}) };
+          return withBackend(command, async (backend) => {
             await backend.assertMigrated();
             const result = await replayInto(
               backend,
@@ -58,9 +56,7 @@ export function registerReplayCommands(program: Command, context: CommandContext
               `Replayed ${result.processed} events up to position ${result.lastPosition} in ${(result.elapsedMs / 1000).toFixed(1)}s.`,
             );
           });
-        } finally {
-          await loaded.close?.();
-        }
+        });
       },
     );
 }

@@ -1,7 +1,7 @@
 import type { DomainEvent, Position, StoredEvent } from '@es/core';
 import { EventReplayer } from '@es/replay';
 import type { Backend } from '../backends/backend.js';
-import type { CliHandlerModule } from '../handler-module.js';
+import { type CliHandlerModule, loadHandlerModule } from '../handler-module.js';
 import type { CliIo } from '../program.js';
 import { progressReporter } from '../progress.js';
 
@@ -20,6 +20,19 @@ export function eventJson(event: StoredEvent<DomainEvent>) {
     metadata: event.metadata,
     ...(event.tags ? { tags: event.tags } : {}),
   };
+}
+
+/** Loads the handler module at `path`, runs `work` with it, and closes it whatever happens. */
+export async function withHandlerModule<T>(
+  path: string,
+  work: (handler: CliHandlerModule) => Promise<T>,
+): Promise<T> {
+  const handler = await loadHandlerModule(path);
+  try {
+    return await work(handler);
+  } finally {
+    await handler.close?.();
+  }
 }
 
 export async function replayInto(

@@ -1,7 +1,7 @@
 import type { PreparedAppend } from '@es/core/adapter';
 import { quoteIdentifier, type StoreNames } from '../schema/identifiers.js';
 import { encodeExpected } from './append.js';
-import { MAX_INLINE_WRITER_KEYS, writerLocksSql } from './dcb-sql.js';
+import { batchLockKeys, MAX_INLINE_WRITER_KEYS, writerLocksSql } from './dcb-sql.js';
 import { CLUSTER_ID_SQL, currentEraSql, INT32_MAX, POSITION_INDEX_BITS } from './position.js';
 
 // The SQL of write coalescing (migration 009) and the parameters of one batch; the coalescer
@@ -120,7 +120,9 @@ export function fastBatchQuery(statements: CoalescedStatements, batch: readonly 
     tagCounts[index] = event.tags.length;
     for (const tag of event.tags) tags.push(tag);
   }
-  const lockKeys = new Set(types).size + new Set(tags).size;
+  // The same count the single append checks (see insertAtExactVersion): distinct tags and types.
+  const locks = batchLockKeys(batch.map((append) => append.events[0]!));
+  const lockKeys = locks.tags.length + locks.types.length;
   return {
     ...(lockKeys > MAX_INLINE_WRITER_KEYS ? statements.fastManyKeys : statements.fast),
     values: [streams, expected, ids, types, schemaVersions, data, metadata, tags, tagStarts, tagCounts],
