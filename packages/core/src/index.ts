@@ -96,7 +96,7 @@ export { InMemoryEventStore, InMemoryStorage } from './in-memory-event-store.js'
 // Projections: where they keep progress, parked events and leases
 export type { CheckpointStore } from './projections/checkpoint-store.js';
 export { InMemoryCheckpointStore } from './projections/in-memory-checkpoint-store.js';
-export type { ParkedEvent, ParkedEventStore } from './projections/parked-events.js';
+export type { ParkedEvent, ParkedEventStore, ParkedRetryRequests } from './projections/parked-events.js';
 export { InMemoryParkedEventStore } from './projections/parked-events.js';
 export type {
   ConsumerGroupDescription,

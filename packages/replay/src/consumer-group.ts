@@ -24,6 +24,7 @@ import {
   resolveConsumerGroupOptions,
 } from './consumer-group-options.js';
 import { handleWithRetry } from './handle-with-retry.js';
+import { handleParkedAgain, RetryRequestSweeper } from './parked-retries.js';
 import { readOneBatch } from './read-batches.js';
 import { ConsumerTelemetry } from './telemetry.js';
 import { sleep, WakeUp } from './wake-up.js';
@@ -109,6 +110,7 @@ export class ConsumerGroup<E extends DomainEvent = DomainEvent, TContext = void>
   #liveFrom: Position | undefined;
   #reportedOwned = '';
   readonly #telemetry = new ConsumerTelemetry();
+  readonly #retryRequests: RetryRequestSweeper<E, TContext>;
   readonly #labelsOf = (partition: number) => () => ({
     'es.consumer.group': this.#options.name,
     'es.partition': partition,
@@ -122,6 +124,12 @@ export class ConsumerGroup<E extends DomainEvent = DomainEvent, TContext = void>
     this.#handle = groupHandlerFunction(options.handler as ConsumerGroupHandler<E, TContext>);
     this.#onParked = options.onParked;
     this.#onRebalance = options.onRebalance;
+    this.#retryRequests = new RetryRequestSweeper<E, TContext>({
+      eventStore: this.#eventStore,
+      readModel: this.#options.readModel,
+      onError: this.#options.onError,
+      everyMs: FLUSH_EVERY_MS,
+    });
     if (options.signal) {
       const crash = () => {
         this.#crash.abort(options.signal?.reason);
@@ -225,29 +233,14 @@ export class ConsumerGroup<E extends DomainEvent = DomainEvent, TContext = void>
    */
   async retryParked(event: Pick<ParkedEvent, 'subscriptionId' | 'position'>): Promise<void> {
     const partition = this.#assertOwnParked(event);
-    let stored: StoredEvent<E> | undefined;
-    for await (const candidate of this.#eventStore.getAllEvents<E>(event.position - 1n, {
-      toPosition: event.position,
-      batchSize: 1,
-    })) {
-      stored = candidate;
-    }
-    if (!stored || stored.position !== event.position) {
-      throw new InvalidArgumentError('event', `no event at position ${event.position} in the log.`);
-    }
-    const info: ConsumerGroupEventInfo = { group: this.name, partition, replaying: false };
-    for (;;) {
-      const checkpoint = await this.#options.readModel.load(event.subscriptionId);
-      const at = checkpoint ?? 0n;
-      const committed = await this.#options.readModel.commitBatch(
-        event.subscriptionId,
-        checkpoint,
-        at,
-        (unit) => unit.attempt((context) => this.#handle(stored, context, info)),
-      );
-      if (committed) break;
-    }
-    await this.#options.readModel.removeParked(event.subscriptionId, event.position);
+    await handleParkedAgain<E, TContext>({
+      eventStore: this.#eventStore,
+      readModel: this.#options.readModel,
+      subscriptionId: event.subscriptionId,
+      position: event.position,
+      run: (stored, context) =>
+        this.#handle(stored, context, { group: this.name, partition, replaying: false }),
+    });
   }
 
   /**
@@ -488,6 +481,7 @@ export class ConsumerGroup<E extends DomainEvent = DomainEvent, TContext = void>
           await this.#flush(working);
           lastFlush = Date.now();
         }
+        await this.#serveRetryRequests(working);
         await this.#wake.wait(generation, settle ?? pollIntervalMs, this.#halt.signal);
         settle = settle !== undefined && settle * 2 < pollIntervalMs ? settle * 2 : undefined;
         continue;
@@ -498,6 +492,7 @@ export class ConsumerGroup<E extends DomainEvent = DomainEvent, TContext = void>
         await this.#flush(working);
         lastFlush = Date.now();
       }
+      await this.#serveRetryRequests(working);
     }
     await this.#flush([...this.#owned.values()]);
   }
@@ -638,6 +633,27 @@ export class ConsumerGroup<E extends DomainEvent = DomainEvent, TContext = void>
       signal: this.#crash.signal,
       onRetry: () => this.#telemetry.retry(this.#labelsOf(info.partition)),
     });
+  }
+
+  /**
+   * Handles the parked events an operator asked to retry (at most once a second), for the
+   * partitions held with a checkpoint, each in a batch checked against the partition's lease.
+   */
+  async #serveRetryRequests(working: OwnedPartition[]): Promise<void> {
+    const targets = working
+      .filter((owned) => !owned.lost && !owned.handOff && owned.committed !== undefined)
+      .map((owned) => ({
+        subscriptionId: partitionSubscriptionId(this.name, owned.partition),
+        fence: owned.fence,
+        run: (event: StoredEvent<E>, context: TContext) =>
+          this.#handle(event, context, { group: this.name, partition: owned.partition, replaying: false }),
+      }));
+    try {
+      await this.#retryRequests.sweep(targets);
+    } catch (error) {
+      // The partition went to another worker meanwhile: its new owner serves the request.
+      if (!isLeaseLostError(error)) throw error;
+    }
   }
 
   /** Stores the checkpoint of partitions read past their last commit (no events of theirs since). */

@@ -14,6 +14,7 @@ import {
 } from '@es/core';
 import { type EventHandler, handlerFunction } from './event-handler.js';
 import { handleWithRetry } from './handle-with-retry.js';
+import { handleParkedAgain, RetryRequestSweeper } from './parked-retries.js';
 import {
   type ProjectionOptions,
   type ResolvedProjectionOptions,
@@ -74,6 +75,7 @@ export class Projection<E extends DomainEvent = DomainEvent, TContext = void> {
   #positionWaiters: PositionWaiter[] = [];
   #idleWaiters: IdleWaiter[] = [];
   readonly #telemetry = new ConsumerTelemetry();
+  readonly #retryRequests: RetryRequestSweeper<E, TContext>;
   readonly #labels = () => ({ 'es.subscription': this.#options.name });
 
   constructor(options: ProjectionOptions<E, TContext>) {
@@ -83,6 +85,11 @@ export class Projection<E extends DomainEvent = DomainEvent, TContext = void> {
     this.#handle = handlerFunction(options.handler as EventHandler<E, TContext>);
     this.#lock = options.lock;
     this.#onParked = options.onParked;
+    this.#retryRequests = new RetryRequestSweeper<E, TContext>({
+      eventStore: this.#eventStore,
+      readModel: this.#options.readModel,
+      onError: this.#options.onError,
+    });
     if (options.signal) {
       const crash = () => {
         this.#crash.abort(options.signal?.reason);
@@ -166,6 +173,22 @@ export class Projection<E extends DomainEvent = DomainEvent, TContext = void> {
   /** The events this projection parked, in position order. */
   listParked(): Promise<ParkedEvent[]> {
     return this.#options.readModel.listParked(this.#options.name);
+  }
+
+  /**
+   * Handles a parked event again (after the handler was fixed), in a batch that leaves the
+   * checkpoint where it is, then forgets it. Rejects with the handler's error, keeping it parked,
+   * when it fails again. A running projection also serves retries requested from outside (the web
+   * console, `es parked retry --request`) when its read model keeps retry requests.
+   */
+  retryParked(position: Position): Promise<void> {
+    return handleParkedAgain<E, TContext>({
+      eventStore: this.#eventStore,
+      readModel: this.#options.readModel,
+      subscriptionId: this.#options.name,
+      position,
+      run: (event, context) => this.#handle(event, context),
+    });
   }
 
   get #halted(): boolean {
@@ -260,6 +283,7 @@ export class Projection<E extends DomainEvent = DomainEvent, TContext = void> {
         // The stores answer again: a later outage backs off from the shortest delay.
         this.#failures = 0;
         this.#resolveIdle(read);
+        await this.#serveRetryRequests(checkpoint);
         await this.#wake.wait(generation, settle ?? pollIntervalMs, idleUntil);
         settle = settle !== undefined && settle * 2 < pollIntervalMs ? settle * 2 : undefined;
         continue;
@@ -280,7 +304,16 @@ export class Projection<E extends DomainEvent = DomainEvent, TContext = void> {
         for (const event of parked) this.#onParked?.(event);
       }
       this.#resolvePositions();
+      await this.#serveRetryRequests(checkpoint);
     }
+  }
+
+  /** Handles the parked events an operator asked to retry (at most once a second). */
+  async #serveRetryRequests(checkpoint: Position | undefined): Promise<void> {
+    if (checkpoint === undefined) return;
+    await this.#retryRequests.sweep([
+      { subscriptionId: this.#options.name, run: (event, context) => this.#handle(event, context) },
+    ]);
   }
 
   async #handleBatch(

@@ -63,6 +63,11 @@ export interface ProjectionStoreContractLimitations {
    * (a database without savepoints, e.g. MongoDB), so a handler may run more than once per batch.
    */
   readonly savepoints?: string;
+  /**
+   * The store keeps no retry requests (`requestRetry`, `listRetryRequests`, `recordRetryFailure`
+   * of `ParkedRetryRequests`): parked events are retried only in code.
+   */
+  readonly retryRequests?: string;
 }
 
 const noWork = async () => undefined;
@@ -245,6 +250,52 @@ export function describeProjectionStoreContract<TContext = void>(
       await store.removeParked(id(), 2n);
       expect((await store.listParked(subscription)).map((event) => event.position)).toEqual([2n]);
     });
+
+    limited(
+      config.limitations?.retryRequests,
+      'retry requests: marked once, listed per subscription in position order, cleared by a failed retry',
+      async (store) => {
+        const [subscription, other] = [id(), id()];
+        await store.commitBatch(subscription, undefined, 9n, async (batch) => {
+          for (const at of [7n, 3n, 9n]) await batch.park(parkedEventAt(subscription, at));
+        });
+        await store.commitBatch(other, undefined, 5n, async (batch) => {
+          await batch.park(parkedEventAt(other, 5n));
+        });
+        expect(await store.requestRetry!(subscription, 7n)).toBe(true);
+        expect(await store.requestRetry!(subscription, 3n)).toBe(true);
+        expect(await store.requestRetry!(other, 5n)).toBe(true);
+        // Nothing parked there: refused, and nothing is recorded.
+        expect(await store.requestRetry!(subscription, 4n)).toBe(false);
+        expect(await store.requestRetry!(id(), 3n)).toBe(false);
+
+        const marked = await store.listRetryRequests!([subscription]);
+        expect(marked.map((event) => event.position)).toEqual([3n, 7n]);
+        for (const event of marked) expect(event.retryRequestedAt).toBeInstanceOf(Date);
+        const firstMark = marked[1]!.retryRequestedAt!;
+        // Asking twice keeps the first request's time.
+        expect(await store.requestRetry!(subscription, 7n)).toBe(true);
+        expect((await store.listRetryRequests!([subscription]))[1]!.retryRequestedAt).toEqual(firstMark);
+        expect((await store.listRetryRequests!([subscription, other])).map((e) => e.position)).toEqual([
+          3n,
+          5n,
+          7n,
+        ]);
+        expect(await store.listRetryRequests!([])).toEqual([]);
+
+        await store.recordRetryFailure!(subscription, 7n, 'Error: still failing');
+        expect((await store.listRetryRequests!([subscription])).map((e) => e.position)).toEqual([3n]);
+        const listed = await store.listParked(subscription);
+        const failed = listed.find((event) => event.position === 7n)!;
+        expect(failed.retryRequestedAt).toBeUndefined();
+        expect(failed.attempts).toBe(parkedEventAt(subscription, 7n).attempts + 1);
+        expect(failed.error).toBe('Error: still failing');
+        expect(listed.find((event) => event.position === 9n)!.retryRequestedAt).toBeUndefined();
+        // A handled event is removed with its request.
+        await store.removeParked(subscription, 3n);
+        expect(await store.listRetryRequests!([subscription])).toEqual([]);
+      },
+    );
 
     it('a failed commitBatch rejects with the work error and leaves the checkpoint', async () => {
       const store = await open();

@@ -1,7 +1,7 @@
 import { InvalidArgumentError, LeaseLostError } from '../errors.js';
 import type { Position } from '../events.js';
 import type { CheckpointStore } from './checkpoint-store.js';
-import type { ParkedEvent, ParkedEventStore } from './parked-events.js';
+import type { ParkedEvent, ParkedEventStore, ParkedRetryRequests } from './parked-events.js';
 import type { LeaseFence, PartitionLeaseStore } from './partition-leases.js';
 
 /**
@@ -26,8 +26,12 @@ export interface ProjectionBatch<TContext> {
  * `checkpointProjectionStore` (any `CheckpointStore`) stores the checkpoint after the handler's
  * writes: delivery is at-least-once. A store that commits the read model and the checkpoint in
  * one transaction (e.g. `PostgresProjectionStore` of @es/store-postgres) gives exactly-once.
+ *
+ * A store that also offers `ParkedRetryRequests` lets an operator ask a running consumer group to
+ * retry a parked event (the web console, `es parked retry --request`); without them, parked events
+ * are retried in code (`ConsumerGroup.retryParked`) or with `es parked retry --module`.
  */
-export interface ProjectionStore<TContext = void> {
+export interface ProjectionStore<TContext = void> extends Partial<ParkedRetryRequests> {
   load(subscriptionId: string): Promise<Position | undefined>;
   commitBatch(
     subscriptionId: string,
@@ -56,6 +60,7 @@ export function checkpointProjectionStore(
   parked: ParkedEventStore,
   leases?: PartitionLeaseStore,
 ): ProjectionStore<void> {
+  const requests = retryRequestsOf(parked);
   const checkFence = async (fence: LeaseFence | undefined) => {
     if (!fence) return;
     if (!leases) {
@@ -71,6 +76,7 @@ export function checkpointProjectionStore(
     reset: (subscriptionId) => checkpoints.reset(subscriptionId),
     listParked: (subscriptionId) => parked.list(subscriptionId),
     removeParked: (subscriptionId, position) => parked.remove(subscriptionId, position),
+    ...requests,
     async commitBatch(subscriptionId, expected, position, work, fence) {
       await checkFence(fence);
       await work({ attempt: (run) => run(undefined), park: (event) => parked.park(event) });
@@ -81,5 +87,16 @@ export function checkpointProjectionStore(
       }
       return checkpoints.saveIf(subscriptionId, expected, position);
     },
+  };
+}
+
+/** The retry-request methods of `parked`, bound, when it has all of them. */
+function retryRequestsOf(parked: ParkedEventStore): ParkedRetryRequests | Record<string, never> {
+  const candidate = parked as ParkedEventStore & Partial<ParkedRetryRequests>;
+  if (!candidate.requestRetry || !candidate.listRetryRequests || !candidate.recordRetryFailure) return {};
+  return {
+    requestRetry: candidate.requestRetry.bind(parked),
+    listRetryRequests: candidate.listRetryRequests.bind(parked),
+    recordRetryFailure: candidate.recordRetryFailure.bind(parked),
   };
 }

@@ -1,6 +1,6 @@
-import type { ParkedEvent, ParkedEventStore, Position } from '@es/core';
+import type { ParkedEvent, ParkedEventStore, ParkedRetryRequests, Position } from '@es/core';
 import { assertPosition, assertStreamId } from '@es/core/adapter';
-import type { ClientSession, Collection, Int32, Long } from 'mongodb';
+import type { ClientSession, Collection, Filter, Int32, Long } from 'mongodb';
 import { isDuplicateKeyError } from '../connection/mongo-errors.js';
 import { SideCollection, type SideCollectionOptions } from '../connection/side-collection.js';
 import {
@@ -24,6 +24,8 @@ export interface ParkedEventDocument {
   error: string;
   attempts: Int32 | Long;
   parkedAt: Date;
+  /** Set by `requestRetry`, unset when that retry failed (see `ParkedRetryRequests`). */
+  retryRequestedAt?: Date;
 }
 
 /** Options of {@link MongoParkedEventStore}: `connection` (a MongoClient or a connection string) and more. */
@@ -72,23 +74,74 @@ export async function parkEvent(
 }
 
 /** The subscription's parked events, in position order. */
-export async function listParkedEvents(
+export function listParkedEvents(
   parked: Collection<ParkedEventDocument>,
   subscriptionId: string,
 ): Promise<ParkedEvent[]> {
+  return findParkedEvents(parked, { subscriptionId: { $eq: subscriptionId } });
+}
+
+/** The parked events of `subscriptionIds` marked for a retry, in position order. */
+export function listRetryRequestedEvents(
+  parked: Collection<ParkedEventDocument>,
+  subscriptionIds: readonly string[],
+): Promise<ParkedEvent[]> {
+  return findParkedEvents(parked, {
+    subscriptionId: { $in: [...subscriptionIds] },
+    retryRequestedAt: { $exists: true },
+  });
+}
+
+async function findParkedEvents(
+  parked: Collection<ParkedEventDocument>,
+  filter: Filter<ParkedEventDocument>,
+): Promise<ParkedEvent[]> {
   const documents = await parked
-    .find({ subscriptionId: { $eq: subscriptionId } }, { sort: { position: 1 }, ...RAW_READ })
+    .find(filter, { sort: { position: 1, subscriptionId: 1 }, ...RAW_READ })
     .toArray();
-  return documents.map((document) => ({
-    subscriptionId: readString(document.subscriptionId, 'subscriptionId'),
-    position: readPosition(document.position, 'position'),
-    eventId: readString(document.eventId, 'eventId'),
-    streamId: readString(document.streamId, 'streamId'),
-    eventType: readString(document.eventType, 'eventType'),
-    error: readString(document.error, 'error'),
-    attempts: readSafeInteger(document.attempts, 'attempts'),
-    parkedAt: readDate(document.parkedAt, 'parkedAt'),
-  }));
+  return documents.map((document) => {
+    const event: ParkedEvent = {
+      subscriptionId: readString(document.subscriptionId, 'subscriptionId'),
+      position: readPosition(document.position, 'position'),
+      eventId: readString(document.eventId, 'eventId'),
+      streamId: readString(document.streamId, 'streamId'),
+      eventType: readString(document.eventType, 'eventType'),
+      error: readString(document.error, 'error'),
+      attempts: readSafeInteger(document.attempts, 'attempts'),
+      parkedAt: readDate(document.parkedAt, 'parkedAt'),
+    };
+    return document.retryRequestedAt === undefined || document.retryRequestedAt === null
+      ? event
+      : { ...event, retryRequestedAt: readDate(document.retryRequestedAt, 'retryRequestedAt') };
+  });
+}
+
+/** Marks a parked event for a retry (keeping the first mark's time); false when it is not parked. */
+export async function markParkedForRetry(
+  parked: Collection<ParkedEventDocument>,
+  subscriptionId: string,
+  position: Position,
+): Promise<boolean> {
+  const filter = { subscriptionId: { $eq: subscriptionId }, position: { $eq: toBsonPosition(position) } };
+  const marked = await parked.updateOne(
+    { ...filter, retryRequestedAt: { $exists: false } },
+    { $set: { retryRequestedAt: new Date() } },
+  );
+  if (marked.matchedCount > 0) return true;
+  return (await parked.countDocuments(filter, { limit: 1 })) > 0;
+}
+
+/** A requested retry failed: one more attempt, the new error, and no mark. */
+export async function recordParkedRetryFailure(
+  parked: Collection<ParkedEventDocument>,
+  subscriptionId: string,
+  position: Position,
+  error: string,
+): Promise<void> {
+  await parked.updateOne(
+    { subscriptionId: { $eq: subscriptionId }, position: { $eq: toBsonPosition(position) } },
+    { $inc: { attempts: toBsonInteger(1) }, $set: { error }, $unset: { retryRequestedAt: '' } },
+  );
 }
 
 /** Forgets one parked event; nothing happens when it is not there. */
@@ -113,7 +166,7 @@ export async function removeParkedEvent(
  * const parked = new MongoParkedEventStore({ connection: client, database: 'shop' });
  * for (const event of await parked.list('balances')) console.log(event.position, event.error);
  */
-export class MongoParkedEventStore implements ParkedEventStore {
+export class MongoParkedEventStore implements ParkedEventStore, ParkedRetryRequests {
   readonly #side: SideCollection<ParkedEventDocument>;
   readonly #parked: Collection<ParkedEventDocument>;
 
@@ -153,6 +206,29 @@ export class MongoParkedEventStore implements ParkedEventStore {
     assertPosition(position);
     await this.#side.run(`remove a parked event of "${subscriptionId}"`, () =>
       removeParkedEvent(this.#parked, subscriptionId, position),
+    );
+  }
+
+  async requestRetry(subscriptionId: string, position: Position): Promise<boolean> {
+    assertStreamId(subscriptionId, 'subscription id');
+    assertPosition(position);
+    return this.#side.run(`request a retry of a parked event of "${subscriptionId}"`, () =>
+      markParkedForRetry(this.#parked, subscriptionId, position),
+    );
+  }
+
+  async listRetryRequests(subscriptionIds: readonly string[]): Promise<ParkedEvent[]> {
+    for (const id of subscriptionIds) assertStreamId(id, 'subscription id');
+    return this.#side.run('list the parked events marked for a retry', () =>
+      listRetryRequestedEvents(this.#parked, subscriptionIds),
+    );
+  }
+
+  async recordRetryFailure(subscriptionId: string, position: Position, error: string): Promise<void> {
+    assertStreamId(subscriptionId, 'subscription id');
+    assertPosition(position);
+    await this.#side.run(`record a failed retry of a parked event of "${subscriptionId}"`, () =>
+      recordParkedRetryFailure(this.#parked, subscriptionId, position, error),
     );
   }
 

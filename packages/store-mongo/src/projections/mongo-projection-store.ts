@@ -29,8 +29,11 @@ import type { CheckpointDocument } from './mongo-checkpoint-store.js';
 import {
   assertParkedEvent,
   listParkedEvents,
+  listRetryRequestedEvents,
+  markParkedForRetry,
   type ParkedEventDocument,
   parkEvent,
+  recordParkedRetryFailure,
   removeParkedEvent,
 } from './mongo-parked-event-store.js';
 import { assertFence, type ConsumerGroupDocument, heldLeaseFilter } from './mongo-partition-lease-store.js';
@@ -247,6 +250,32 @@ export class MongoProjectionStore implements ProjectionStore<MongoProjectionCont
     assertPosition(position);
     await this.#run(`remove a parked event of "${subscriptionId}"`, () =>
       removeParkedEvent(this.#parked, subscriptionId, position),
+    );
+  }
+
+  /** Asks the worker owning the subscription to handle a parked event again; false when not parked. */
+  async requestRetry(subscriptionId: string, position: Position): Promise<boolean> {
+    assertStreamId(subscriptionId, 'subscription id');
+    assertPosition(position);
+    return this.#run(`request a retry of a parked event of "${subscriptionId}"`, () =>
+      markParkedForRetry(this.#parked, subscriptionId, position),
+    );
+  }
+
+  /** The parked events of these subscriptions marked for a retry, in position order. */
+  async listRetryRequests(subscriptionIds: readonly string[]): Promise<ParkedEvent[]> {
+    for (const id of subscriptionIds) assertStreamId(id, 'subscription id');
+    return this.#run('list the parked events marked for a retry', () =>
+      listRetryRequestedEvents(this.#parked, subscriptionIds),
+    );
+  }
+
+  /** A requested retry failed again: counts the attempt, keeps `error`, clears the mark. */
+  async recordRetryFailure(subscriptionId: string, position: Position, error: string): Promise<void> {
+    assertStreamId(subscriptionId, 'subscription id');
+    assertPosition(position);
+    await this.#run(`record a failed retry of a parked event of "${subscriptionId}"`, () =>
+      recordParkedRetryFailure(this.#parked, subscriptionId, position, error),
     );
   }
 

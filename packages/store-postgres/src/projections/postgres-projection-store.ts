@@ -17,6 +17,7 @@ import {
 } from '../connection/connection.js';
 import { isConnectionFailure, wrapDriverError } from '../connection/driver-errors.js';
 import type { SqlSession } from '../connection/sql-executor.js';
+import { markForRetry, selectParked, unmarkAfterFailure } from './parked-rows.js';
 import { checkpointTables, compareAndSet, loadCheckpoint } from './postgres-checkpoint-store.js';
 import { FENCE_HELD, fenceValues, leaseTables } from './postgres-partition-lease-store.js';
 
@@ -37,17 +38,6 @@ export interface PostgresProjectionStoreOptions extends PostgresConnectionOption
 
 /** What a projection handler receives as context from {@link PostgresProjectionStore}: the batch's transaction. */
 export type PostgresProjectionContext = SqlSession;
-
-interface ParkedRow {
-  subscription_id: string;
-  position: string | number | bigint;
-  event_id: string;
-  stream_id: string;
-  event_type: string;
-  error: string;
-  attempts: number;
-  parked_at: Date | string;
-}
 
 /**
  * Exactly-once projections into a read model in the same PostgreSQL database. Each batch runs in
@@ -167,22 +157,9 @@ export class PostgresProjectionStore implements ProjectionStore<PostgresProjecti
 
   async listParked(subscriptionId: string): Promise<ParkedEvent[]> {
     assertStreamId(subscriptionId, 'subscription id');
-    const rows = await this.#run(`list the parked events of "${subscriptionId}"`, () =>
-      this.#executor.query<ParkedRow>({
-        text: `SELECT * FROM ${this.#parked} WHERE subscription_id = $1 ORDER BY position`,
-        values: [subscriptionId],
-      }),
+    return this.#run(`list the parked events of "${subscriptionId}"`, () =>
+      selectParked(this.#executor, this.#parked, [subscriptionId], { marked: false }),
     );
-    return rows.map((row) => ({
-      subscriptionId: row.subscription_id,
-      position: BigInt(row.position),
-      eventId: row.event_id,
-      streamId: row.stream_id,
-      eventType: row.event_type,
-      error: row.error,
-      attempts: Number(row.attempts),
-      parkedAt: new Date(row.parked_at),
-    }));
   }
 
   async removeParked(subscriptionId: string, position: Position): Promise<void> {
@@ -193,6 +170,36 @@ export class PostgresProjectionStore implements ProjectionStore<PostgresProjecti
         text: `DELETE FROM ${this.#parked} WHERE subscription_id = $1 AND position = $2`,
         values: [subscriptionId, position.toString()],
       }),
+    );
+  }
+
+  /**
+   * Asks the worker that owns the subscription to handle a parked event again (see
+   * `ParkedRetryRequests`); false when no such event is parked. Needs migration 010.
+   */
+  async requestRetry(subscriptionId: string, position: Position): Promise<boolean> {
+    assertStreamId(subscriptionId, 'subscription id');
+    assertPosition(position);
+    return this.#run(`request a retry of a parked event of "${subscriptionId}"`, () =>
+      markForRetry(this.#executor, this.#parked, subscriptionId, position),
+    );
+  }
+
+  /** The parked events of these subscriptions marked for a retry, in position order. */
+  async listRetryRequests(subscriptionIds: readonly string[]): Promise<ParkedEvent[]> {
+    for (const id of subscriptionIds) assertStreamId(id, 'subscription id');
+    if (subscriptionIds.length === 0) return [];
+    return this.#run('list the parked events marked for a retry', () =>
+      selectParked(this.#executor, this.#parked, subscriptionIds, { marked: true }),
+    );
+  }
+
+  /** A requested retry failed again: counts the attempt, keeps `error`, clears the mark. */
+  async recordRetryFailure(subscriptionId: string, position: Position, error: string): Promise<void> {
+    assertStreamId(subscriptionId, 'subscription id');
+    assertPosition(position);
+    await this.#run(`record a failed retry of a parked event of "${subscriptionId}"`, () =>
+      unmarkAfterFailure(this.#executor, this.#parked, subscriptionId, position, error),
     );
   }
 

@@ -1,5 +1,5 @@
 import { ExpectedVersion, type StoredEvent } from '@es/core';
-import { Projection, type ProjectionOptions } from '@es/replay';
+import { ConsumerGroup, Projection, type ProjectionOptions } from '@es/replay';
 import { describeWithService } from '@es/testing';
 import { afterEach, beforeEach, expect, it, jest } from '@jest/globals';
 import pg from 'pg';
@@ -15,6 +15,7 @@ import {
   uniqueSchema,
 } from '../testing/projection-read-model.js';
 import { PostgresCheckpointStore } from './postgres-checkpoint-store.js';
+import { PostgresPartitionLeaseStore } from './postgres-partition-lease-store.js';
 import { PostgresProjectionLock } from './postgres-projection-lock.js';
 import { PostgresProjectionStore } from './postgres-projection-store.js';
 
@@ -200,6 +201,61 @@ describeWithService('Projections on PostgreSQL (server)', 'DATABASE_URL', (url) 
         attempts: 3,
       }),
     ]);
+  });
+
+  it('a consumer group serves an operator’s retry request: a failed retry is recorded, a fixed one handled exactly once', async () => {
+    for (let s = 0; s < 4; s++) {
+      await eventStore.appendEvents(`r-${s}`, ExpectedVersion.NoStream, [opened(), deposited(s + 1)]);
+    }
+    const all = await storedEvents();
+    const poison = all[3]!;
+    let fixed = false;
+    const group = new ConsumerGroup<AccountEvent, SqlSession>({
+      name: 'retried',
+      partitions: 3,
+      eventStore,
+      leases: new PostgresPartitionLeaseStore({ connection: pool, schema }),
+      readModel: new PostgresProjectionStore({ connection: pool, schema }),
+      retry: { maxAttempts: 2, backoff: { initialDelayMs: 5 } },
+      pollIntervalMs: 50,
+      heartbeatMs: 100,
+      onError: () => undefined,
+      handler: async (event, sql) => {
+        await applyToReadModel(sql, schema, event);
+        if (event.eventId === poison.eventId && !fixed) throw new RangeError('amount out of range');
+      },
+    });
+    running.push(group);
+    group.start();
+    await group.waitForPosition(all[all.length - 1]!.position);
+    const [parked] = await group.listParked();
+    expect(parked).toMatchObject({ position: poison.position, attempts: 2 });
+    // The operator is another process: its own store on its own connection.
+    const operator = new PostgresProjectionStore({ connection: url, schema });
+    const waitFor = async (done: () => Promise<boolean>) => {
+      for (const deadline = Date.now() + 15_000; !(await done()); await sleep(50)) {
+        if (Date.now() > deadline) throw new Error('the worker did not serve the request in 15 s');
+      }
+    };
+    try {
+      expect(await operator.requestRetry(parked!.subscriptionId, poison.position)).toBe(true);
+      await waitFor(async () => (await operator.listParked(parked!.subscriptionId))[0]?.attempts === 3);
+      const [failed] = await operator.listParked(parked!.subscriptionId);
+      expect(failed!.retryRequestedAt).toBeUndefined();
+      expect(failed!.error).toBe('RangeError: amount out of range');
+      // Partitions commit in any order: compare as sets (sorted).
+      const sorted = async () => (await handled()).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+      expect(await sorted()).toEqual(all.filter((e) => e !== poison).map((e) => e.position));
+
+      fixed = true;
+      expect(await operator.requestRetry(parked!.subscriptionId, poison.position)).toBe(true);
+      await waitFor(async () => (await operator.listParked(parked!.subscriptionId)).length === 0);
+      // Every event in the read model once (its primary key is the position), the retried one last.
+      expect(await sorted()).toEqual(all.map((e) => e.position));
+      expect((await handled()).at(-1)).toBe(poison.position);
+    } finally {
+      await operator.close();
+    }
   });
 
   it('runs one instance at a time across connections; a standby takes over when the holder dies', async () => {

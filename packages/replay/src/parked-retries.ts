@@ -1,0 +1,142 @@
+import {
+  type DomainEvent,
+  type EventStore,
+  InvalidArgumentError,
+  isStoreNotMigratedError,
+  type LeaseFence,
+  type Position,
+  type ProjectionStore,
+  type StoredEvent,
+} from '@es/core';
+import { describeError } from './describe-error.js';
+import { isStoreFault } from './handle-with-retry.js';
+
+/** What handling one parked event again needs. */
+export interface HandleParkedOptions<E extends DomainEvent, TContext> {
+  readonly eventStore: EventStore;
+  readonly readModel: ProjectionStore<TContext>;
+  readonly subscriptionId: string;
+  readonly position: Position;
+  /** Runs the handler once on the event with the batch's context. */
+  readonly run: (event: StoredEvent<E>, context: TContext) => Promise<void>;
+  /** A consumer-group partition's lease: the batch is refused when it is no longer held. */
+  readonly fence?: LeaseFence;
+}
+
+/**
+ * Handles a parked event again in a batch of its subscription that leaves the checkpoint where it
+ * is, then forgets it. Rejects with the handler's error, keeping it parked, when it fails again.
+ */
+export async function handleParkedAgain<E extends DomainEvent, TContext>(
+  options: HandleParkedOptions<E, TContext>,
+): Promise<void> {
+  const { eventStore, readModel, subscriptionId, position, run, fence } = options;
+  const event = await eventAt<E>(eventStore, position);
+  for (;;) {
+    const checkpoint = await readModel.load(subscriptionId);
+    const committed = await readModel.commitBatch(
+      subscriptionId,
+      checkpoint,
+      checkpoint ?? 0n,
+      (unit) => unit.attempt((context) => run(event, context)),
+      fence,
+    );
+    if (committed) break;
+  }
+  await readModel.removeParked(subscriptionId, position);
+}
+
+async function eventAt<E extends DomainEvent>(
+  eventStore: EventStore,
+  position: Position,
+): Promise<StoredEvent<E>> {
+  for await (const candidate of eventStore.getAllEvents<E>(position - 1n, {
+    toPosition: position,
+    batchSize: 1,
+  })) {
+    if (candidate.position === position) return candidate;
+  }
+  throw new InvalidArgumentError('event', `no event at position ${position} in the log.`);
+}
+
+/** A subscription whose retry requests this worker serves. */
+export interface RetryTarget<E extends DomainEvent, TContext> {
+  readonly subscriptionId: string;
+  readonly run: (event: StoredEvent<E>, context: TContext) => Promise<void>;
+  readonly fence?: LeaseFence;
+}
+
+/**
+ * Serves operators' retry requests (`ParkedRetryRequests` of the read model: the web console,
+ * `es parked retry --request`) for the subscriptions a worker owns: at most once per `everyMs` it
+ * asks for the marked parked events and handles each one again with the worker's own handler. A
+ * success forgets the event; a failure clears the mark and records the attempt and the new error.
+ * A read model without retry requests, or a schema without their migration, is skipped (the latter
+ * reported once through `onError`).
+ */
+export class RetryRequestSweeper<E extends DomainEvent, TContext> {
+  readonly #eventStore: EventStore;
+  readonly #readModel: ProjectionStore<TContext>;
+  readonly #onError: (error: unknown) => void;
+  readonly #everyMs: number;
+  #lastSweep = 0;
+  #unavailable: boolean;
+
+  constructor(options: {
+    eventStore: EventStore;
+    readModel: ProjectionStore<TContext>;
+    onError: (error: unknown) => void;
+    everyMs?: number;
+  }) {
+    this.#eventStore = options.eventStore;
+    this.#readModel = options.readModel;
+    this.#onError = options.onError;
+    this.#everyMs = options.everyMs ?? 1000;
+    this.#unavailable =
+      !this.#readModel.listRetryRequests ||
+      !this.#readModel.recordRetryFailure ||
+      !this.#readModel.requestRetry;
+  }
+
+  /**
+   * Handles the requests of `targets` if the last sweep is `everyMs` old; returns how many events
+   * were handled successfully. A store's fault (a lost lease, a dropped connection) is rethrown.
+   */
+  async sweep(targets: readonly RetryTarget<E, TContext>[]): Promise<number> {
+    if (this.#unavailable || targets.length === 0 || Date.now() - this.#lastSweep < this.#everyMs) return 0;
+    this.#lastSweep = Date.now();
+    let requests: Awaited<ReturnType<NonNullable<ProjectionStore<TContext>['listRetryRequests']>>>;
+    try {
+      requests = await this.#readModel.listRetryRequests!(targets.map((target) => target.subscriptionId));
+    } catch (error) {
+      if (!isStoreNotMigratedError(error)) throw error;
+      // An older schema: the worker goes on without retry requests (migrate to enable them).
+      this.#unavailable = true;
+      this.#onError(error);
+      return 0;
+    }
+    let handled = 0;
+    for (const request of requests) {
+      const target = targets.find((candidate) => candidate.subscriptionId === request.subscriptionId)!;
+      try {
+        await handleParkedAgain({
+          eventStore: this.#eventStore,
+          readModel: this.#readModel,
+          subscriptionId: request.subscriptionId,
+          position: request.position,
+          run: target.run,
+          ...(target.fence ? { fence: target.fence } : {}),
+        });
+        handled++;
+      } catch (error) {
+        if (isStoreFault(error)) throw error;
+        await this.#readModel.recordRetryFailure!(
+          request.subscriptionId,
+          request.position,
+          describeError(error),
+        );
+      }
+    }
+    return handled;
+  }
+}
