@@ -89,5 +89,10 @@ export interface Backend {
   /** Parked events per subscription. */
   parkedCounts(): Promise<Map<string, number>>;
   removeParked(subscriptionId: string, position: Position): Promise<boolean>;
+  /**
+   * Marks a parked event for a retry by the running worker that owns its subscription (the
+   * store's `requestRetry`); false when it is not parked.
+   */
+  requestRetry(subscriptionId: string, position: Position): Promise<boolean>;
   close(): Promise<void>;
 }

@@ -4,6 +4,7 @@ import {
   MONGO_MIGRATIONS,
   MongoCheckpointStore,
   MongoEventStore,
+  MongoParkedEventStore,
   migrate,
 } from '@es/store-mongo';
 import { type Document, Long, MongoClient } from 'mongodb';
@@ -40,6 +41,7 @@ class MongoBackend implements Backend {
   readonly description: string;
   readonly store: MongoEventStore;
   readonly checkpoints: MongoCheckpointStore;
+  readonly #parked: MongoParkedEventStore;
   readonly #db;
 
   constructor(
@@ -51,6 +53,7 @@ class MongoBackend implements Backend {
     const connection = { connection: client, ...(target.database ? { database: target.database } : {}) };
     this.store = new MongoEventStore({ ...connection, collection: target.collection });
     this.checkpoints = new MongoCheckpointStore(connection);
+    this.#parked = new MongoParkedEventStore(connection);
   }
 
   get #events() {
@@ -263,6 +266,7 @@ class MongoBackend implements Backend {
       error: String(doc.error),
       attempts: Number(doc.attempts),
       parkedAt: new Date(doc.parkedAt),
+      ...(doc.retryRequestedAt == null ? {} : { retryRequestedAt: new Date(doc.retryRequestedAt) }),
     }));
   }
 
@@ -279,6 +283,10 @@ class MongoBackend implements Backend {
       .collection('parked_events')
       .deleteOne({ subscriptionId: { $eq: subscriptionId }, position: { $eq: toLong(position) } });
     return result.deletedCount > 0;
+  }
+
+  requestRetry(subscriptionId: string, position: Position): Promise<boolean> {
+    return this.#parked.requestRetry(subscriptionId, position);
   }
 
   async close(): Promise<void> {

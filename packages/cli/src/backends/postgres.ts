@@ -7,6 +7,7 @@ import {
   openEmbeddedPostgres,
   PostgresCheckpointStore,
   PostgresEventStore,
+  PostgresProjectionStore,
   quoteIdentifier,
   readMigrationFiles,
   type SqlExecutor,
@@ -278,18 +279,19 @@ class PostgresBackend implements Backend {
   }
 
   async listParked(subscriptionId?: string): Promise<ParkedEvent[]> {
+    // `*`: a schema before migration 010 has no retry_requested_at, and lists all the same.
     const rows = await this.executor.query<{
       subscription_id: string;
-      position: string;
+      position_text: string;
       event_id: string;
       stream_id: string;
       event_type: string;
       error: string;
       attempts: number;
       parked_at: Date | string;
+      retry_requested_at?: Date | string | null;
     }>({
-      text: `SELECT subscription_id, position::text AS position, event_id, stream_id, event_type, error, attempts,
-                    parked_at
+      text: `SELECT *, position::text AS position_text
              FROM ${this.#schema}.es_parked_events
              ${subscriptionId === undefined ? '' : 'WHERE subscription_id = $1 OR subscription_id LIKE $2'}
              ORDER BY subscription_id, position`,
@@ -297,13 +299,14 @@ class PostgresBackend implements Backend {
     });
     return rows.map((row) => ({
       subscriptionId: row.subscription_id,
-      position: BigInt(row.position),
+      position: BigInt(row.position_text),
       eventId: row.event_id,
       streamId: row.stream_id,
       eventType: row.event_type,
       error: row.error,
       attempts: Number(row.attempts),
       parkedAt: new Date(row.parked_at),
+      ...(row.retry_requested_at == null ? {} : { retryRequestedAt: new Date(row.retry_requested_at) }),
     }));
   }
 
@@ -320,6 +323,14 @@ class PostgresBackend implements Backend {
       values: [subscriptionId, position.toString()],
     });
     return rows.length > 0;
+  }
+
+  requestRetry(subscriptionId: string, position: Position): Promise<boolean> {
+    // The store's own statement; on a schema before migration 010 it fails with StoreNotMigratedError.
+    return new PostgresProjectionStore({ connection: this.executor, schema: this.schemaName }).requestRetry(
+      subscriptionId,
+      position,
+    );
   }
 
   async close(): Promise<void> {

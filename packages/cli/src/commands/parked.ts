@@ -34,7 +34,16 @@ export function registerParkedCommands(program: Command, context: CommandContext
         if (options.json) return print(toJson(events));
         print(
           table(
-            ['SUBSCRIPTION', 'POSITION', 'STREAM', 'TYPE', 'ATTEMPTS', 'PARKED AT', 'ERROR'],
+            [
+              'SUBSCRIPTION',
+              'POSITION',
+              'STREAM',
+              'TYPE',
+              'ATTEMPTS',
+              'PARKED AT',
+              'RETRY REQUESTED',
+              'ERROR',
+            ],
             events.map((e) => [
               e.subscriptionId,
               e.position.toString(),
@@ -42,6 +51,7 @@ export function registerParkedCommands(program: Command, context: CommandContext
               e.eventType,
               String(e.attempts),
               e.parkedAt.toISOString(),
+              e.retryRequestedAt?.toISOString() ?? '-',
               e.error.split('\n')[0]!,
             ]),
           ),
@@ -86,19 +96,44 @@ export function registerParkedCommands(program: Command, context: CommandContext
     );
   parkedSelection(
     sub(parked, 'retry').description(
-      "hand parked events to a module's handler again; each one handled is no longer parked",
+      "hand parked events to a module's handler again (each one handled is no longer parked), or --request a retry by the running workers",
     ),
   )
-    .requiredOption('--module <path>', 'module exporting the (fixed) handler')
+    .option('--module <path>', 'module exporting the (fixed) handler: retry here, now')
+    .option(
+      '--request',
+      'mark them for the running worker that owns each one; it retries with its own handler within about a second',
+    )
     .option('--json', 'print JSON')
     .action(
       async (
         name: string,
         positions: Position[] | undefined,
-        options: { all?: boolean; module: string; json?: boolean },
+        options: { all?: boolean; module?: string; request?: boolean; json?: boolean },
         command: Command,
       ) => {
-        await withHandlerModule(options.module, (handler) =>
+        if ((options.module === undefined) === (options.request !== true)) {
+          throw usageError(
+            'Give --module <path> (retry here) or --request (the running workers retry), not both.',
+          );
+        }
+        if (options.request) {
+          await withBackend(command, async (backend) => {
+            await backend.assertMigrated();
+            const targets = await parkedTargets(backend, name, positions ?? [], options.all);
+            const requested: { subscriptionId: string; position: Position }[] = [];
+            for (const event of targets) {
+              if (await backend.requestRetry(event.subscriptionId, event.position))
+                requested.push({ subscriptionId: event.subscriptionId, position: event.position });
+            }
+            if (options.json) return print(toJson({ requested }));
+            print(
+              `Requested a retry of ${requested.length} parked event(s); the worker owning each one retries it within about a second (see \`es parked list\`).`,
+            );
+          });
+          return;
+        }
+        await withHandlerModule(options.module!, (handler) =>
           withBackend(command, async (backend) => {
             await backend.assertMigrated();
             const targets = await parkedTargets(backend, name, positions ?? [], options.all);
