@@ -52,7 +52,7 @@ async function main(args: readonly string[]): Promise<number> {
   if (server.token === undefined) {
     console.log(`es console: read-only, at ${server.url}`);
   } else {
-    console.log(`es console: writes allowed (skip parked events); token: ${server.token}`);
+    console.log(`es console: writes allowed (retry or skip parked events); token: ${server.token}`);
     console.log(`es console: open ${server.url}#token=${encodeURIComponent(server.token)}`);
   }
   if (database.kind === 'pglite') {

@@ -27,7 +27,7 @@ Where the events are (one of; default: the bank demo's folder, apps/eventsourcin
 Serving:
   --port N             default 4400 (0: any free port)
   --host ADDRESS       default 127.0.0.1 (this machine only); anything else is reachable by others
-  --allow-writes       offer "skip" on parked events; needs the token too
+  --allow-writes       offer "retry" and "skip" on parked events; needs the token too
   --token TOKEN        the write token (default: $ES_CONSOLE_TOKEN, else generated and printed)
   -h, --help`;
 

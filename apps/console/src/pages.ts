@@ -156,7 +156,7 @@ ${consumers.groups.length === 0 ? '<p class="empty">No consumer group.</p>' : gr
   return layout('consumers', 'Consumers', body, context);
 }
 
-/** Parked events; with writes allowed, a Skip button each. */
+/** Parked events; with writes allowed, a Retry and a Skip button each. */
 export function parkedPage(parked: readonly ParkedView[], context: PageContext): string {
   const rows = parked
     .map(
@@ -164,19 +164,22 @@ export function parkedPage(parked: readonly ParkedView[], context: PageContext):
 <td>${escapeHtml(p.subscriptionId)}</td><td class="num">${p.position}</td>
 <td><a href="/stream?id=${encodeURIComponent(p.streamId)}">${escapeHtml(p.streamId)}</a></td><td>${escapeHtml(p.eventType)}</td>
 <td class="error">${escapeHtml(p.error)}</td><td class="num">${p.attempts}</td><td>${time(p.parkedAt)}</td>
-${context.writes ? '<td><button class="skip" type="button">Skip</button></td>' : ''}</tr>`,
+<td class="retry-requested">${p.retryRequestedAt ? time(p.retryRequestedAt) : '-'}</td>
+${context.writes ? '<td><button class="retry" type="button">Retry</button> <button class="skip" type="button">Skip</button></td>' : ''}</tr>`,
     )
     .join('');
-  const body = `<p class="hint">Events a handler kept failing on. Retrying needs the handler, so it is done where the
-handler runs: <code>ConsumerGroup.retryParked</code> (or <code>es parked retry</code>). ${
+  const body = `<p class="hint">Events a handler kept failing on. Retrying runs the handler, which lives in your
+workers, so Retry asks the running worker that owns the event's subscription to handle it again: it does
+within about a second; on success the event leaves this list, on failure the request is cleared and the
+attempt and error recorded. (In code: <code>retryParked</code>; or <code>es parked retry</code>.) ${
     context.writes
       ? 'Skip deletes the record: the event is not retried.'
-      : 'Skipping is a write: start the console with <code>--allow-writes</code>.'
+      : 'Retrying and skipping are writes: start the console with <code>--allow-writes</code>.'
   }</p>
 ${
   parked.length === 0
     ? '<p class="empty">No parked event.</p>'
-    : `<table id="parked"><thead><tr><th>subscription</th><th>position</th><th>stream</th><th>type</th><th>error</th><th>attempts</th><th>parked</th>${context.writes ? '<th></th>' : ''}</tr></thead><tbody>${rows}</tbody></table>`
+    : `<table id="parked"><thead><tr><th>subscription</th><th>position</th><th>stream</th><th>type</th><th>error</th><th>attempts</th><th>parked</th><th>retry requested</th>${context.writes ? '<th></th>' : ''}</tr></thead><tbody>${rows}</tbody></table>`
 }`;
   return layout('parked', 'Parked events', body, context);
 }
@@ -273,20 +276,27 @@ export const SCRIPT = `
     tokenInput.addEventListener('change', function () { sessionStorage.setItem('es-console-token', tokenInput.value); });
   }
 
+  // Retry and Skip on the parked view: one POST each, with the token.
   document.addEventListener('click', function (event) {
-    var button = event.target.closest('button.skip');
+    var button = event.target.closest('button.skip, button.retry');
     if (!button) return;
     var row = button.closest('tr');
+    var retry = button.classList.contains('retry');
     button.disabled = true;
-    fetch('/api/parked/skip', {
+    fetch(retry ? '/api/parked/retry' : '/api/parked/skip', {
       method: 'POST',
       headers: { 'content-type': 'application/json', 'x-console-token': tokenInput ? tokenInput.value : '' },
       body: JSON.stringify({ subscriptionId: row.dataset.subscription, position: row.dataset.position })
     }).then(function (response) {
       return response.json().then(function (body) {
         if (!response.ok) throw new Error(body.error || response.statusText);
-        row.remove();
-        say('Skipped ' + body.subscriptionId + ' @ ' + body.position, false);
+        if (retry) {
+          row.querySelector('td.retry-requested').textContent = 'requested';
+          say('Retry requested for ' + body.subscriptionId + ' @ ' + body.position + ': its worker retries it within about a second', false);
+        } else {
+          row.remove();
+          say('Skipped ' + body.subscriptionId + ' @ ' + body.position, false);
+        }
       });
     }).catch(function (error) { button.disabled = false; say(error.message, true); });
   });

@@ -71,6 +71,8 @@ export interface ParkedView {
   readonly error: string;
   readonly attempts: number;
   readonly parkedAt: string;
+  /** When an operator asked the running worker to retry it (ISO time), or null. */
+  readonly retryRequestedAt: string | null;
 }
 
 /** Filters of `searchEvents`; every one optional. */
@@ -256,29 +258,45 @@ export async function describeConsumers(
 
 /** Every parked event of every subscription, oldest first (at most 1 000). */
 export async function listParked(stores: ConsoleStores): Promise<ParkedView[]> {
+  // `*`: a schema before migration 010 has no retry_requested_at, and lists all the same.
   const rows = await stores.sql.query<{
     subscription_id: string;
-    position: string;
+    position_text: string;
     event_id: string;
     stream_id: string;
     event_type: string;
     error: string;
     attempts: number;
     parked_at: unknown;
+    retry_requested_at?: unknown;
   }>({
-    text: `SELECT subscription_id, position::text AS position, event_id, stream_id, event_type, error, attempts, parked_at
+    text: `SELECT *, position::text AS position_text
            FROM ${quoted(stores.schema)}.es_parked_events ORDER BY parked_at, subscription_id, position LIMIT 1000`,
   });
   return rows.map((row) => ({
     subscriptionId: row.subscription_id,
-    position: row.position,
+    position: row.position_text,
     eventId: row.event_id,
     streamId: row.stream_id,
     eventType: row.event_type,
     error: row.error,
     attempts: Number(row.attempts),
     parkedAt: isoOf(row.parked_at),
+    retryRequestedAt: row.retry_requested_at == null ? null : isoOf(row.retry_requested_at),
   }));
+}
+
+/**
+ * Asks the running worker that owns the subscription to handle a parked event again with its own
+ * handler (`requestRetry`); it does so within about a second. Returns false when there was no such
+ * record.
+ */
+export function requestParkedRetry(
+  stores: ConsoleStores,
+  subscriptionId: string,
+  position: bigint,
+): Promise<boolean> {
+  return stores.projections.requestRetry(subscriptionId, position);
 }
 
 /**

@@ -23,6 +23,7 @@ import {
   latestEvents,
   listParked,
   listStreams,
+  requestParkedRetry,
   searchEvents,
   skipParked,
   streamEvents,
@@ -35,7 +36,7 @@ export interface ConsoleServerOptions {
   readonly host?: string;
   /** Port; 0 (the default) picks a free one. */
   readonly port?: number;
-  /** Offer and accept write actions (skipping parked events). Defaults to false. */
+  /** Offer and accept write actions (retry requests and skips of parked events). Defaults to false. */
   readonly allowWrites?: boolean;
   /** The token write requests must send (`x-console-token`); generated when writes are on and it is left out. */
   readonly token?: string;
@@ -100,10 +101,20 @@ export async function startConsoleServer(options: ConsoleServerOptions): Promise
         throw new HttpError(404, `No parked event of "${subscriptionId}" at position ${position}.`);
       return sendJson(response, 200, { skipped: true, subscriptionId, position: position.toString() });
     }
+    if (request.method === 'POST' && path === '/api/parked/retry') {
+      checkWrite(request, allowWrites, token);
+      const body = await readJson(request);
+      const subscriptionId = stringField(body, 'subscriptionId');
+      const position = positionOf(stringField(body, 'position'), 'position');
+      const requested = await database.use((stores) => requestParkedRetry(stores, subscriptionId, position));
+      if (!requested)
+        throw new HttpError(404, `No parked event of "${subscriptionId}" at position ${position}.`);
+      return sendJson(response, 200, { retryRequested: true, subscriptionId, position: position.toString() });
+    }
     if (request.method !== 'GET' && request.method !== 'HEAD') {
       throw new HttpError(
         405,
-        `${request.method} is not served here; the console's pages and API are GET, skipping is POST /api/parked/skip.`,
+        `${request.method} is not served here; the console's pages and API are GET, the writes are POST /api/parked/retry and /api/parked/skip.`,
       );
     }
     switch (path) {
@@ -279,7 +290,7 @@ function checkWrite(request: IncomingMessage, allowWrites: boolean, token: strin
   if (!allowWrites || token === undefined) {
     throw new HttpError(
       403,
-      'This console is read-only: start it with --allow-writes (and a --token) to skip parked events.',
+      'This console is read-only: start it with --allow-writes (and a --token) to retry or skip parked events.',
     );
   }
   const sent = request.headers[TOKEN_HEADER];

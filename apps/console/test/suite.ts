@@ -169,26 +169,45 @@ export function consoleSuite(label: string, prepare: () => Promise<Backend>): vo
       );
     });
 
-    it('refuses writes: read-only console, missing or wrong token; then skips with the token', async () => {
+    it('refuses writes: read-only console, missing or wrong token; then requests a retry and skips with the token', async () => {
       const position = backend.seeded.parked[0]!.toString();
-      const skip = (server: ConsoleServer, headers: Record<string, string>) =>
-        get(server, '/api/parked/skip', {
+      const write = (action: 'skip' | 'retry') => (server: ConsoleServer, headers: Record<string, string>) =>
+        get(server, `/api/parked/${action}`, {
           method: 'POST',
           headers: { 'content-type': 'application/json', ...headers },
           body: JSON.stringify({ subscriptionId: 'stock#0', position }),
         });
-      const readOnlyAnswer = await skip(readOnly, { [TOKEN_HEADER]: TOKEN });
-      expect(readOnlyAnswer.status).toBe(403);
-      expect(readOnlyAnswer.body.error).toMatch(/read-only.*--allow-writes/);
-      expect((await skip(writable, {})).status).toBe(403);
-      expect((await skip(writable, { [TOKEN_HEADER]: 'not-the-token-at-all' })).status).toBe(403);
-      expect(((await get(readOnly, '/api/parked')).body.parked as unknown[]).length).toBe(2);
+      const [skip, retry] = [write('skip'), write('retry')];
+      for (const action of [skip, retry]) {
+        const readOnlyAnswer = await action(readOnly, { [TOKEN_HEADER]: TOKEN });
+        expect(readOnlyAnswer.status).toBe(403);
+        expect(readOnlyAnswer.body.error).toMatch(/read-only.*--allow-writes/);
+        expect((await action(writable, {})).status).toBe(403);
+        expect((await action(writable, { [TOKEN_HEADER]: 'not-the-token-at-all' })).status).toBe(403);
+      }
+      const parkedNow = async () =>
+        (await get(readOnly, '/api/parked')).body.parked as {
+          position: string;
+          retryRequestedAt: string | null;
+        }[];
+      expect((await parkedNow()).map((p) => p.retryRequestedAt)).toEqual([null, null]);
+
+      // A retry request marks the record for the worker that owns stock#0; the list shows it.
+      const asked = await retry(writable, { [TOKEN_HEADER]: TOKEN });
+      expect(asked).toEqual({
+        status: 200,
+        body: { retryRequested: true, subscriptionId: 'stock#0', position },
+      });
+      const marked = await parkedNow();
+      expect(Date.parse(marked[0]!.retryRequestedAt!)).toBeGreaterThan(0);
+      expect(marked[1]!.retryRequestedAt).toBeNull();
 
       const done = await skip(writable, { [TOKEN_HEADER]: TOKEN });
       expect(done).toEqual({ status: 200, body: { skipped: true, subscriptionId: 'stock#0', position } });
       const left = (await get(readOnly, '/api/parked')).body.parked as { position: string }[];
       expect(left.map((p) => p.position)).toEqual([backend.seeded.parked[1]!.toString()]);
       expect((await skip(writable, { [TOKEN_HEADER]: TOKEN })).status).toBe(404);
+      expect((await retry(writable, { [TOKEN_HEADER]: TOKEN })).status).toBe(404);
     });
 
     it('answers bad requests with 400, unknown paths with 404, foreign Host headers with 403', async () => {
@@ -360,16 +379,16 @@ export function consoleSuite(label: string, prepare: () => Promise<Backend>): vo
       await shot('consumers');
     });
 
-    it('shows parked events without a Skip button when read-only', async () => {
+    it('shows parked events without Retry or Skip buttons when read-only', async () => {
       await page.goto(new URL('/parked', readOnly.url).href);
       await page.waitForSelector('#parked');
       expect(await page.locator('#parked tbody tr').count()).toBe(1);
-      expect(await page.locator('button.skip').count()).toBe(0);
+      expect(await page.locator('button.skip, button.retry').count()).toBe(0);
       expect(await page.locator('main').textContent()).toContain('--allow-writes');
       await shot('parked');
     });
 
-    it('skips a parked event with --allow-writes: refused without the token, done with it', async () => {
+    it('retries and skips a parked event with --allow-writes: refused without the token, done with it', async () => {
       await page.goto(new URL('/parked', writable.url).href);
       const row = page.locator(`#parked tr[data-position="${backend.seeded.parked[1]}"]`);
       await row.waitFor();
@@ -383,6 +402,22 @@ export function consoleSuite(label: string, prepare: () => Promise<Backend>): vo
       await page.goto(new URL(`/parked#token=${TOKEN}`, writable.url).href);
       await row.waitFor();
       await shot('parked-writes');
+      // Retry asks the owning worker: the row stays, marked, until the worker has handled it.
+      expect(await row.locator('td.retry-requested').textContent()).toBe('-');
+      await row.locator('button.retry').click();
+      await page.waitForFunction(
+        (selector) => document.querySelector(selector)?.textContent === 'requested',
+        `#parked tr[data-position="${backend.seeded.parked[1]}"] td.retry-requested`,
+      );
+      expect(await page.locator('#status').textContent()).toContain('Retry requested for stock#0');
+      const requested = (await get(readOnly, '/api/parked')).body.parked as {
+        retryRequestedAt: string | null;
+      }[];
+      expect(requested[0]!.retryRequestedAt).not.toBeNull();
+      await page.reload();
+      await row.waitFor();
+      expect(await row.locator('td.retry-requested').textContent()).not.toBe('-');
+      await shot('parked-retry-requested');
       await row.locator('button.skip').click();
       await row.waitFor({ state: 'detached' });
       expect(await page.locator('#status').textContent()).toContain('Skipped stock#0');
