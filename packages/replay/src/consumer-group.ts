@@ -481,7 +481,7 @@ export class ConsumerGroup<E extends DomainEvent = DomainEvent, TContext = void>
           await this.#flush(working);
           lastFlush = Date.now();
         }
-        await this.#serveRetryRequests(working);
+        if (this.#retryRequests.due) await this.#serveRetryRequests(working);
         await this.#wake.wait(generation, settle ?? pollIntervalMs, this.#halt.signal);
         settle = settle !== undefined && settle * 2 < pollIntervalMs ? settle * 2 : undefined;
         continue;
@@ -492,7 +492,7 @@ export class ConsumerGroup<E extends DomainEvent = DomainEvent, TContext = void>
         await this.#flush(working);
         lastFlush = Date.now();
       }
-      await this.#serveRetryRequests(working);
+      if (this.#retryRequests.due) await this.#serveRetryRequests(working);
     }
     await this.#flush([...this.#owned.values()]);
   }
@@ -640,6 +640,7 @@ export class ConsumerGroup<E extends DomainEvent = DomainEvent, TContext = void>
    * partitions held with a checkpoint, each in a batch checked against the partition's lease.
    */
   async #serveRetryRequests(working: OwnedPartition[]): Promise<void> {
+    if (!this.#retryRequests.due) return;
     const targets = working
       .filter((owned) => !owned.lost && !owned.handOff && owned.committed !== undefined)
       .map((owned) => ({

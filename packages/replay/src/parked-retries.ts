@@ -79,7 +79,8 @@ export class RetryRequestSweeper<E extends DomainEvent, TContext> {
   readonly #readModel: ProjectionStore<TContext>;
   readonly #onError: (error: unknown) => void;
   readonly #everyMs: number;
-  #lastSweep = 0;
+  // The first sweep comes `everyMs` after the worker starts: catching up goes first.
+  #lastSweep = Date.now();
   #unavailable: boolean;
 
   constructor(options: {
@@ -98,12 +99,17 @@ export class RetryRequestSweeper<E extends DomainEvent, TContext> {
       !this.#readModel.requestRetry;
   }
 
+  /** Whether a sweep would look for requests now (checked without yielding, so a busy loop keeps its pace). */
+  get due(): boolean {
+    return !this.#unavailable && Date.now() - this.#lastSweep >= this.#everyMs;
+  }
+
   /**
    * Handles the requests of `targets` if the last sweep is `everyMs` old; returns how many events
    * were handled successfully. A store's fault (a lost lease, a dropped connection) is rethrown.
    */
   async sweep(targets: readonly RetryTarget<E, TContext>[]): Promise<number> {
-    if (this.#unavailable || targets.length === 0 || Date.now() - this.#lastSweep < this.#everyMs) return 0;
+    if (!this.due || targets.length === 0) return 0;
     this.#lastSweep = Date.now();
     let requests: Awaited<ReturnType<NonNullable<ProjectionStore<TContext>['listRetryRequests']>>>;
     try {

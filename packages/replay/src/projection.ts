@@ -283,7 +283,7 @@ export class Projection<E extends DomainEvent = DomainEvent, TContext = void> {
         // The stores answer again: a later outage backs off from the shortest delay.
         this.#failures = 0;
         this.#resolveIdle(read);
-        await this.#serveRetryRequests(checkpoint);
+        if (this.#retryRequests.due) await this.#serveRetryRequests(checkpoint);
         await this.#wake.wait(generation, settle ?? pollIntervalMs, idleUntil);
         settle = settle !== undefined && settle * 2 < pollIntervalMs ? settle * 2 : undefined;
         continue;
@@ -304,13 +304,13 @@ export class Projection<E extends DomainEvent = DomainEvent, TContext = void> {
         for (const event of parked) this.#onParked?.(event);
       }
       this.#resolvePositions();
-      await this.#serveRetryRequests(checkpoint);
+      if (this.#retryRequests.due) await this.#serveRetryRequests(checkpoint);
     }
   }
 
   /** Handles the parked events an operator asked to retry (at most once a second). */
   async #serveRetryRequests(checkpoint: Position | undefined): Promise<void> {
-    if (checkpoint === undefined) return;
+    if (checkpoint === undefined || !this.#retryRequests.due) return;
     await this.#retryRequests.sweep([
       { subscriptionId: this.#options.name, run: (event, context) => this.#handle(event, context) },
     ]);

@@ -546,6 +546,55 @@ describe('consumer-group stores on the wire (scripted fake server, not MongoDB)'
     expect(list!.body.sort).toEqual({ position: new Int32(1) });
   });
 
+  it('retry requests: a mark set only where none is, a count when it matched nothing, a listing of marked ones, a failure recorded', async () => {
+    const server = await start();
+    const store = new MongoParkedEventStore({ connection: server.uri });
+    closing.push(store);
+    // First request: the update matches (the record was not marked yet).
+    server.respond = ({ name }) => (name === 'update' ? oneMatch : undefined);
+    expect(await store.requestRetry('p#0', 7n)).toBe(true);
+    const [mark] = server.operations();
+    const update = updatesOf(mark!)[0]!;
+    expect(update.q).toEqual({
+      subscriptionId: { $eq: 'p#0' },
+      position: { $eq: Long.fromBigInt(7n) },
+      retryRequestedAt: { $exists: false },
+    });
+    expect(Object.keys(update.u)).toEqual(['$set']);
+    expect(update.u.$set.retryRequestedAt).toBeInstanceOf(Date);
+    expect(update.upsert).not.toBe(true);
+
+    // Marked already or not parked: the update matches nothing, and a count tells which.
+    server.respond = ({ name }) => (name === 'update' ? noMatch : undefined);
+    expect(await store.requestRetry('p#0', 8n)).toBe(false);
+    const count = server.operations().find((op) => op.name === 'aggregate' || op.name === 'count');
+    expect(count).toBeDefined();
+
+    await store.listRetryRequests(['p#0', 'p#1']);
+    const list = server
+      .operations()
+      .filter((op) => op.name === 'find')
+      .at(-1)!;
+    expect(list.body.filter).toEqual({
+      subscriptionId: { $in: ['p#0', 'p#1'] },
+      retryRequestedAt: { $exists: true },
+    });
+
+    server.respond = ({ name }) => (name === 'update' ? oneMatch : undefined);
+    await store.recordRetryFailure('p#0', 7n, 'Error: again');
+    const failed = updatesOf(
+      server
+        .operations()
+        .filter((op) => op.name === 'update')
+        .at(-1)!,
+    )[0]!;
+    expect(failed.u).toEqual({
+      $inc: { attempts: new Int32(1) },
+      $set: { error: 'Error: again' },
+      $unset: { retryRequestedAt: '' },
+    });
+  });
+
   it('stores used before migrate() fail with StoreNotMigratedError naming their migrations; autoMigrate applies them', async () => {
     const server = await start();
     server.migrated = false;

@@ -1,6 +1,6 @@
 import type { ParkedEvent, ParkedEventStore, ParkedRetryRequests, Position } from '@es/core';
 import { assertPosition, assertStreamId } from '@es/core/adapter';
-import type { ClientSession, Collection, Filter, Int32, Long } from 'mongodb';
+import type { ClientSession, Collection, Filter, Int32, Long, Sort } from 'mongodb';
 import { isDuplicateKeyError } from '../connection/mongo-errors.js';
 import { SideCollection, type SideCollectionOptions } from '../connection/side-collection.js';
 import {
@@ -78,7 +78,7 @@ export function listParkedEvents(
   parked: Collection<ParkedEventDocument>,
   subscriptionId: string,
 ): Promise<ParkedEvent[]> {
-  return findParkedEvents(parked, { subscriptionId: { $eq: subscriptionId } });
+  return findParkedEvents(parked, { subscriptionId: { $eq: subscriptionId } }, { position: 1 });
 }
 
 /** The parked events of `subscriptionIds` marked for a retry, in position order. */
@@ -86,19 +86,20 @@ export function listRetryRequestedEvents(
   parked: Collection<ParkedEventDocument>,
   subscriptionIds: readonly string[],
 ): Promise<ParkedEvent[]> {
-  return findParkedEvents(parked, {
-    subscriptionId: { $in: [...subscriptionIds] },
-    retryRequestedAt: { $exists: true },
-  });
+  // Few documents are marked: sorted in memory after the (subscriptionId, position) index found them.
+  return findParkedEvents(
+    parked,
+    { subscriptionId: { $in: [...subscriptionIds] }, retryRequestedAt: { $exists: true } },
+    { position: 1, subscriptionId: 1 },
+  );
 }
 
 async function findParkedEvents(
   parked: Collection<ParkedEventDocument>,
   filter: Filter<ParkedEventDocument>,
+  sort: Sort,
 ): Promise<ParkedEvent[]> {
-  const documents = await parked
-    .find(filter, { sort: { position: 1, subscriptionId: 1 }, ...RAW_READ })
-    .toArray();
+  const documents = await parked.find(filter, { sort, ...RAW_READ }).toArray();
   return documents.map((document) => {
     const event: ParkedEvent = {
       subscriptionId: readString(document.subscriptionId, 'subscriptionId'),
