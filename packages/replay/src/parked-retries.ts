@@ -32,18 +32,28 @@ export async function handleParkedAgain<E extends DomainEvent, TContext>(
 ): Promise<void> {
   const { eventStore, readModel, subscriptionId, position, run, fence } = options;
   const event = await eventAt<E>(eventStore, position);
+  let forgotten = false;
   for (;;) {
     const checkpoint = await readModel.load(subscriptionId);
+    forgotten = false;
     const committed = await readModel.commitBatch(
       subscriptionId,
       checkpoint,
       checkpoint ?? 0n,
-      (unit) => unit.attempt((context) => run(event, context)),
+      async (unit) => {
+        await unit.attempt((context) => run(event, context));
+        // In the batch: the handler's writes and the record's removal commit together, so a crash
+        // between them cannot make the event be handled again.
+        if (unit.unpark) {
+          await unit.unpark(position);
+          forgotten = true;
+        }
+      },
       fence,
     );
     if (committed) break;
   }
-  await readModel.removeParked(subscriptionId, position);
+  if (!forgotten) await readModel.removeParked(subscriptionId, position);
 }
 
 async function eventAt<E extends DomainEvent>(

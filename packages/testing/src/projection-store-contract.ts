@@ -297,6 +297,35 @@ export function describeProjectionStoreContract<TContext = void>(
       },
     );
 
+    limited(
+      config.limitations?.retryRequests,
+      'unpark forgets a parked event with the batch (a failed transactional batch keeps it)',
+      async (store) => {
+        const subscription = id();
+        await store.commitBatch(subscription, undefined, 4n, async (batch) => {
+          await batch.park(parkedEventAt(subscription, 2n));
+          await batch.park(parkedEventAt(subscription, 4n));
+        });
+        if (!config.limitations?.transactional) {
+          const error = failure();
+          const outcome = store.commitBatch(subscription, 4n, 4n, async (batch) => {
+            await batch.unpark!(2n);
+            throw error;
+          });
+          await expect(outcome).rejects.toBe(error);
+          expect((await store.listParked(subscription)).map((event) => event.position)).toEqual([2n, 4n]);
+        }
+        expect(
+          await store.commitBatch(subscription, 4n, 4n, async (batch) => {
+            expect(typeof batch.unpark).toBe('function');
+            await batch.unpark!(2n);
+            await batch.unpark!(3n); // not parked: harmless
+          }),
+        ).toBe(true);
+        expect((await store.listParked(subscription)).map((event) => event.position)).toEqual([4n]);
+      },
+    );
+
     it('a failed commitBatch rejects with the work error and leaves the checkpoint', async () => {
       const store = await open();
       const subscription = id();

@@ -13,6 +13,13 @@ export interface ProjectionBatch<TContext> {
   /** Runs one attempt of the handler with the batch's context (e.g. a transaction); rethrows its error. */
   attempt(run: (context: TContext) => Promise<void>): Promise<void>;
   park(event: ParkedEvent): Promise<void>;
+  /**
+   * Forgets a parked event of this subscription as part of the batch (a retried event that the
+   * handler has now handled). A transactional store deletes the record in the batch's transaction,
+   * so the retry's writes and the removal commit together (exactly-once); the bundled stores all
+   * offer it.
+   */
+  unpark?(position: Position): Promise<void>;
 }
 
 /**
@@ -79,7 +86,11 @@ export function checkpointProjectionStore(
     ...requests,
     async commitBatch(subscriptionId, expected, position, work, fence) {
       await checkFence(fence);
-      await work({ attempt: (run) => run(undefined), park: (event) => parked.park(event) });
+      await work({
+        attempt: (run) => run(undefined),
+        park: (event) => parked.park(event),
+        unpark: (at) => parked.remove(subscriptionId, at),
+      });
       await checkFence(fence);
       if (!checkpoints.saveIf) {
         await checkpoints.save(subscriptionId, position);

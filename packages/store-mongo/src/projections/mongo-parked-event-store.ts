@@ -150,11 +150,12 @@ export async function removeParkedEvent(
   parked: Collection<ParkedEventDocument>,
   subscriptionId: string,
   position: Position,
+  session?: ClientSession,
 ): Promise<void> {
-  await parked.deleteOne({
-    subscriptionId: { $eq: subscriptionId },
-    position: { $eq: toBsonPosition(position) },
-  });
+  await parked.deleteOne(
+    { subscriptionId: { $eq: subscriptionId }, position: { $eq: toBsonPosition(position) } },
+    session ? { session } : {},
+  );
 }
 
 /**

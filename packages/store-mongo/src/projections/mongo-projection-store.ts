@@ -107,7 +107,8 @@ class BatchEnded extends EventStoreUnavailableError {
 
 type LogEntry =
   | { readonly kind: 'attempt'; readonly run: (context: MongoProjectionContext) => Promise<void> }
-  | { readonly kind: 'park'; readonly event: ParkedEvent };
+  | { readonly kind: 'park'; readonly event: ParkedEvent }
+  | { readonly kind: 'unpark'; readonly position: Position };
 
 /**
  * Exactly-once projections into a read model in the same MongoDB database (a replica set or a
@@ -397,6 +398,7 @@ class BatchTransaction {
     return {
       attempt: (run) => this.#attempt(run),
       park: (event) => this.#park(event),
+      unpark: (position) => this.#unpark(position),
     };
   }
 
@@ -489,6 +491,17 @@ class BatchTransaction {
     this.#log.push({ kind: 'park', event });
   }
 
+  async #unpark(position: Position): Promise<void> {
+    this.assertUsable();
+    assertPosition(position);
+    try {
+      await removeParkedEvent(this.#parts.parked, this.#target.subscriptionId, position, this.#session);
+    } catch (error) {
+      throw this.#fail(this.#parts.fail(error, `forget a parked event of "${this.#target.subscriptionId}"`));
+    }
+    this.#log.push({ kind: 'unpark', position });
+  }
+
   #fail(error: unknown): Error {
     this.#failure = error instanceof Error ? error : new EventStoreUnavailableError(String(error));
     return this.#failure;
@@ -502,6 +515,13 @@ class BatchTransaction {
     for (const entry of this.#log) {
       try {
         if (entry.kind === 'park') await parkEvent(this.#parts.parked, entry.event, this.#session);
+        else if (entry.kind === 'unpark')
+          await removeParkedEvent(
+            this.#parts.parked,
+            this.#target.subscriptionId,
+            entry.position,
+            this.#session,
+          );
         else await entry.run(this.#context);
       } catch (error) {
         await this.abort();

@@ -321,6 +321,13 @@ export class PostgresProjectionStore implements ProjectionStore<PostgresProjecti
           ],
         });
       },
+      unpark: async (position: Position) => {
+        assertPosition(position);
+        await session.query({
+          text: `DELETE FROM ${this.#parked} WHERE subscription_id = $1 AND position = $2`,
+          values: [subscriptionId, position.toString()],
+        });
+      },
     };
   }
 
