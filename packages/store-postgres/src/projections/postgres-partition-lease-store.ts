@@ -14,7 +14,7 @@ import {
   type PostgresConnectionOptions,
   type StoreExecutor,
 } from '../connection/connection.js';
-import { wrapDriverError } from '../connection/driver-errors.js';
+import { sqlState, wrapDriverError } from '../connection/driver-errors.js';
 import type { SqlSession } from '../connection/sql-executor.js';
 import { assertSqlIdentifier, optionOr, quoteIdentifier } from '../schema/identifiers.js';
 
@@ -153,8 +153,9 @@ export class PostgresPartitionLeaseStore implements PartitionLeaseStore {
     // re-checks the WHERE against the row as the previous one left it, so one of them wins. The
     // token grows unless the caller already holds a live lease (then it is a renewal).
     const rows = await this.#run(`acquire partition ${partition} of consumer group "${group}"`, () =>
-      this.#executor.query<AcquireRow>({
-        text: `WITH g AS (SELECT partitions FROM ${groups} WHERE group_name = $1),
+      retryFirstInsertRace(() =>
+        this.#executor.query<AcquireRow>({
+          text: `WITH g AS (SELECT partitions FROM ${groups} WHERE group_name = $1),
                taken AS (
                  INSERT INTO ${leases} AS l (group_name, partition, owner, token, expires_at)
                  SELECT $1, $2, $3, 1, ${fromNow('$4')} FROM g WHERE $2 < g.partitions
@@ -167,8 +168,9 @@ export class PostgresPartitionLeaseStore implements PartitionLeaseStore {
                  RETURNING owner, token, expires_at)
                SELECT (SELECT partitions FROM g) AS partitions, taken.owner, taken.token, taken.expires_at
                FROM (SELECT 1) AS one LEFT JOIN taken ON true`,
-        values: [group, partition, workerId, ttlMs],
-      }),
+          values: [group, partition, workerId, ttlMs],
+        }),
+      ),
     );
     const row = rows[0];
     if (row?.partitions === null || row?.partitions === undefined) {
@@ -301,4 +303,19 @@ export function fenceValues(fence: LeaseFence): unknown[] {
 
 function byCodeUnits(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/**
+ * Runs a lease acquisition again when it lost a race to insert the partition's first lease row.
+ * Racing first inserts meet on two unique keys: (group, partition), which ON CONFLICT handles,
+ * and (group, partition, token), which it cannot name too, so the loser may fail there instead.
+ * Run again, the row exists and ON CONFLICT decides as for every later acquisition.
+ */
+async function retryFirstInsertRace<T>(acquire: () => Promise<T>): Promise<T> {
+  try {
+    return await acquire();
+  } catch (error) {
+    if (sqlState(error) !== '23505') throw error;
+    return acquire();
+  }
 }
