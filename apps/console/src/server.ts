@@ -2,7 +2,7 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { isEmbeddedDatabaseLockedError } from '@es/store-postgres';
-import type { ConsoleDatabase } from './database.js';
+import type { ConsoleDatabase, ConsoleStores } from './database.js';
 import {
   consumersPage,
   errorPage,
@@ -58,6 +58,18 @@ export interface ConsoleServer {
 /** The header a write request carries its token in. */
 export const TOKEN_HEADER = 'x-console-token';
 
+/** The write endpoints, each on one parked event: what it does and the field its answer sets. */
+const PARKED_WRITES = new Map<
+  string,
+  {
+    run: (stores: ConsoleStores, subscriptionId: string, position: bigint) => Promise<boolean>;
+    answer: string;
+  }
+>([
+  ['/api/parked/skip', { run: skipParked, answer: 'skipped' }],
+  ['/api/parked/retry', { run: requestParkedRetry, answer: 'retryRequested' }],
+]);
+
 class HttpError extends Error {
   constructor(
     readonly status: number,
@@ -91,25 +103,19 @@ export async function startConsoleServer(options: ConsoleServerOptions): Promise
     checkHost(request, host, port);
     const path = url.pathname;
     const query = url.searchParams;
-    if (request.method === 'POST' && path === '/api/parked/skip') {
+    const parkedWrite = PARKED_WRITES.get(path);
+    if (request.method === 'POST' && parkedWrite) {
       checkWrite(request, allowWrites, token);
       const body = await readJson(request);
       const subscriptionId = stringField(body, 'subscriptionId');
       const position = positionOf(stringField(body, 'position'), 'position');
-      const skipped = await database.use((stores) => skipParked(stores, subscriptionId, position));
-      if (!skipped)
-        throw new HttpError(404, `No parked event of "${subscriptionId}" at position ${position}.`);
-      return sendJson(response, 200, { skipped: true, subscriptionId, position: position.toString() });
-    }
-    if (request.method === 'POST' && path === '/api/parked/retry') {
-      checkWrite(request, allowWrites, token);
-      const body = await readJson(request);
-      const subscriptionId = stringField(body, 'subscriptionId');
-      const position = positionOf(stringField(body, 'position'), 'position');
-      const requested = await database.use((stores) => requestParkedRetry(stores, subscriptionId, position));
-      if (!requested)
-        throw new HttpError(404, `No parked event of "${subscriptionId}" at position ${position}.`);
-      return sendJson(response, 200, { retryRequested: true, subscriptionId, position: position.toString() });
+      const done = await database.use((stores) => parkedWrite.run(stores, subscriptionId, position));
+      if (!done) throw new HttpError(404, `No parked event of "${subscriptionId}" at position ${position}.`);
+      return sendJson(response, 200, {
+        [parkedWrite.answer]: true,
+        subscriptionId,
+        position: position.toString(),
+      });
     }
     if (request.method !== 'GET' && request.method !== 'HEAD') {
       throw new HttpError(

@@ -405,10 +405,7 @@ export function consoleSuite(label: string, prepare: () => Promise<Backend>): vo
       // Retry asks the owning worker: the row stays, marked, until the worker has handled it.
       expect(await row.locator('td.retry-requested').textContent()).toBe('-');
       await row.locator('button.retry').click();
-      await page.waitForFunction(
-        (selector) => document.querySelector(selector)?.textContent === 'requested',
-        `#parked tr[data-position="${backend.seeded.parked[1]}"] td.retry-requested`,
-      );
+      await row.locator('td.retry-requested:text-is("requested")').waitFor();
       expect(await page.locator('#status').textContent()).toContain('Retry requested for stock#0');
       const requested = (await get(readOnly, '/api/parked')).body.parked as {
         retryRequestedAt: string | null;
