@@ -27,6 +27,7 @@ import { handleWithRetry } from './handle-with-retry.js';
 import { handleParkedAgain, RetryRequestSweeper } from './parked-retries.js';
 import { readOneBatch } from './read-batches.js';
 import { ConsumerTelemetry } from './telemetry.js';
+import { VersionHandOver } from './version-hand-over.js';
 import { sleep, WakeUp } from './wake-up.js';
 
 /** One partition this worker holds. */
@@ -106,8 +107,7 @@ export class ConsumerGroup<E extends DomainEvent = DomainEvent, TContext = void>
   #running: Promise<void> | undefined;
   #failure: { error: unknown } | undefined;
   #failures = 0;
-  // The position after which a group that replaced a previous version hands events over as live.
-  #liveFrom: Position | undefined;
+  readonly #versions: VersionHandOver;
   #reportedOwned = '';
   readonly #telemetry = new ConsumerTelemetry();
   readonly #retryRequests: RetryRequestSweeper<E, TContext>;
@@ -124,6 +124,12 @@ export class ConsumerGroup<E extends DomainEvent = DomainEvent, TContext = void>
     this.#handle = groupHandlerFunction(options.handler as ConsumerGroupHandler<E, TContext>);
     this.#onParked = options.onParked;
     this.#onRebalance = options.onRebalance;
+    this.#versions = new VersionHandOver({
+      group: this.#options.name,
+      previous: this.#options.previousVersion,
+      readModel: this.#options.readModel,
+      leases: this.#leases,
+    });
     this.#retryRequests = new RetryRequestSweeper<E, TContext>({
       eventStore: this.#eventStore,
       readModel: this.#options.readModel,
@@ -194,7 +200,7 @@ export class ConsumerGroup<E extends DomainEvent = DomainEvent, TContext = void>
         const owned = this.#owned.get(partition)!;
         return { partition, token: owned.fence.token, checkpoint: owned.committed };
       }),
-      live: this.#isLive(),
+      live: this.#versions.live,
     };
   }
 
@@ -251,54 +257,9 @@ export class ConsumerGroup<E extends DomainEvent = DomainEvent, TContext = void>
    * different partitions may see their side effects twice, never none.
    */
   async takeOver(options: { timeoutMs?: number; pollMs?: number } = {}): Promise<Position> {
-    const previous = this.#options.previousVersion;
-    if (!previous) {
-      throw new InvalidArgumentError('previousVersion', `group "${this.name}" replaces no previous version.`);
-    }
-    const deadline = Date.now() + (options.timeoutMs ?? 60_000);
-    for (;;) {
-      const description = await this.#leases.describe(previous.name);
-      const now = new Date();
-      const held = description.leases.filter((lease) => lease.owner !== undefined && lease.expiresAt > now);
-      if (description.members.length === 0 && held.length === 0) break;
-      if (Date.now() > deadline) {
-        throw new InvalidArgumentError(
-          'previousVersion',
-          `group "${previous.name}" still has workers (${description.members.map((m) => m.workerId).join(', ') || 'leases held'}): stop them before takeOver().`,
-        );
-      }
-      await sleep(options.pollMs ?? 200);
-    }
-    const checkpoints = await Promise.all(
-      Array.from({ length: previous.partitions }, (_, p) =>
-        previous.load(partitionSubscriptionId(previous.name, p)),
-      ),
-    );
-    const liveFrom = checkpoints.reduce<Position>(
-      (least, checkpoint) => {
-        const at = checkpoint ?? 0n;
-        return at < least ? at : least;
-      },
-      checkpoints.length > 0 ? (checkpoints[0] ?? 0n) : 0n,
-    );
-    const marker = this.#liveMarkerId();
-    const stored = await this.#options.readModel.commitBatch(
-      marker,
-      undefined,
-      liveFrom,
-      async () => undefined,
-    );
-    this.#liveFrom = stored ? liveFrom : await this.#options.readModel.load(marker);
+    const liveFrom = await this.#versions.takeOver(options);
     this.#wake.notify();
-    return this.#liveFrom ?? liveFrom;
-  }
-
-  #isLive(): boolean {
-    return this.#options.previousVersion === undefined || this.#liveFrom !== undefined;
-  }
-
-  #liveMarkerId(): string {
-    return `${this.name}#live-from`;
+    return liveFrom;
   }
 
   #partitionIds(): string[] {
@@ -462,7 +423,7 @@ export class ConsumerGroup<E extends DomainEvent = DomainEvent, TContext = void>
         const at = owned.readTo ?? 0n;
         return at < least ? at : least;
       }, working[0]!.readTo ?? 0n);
-      const cap = await this.#readCap();
+      const cap = await this.#versions.readCap();
       const batch =
         cap !== undefined && cap <= from
           ? []
@@ -495,28 +456,6 @@ export class ConsumerGroup<E extends DomainEvent = DomainEvent, TContext = void>
       if (this.#retryRequests.due) await this.#serveRetryRequests(working);
     }
     await this.#flush([...this.#owned.values()]);
-  }
-
-  /** While shadowing a previous version: read no further than its least checkpoint. */
-  async #readCap(): Promise<Position | undefined> {
-    const previous = this.#options.previousVersion;
-    if (!previous || this.#liveFrom !== undefined) return undefined;
-    const marker = await this.#options.readModel.load(this.#liveMarkerId());
-    if (marker !== undefined) {
-      this.#liveFrom = marker;
-      return undefined;
-    }
-    const checkpoints = await Promise.all(
-      Array.from({ length: previous.partitions }, (_, p) =>
-        previous.load(partitionSubscriptionId(previous.name, p)),
-      ),
-    );
-    let least: Position | undefined;
-    for (const checkpoint of checkpoints) {
-      const at = checkpoint ?? 0n;
-      if (least === undefined || at < least) least = at;
-    }
-    return least ?? 0n;
   }
 
   /** Splits a batch among the partitions held and commits each share, `concurrency` at a time. */
@@ -604,16 +543,11 @@ export class ConsumerGroup<E extends DomainEvent = DomainEvent, TContext = void>
       const info: ConsumerGroupEventInfo = {
         group: this.name,
         partition,
-        replaying: this.#replaying(event.position),
+        replaying: this.#versions.replaying(event.position),
       };
       const poison = await this.#handleWithRetry(event, unit, subscriptionId, info);
       if (poison) parked.push(poison);
     }
-  }
-
-  #replaying(position: Position): boolean {
-    if (!this.#options.previousVersion) return false;
-    return this.#liveFrom === undefined || position <= this.#liveFrom;
   }
 
   #handleWithRetry(
