@@ -1,12 +1,5 @@
-import type {
-  EventSearch,
-  EventView,
-  GroupView,
-  LagView,
-  ParkedView,
-  StreamView,
-  SubscriptionView,
-} from './queries.js';
+import type { ParkedView } from './parked.js';
+import type { EventSearch, EventView, GroupView, LagView, StreamView, SubscriptionView } from './queries.js';
 
 /** What every page shows in its header. */
 export interface PageContext {

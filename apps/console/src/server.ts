@@ -1,8 +1,20 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { isEmbeddedDatabaseLockedError } from '@es/store-postgres';
 import type { ConsoleDatabase, ConsoleStores } from './database.js';
+import {
+  HttpError,
+  intOf,
+  messageOf,
+  positionOf,
+  readJson,
+  searchOf,
+  send,
+  sendHtml,
+  sendJson,
+  statusOf,
+  stringField,
+} from './http.js';
 import {
   consumersPage,
   errorPage,
@@ -16,16 +28,13 @@ import {
   streamsPage,
   tailPage,
 } from './pages.js';
+import { listParked, requestParkedRetry, skipParked } from './parked.js';
 import {
   describeConsumers,
-  type EventSearch,
   eventsAfter,
   latestEvents,
-  listParked,
   listStreams,
-  requestParkedRetry,
   searchEvents,
-  skipParked,
   streamEvents,
 } from './queries.js';
 
@@ -69,15 +78,6 @@ const PARKED_WRITES = new Map<
   ['/api/parked/skip', { run: skipParked, answer: 'skipped' }],
   ['/api/parked/retry', { run: requestParkedRetry, answer: 'retryRequested' }],
 ]);
-
-class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-  ) {
-    super(message);
-  }
-}
 
 /**
  * Starts the console's HTTP server: HTML views, a JSON API under `/api`, and the live tail as
@@ -311,99 +311,6 @@ function checkWrite(request: IncomingMessage, allowWrites: boolean, token: strin
 function sameSecret(a: string, b: string): boolean {
   const digest = (text: string) => createHash('sha256').update(text).digest();
   return timingSafeEqual(digest(a), digest(b));
-}
-
-async function readJson(request: IncomingMessage): Promise<unknown> {
-  let text = '';
-  for await (const chunk of request) {
-    text += String(chunk);
-    if (text.length > 10_000) throw new HttpError(413, 'Request body too large (at most 10 000 characters).');
-  }
-  try {
-    return JSON.parse(text);
-  } catch {
-    throw new HttpError(400, 'The body must be JSON: {"subscriptionId": "...", "position": "..."}.');
-  }
-}
-
-function stringField(body: unknown, name: string): string {
-  const value =
-    typeof body === 'object' && body !== null ? (body as Record<string, unknown>)[name] : undefined;
-  if (typeof value !== 'string' || value === '')
-    throw new HttpError(400, `"${name}" is missing: expected a non-empty string.`);
-  return value;
-}
-
-function positionOf(text: string, name: string): bigint {
-  if (!/^\d{1,19}$/.test(text))
-    throw new HttpError(
-      400,
-      `"${name}" must be a global position (decimal digits), got "${text.slice(0, 40)}".`,
-    );
-  return BigInt(text);
-}
-
-function intOf(text: string | null): number | undefined {
-  if (text === null || text === '') return undefined;
-  if (!/^\d{1,9}$/.test(text))
-    throw new HttpError(400, `Expected a whole number, got "${text.slice(0, 40)}".`);
-  return Number(text);
-}
-
-function searchOf(query: URLSearchParams): EventSearch {
-  const date = (name: string): Date | undefined => {
-    const text = query.get(name);
-    if (!text) return undefined;
-    // datetime-local inputs send no zone: the page says times are UTC.
-    const date = new Date(/[zZ]|[+-]\d\d:?\d\d$/.test(text) ? text : `${text}Z`);
-    if (Number.isNaN(date.getTime()))
-      throw new HttpError(400, `"${name}" is not a time: "${text.slice(0, 40)}" (use 2026-01-31T12:00:00Z).`);
-    return date;
-  };
-  const from = date('from');
-  const to = date('to');
-  const stream = query.get('stream') || undefined;
-  const type = query.get('type') || undefined;
-  const limit = intOf(query.get('limit'));
-  return {
-    ...(stream ? { stream } : {}),
-    ...(type ? { type } : {}),
-    ...(from ? { from } : {}),
-    ...(to ? { to } : {}),
-    ...(limit ? { limit } : {}),
-  };
-}
-
-function statusOf(error: unknown): number {
-  if (error instanceof HttpError) return error.status;
-  if (isEmbeddedDatabaseLockedError(error)) return 503;
-  const code = (error as { code?: unknown } | null)?.code;
-  if (code === 'ES_INVALID_ARGUMENT') return 400;
-  if (code === 'ES_EVENT_STORE_UNAVAILABLE' || code === 'ES_STORE_CLOSED') return 503;
-  return 500;
-}
-
-function messageOf(error: unknown): string {
-  const code = (error as { code?: unknown } | null)?.code;
-  const message = error instanceof Error ? error.message : String(error);
-  return error instanceof HttpError || typeof code !== 'string' ? message : `${code}: ${message}`;
-}
-
-function send(response: ServerResponse, status: number, type: string, body: string): void {
-  response.writeHead(status, {
-    'content-type': type,
-    'cache-control': 'no-store',
-    'x-content-type-options': 'nosniff',
-  });
-  response.end(body);
-}
-
-function sendHtml(response: ServerResponse, html: string, status = 200): void {
-  send(response, status, 'text/html; charset=utf-8', html);
-}
-
-function sendJson(response: ServerResponse, status: number, body: unknown): void {
-  send(response, status, 'application/json; charset=utf-8', JSON.stringify(body));
 }
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
