@@ -3,7 +3,6 @@ import {
   backoffDelay,
   type DomainEvent,
   type EventStore,
-  InvalidArgumentError,
   isInvalidArgumentError,
   isLeaseLostError,
   isStoreClosedError,
@@ -23,8 +22,8 @@ import {
   type ResolvedConsumerGroupOptions,
   resolveConsumerGroupOptions,
 } from './consumer-group-options.js';
+import { GroupParkedEvents, partitionIdsOf } from './group-parked-events.js';
 import { handleWithRetry } from './handle-with-retry.js';
-import { handleParkedAgain, RetryRequestSweeper } from './parked-retries.js';
 import { readOneBatch } from './read-batches.js';
 import { ConsumerTelemetry } from './telemetry.js';
 import { VersionHandOver } from './version-hand-over.js';
@@ -110,7 +109,7 @@ export class ConsumerGroup<E extends DomainEvent = DomainEvent, TContext = void>
   readonly #versions: VersionHandOver;
   #reportedOwned = '';
   readonly #telemetry = new ConsumerTelemetry();
-  readonly #retryRequests: RetryRequestSweeper<E, TContext>;
+  readonly #parked: GroupParkedEvents<E, TContext>;
   readonly #labelsOf = (partition: number) => () => ({
     'es.consumer.group': this.#options.name,
     'es.partition': partition,
@@ -130,9 +129,12 @@ export class ConsumerGroup<E extends DomainEvent = DomainEvent, TContext = void>
       readModel: this.#options.readModel,
       leases: this.#leases,
     });
-    this.#retryRequests = new RetryRequestSweeper<E, TContext>({
+    this.#parked = new GroupParkedEvents<E, TContext>({
+      group: this.#options.name,
+      partitions: this.#options.partitions,
       eventStore: this.#eventStore,
       readModel: this.#options.readModel,
+      handle: this.#handle,
       onError: this.#options.onError,
       everyMs: FLUSH_EVERY_MS,
     });
@@ -213,7 +215,7 @@ export class ConsumerGroup<E extends DomainEvent = DomainEvent, TContext = void>
     for (;;) {
       if (this.#failure) throw this.#failure.error;
       const checkpoints = await Promise.all(
-        this.#partitionIds().map((id) => this.#options.readModel.load(id)),
+        partitionIdsOf(this.name, this.#options.partitions).map((id) => this.#options.readModel.load(id)),
       );
       if (checkpoints.every((checkpoint) => checkpoint !== undefined && checkpoint >= position)) return;
       await sleep(pollMs);
@@ -221,15 +223,13 @@ export class ConsumerGroup<E extends DomainEvent = DomainEvent, TContext = void>
   }
 
   /** The group's parked events, every partition's, in position order. */
-  async listParked(): Promise<ParkedEvent[]> {
-    const lists = await Promise.all(this.#partitionIds().map((id) => this.#options.readModel.listParked(id)));
-    return lists.flat().sort((a, b) => (a.position < b.position ? -1 : a.position > b.position ? 1 : 0));
+  listParked(): Promise<ParkedEvent[]> {
+    return this.#parked.list();
   }
 
   /** Drops a parked event without handling it again (it was judged harmless or handled by hand). */
-  async skipParked(event: Pick<ParkedEvent, 'subscriptionId' | 'position'>): Promise<void> {
-    this.#assertOwnParked(event);
-    await this.#options.readModel.removeParked(event.subscriptionId, event.position);
+  skipParked(event: Pick<ParkedEvent, 'subscriptionId' | 'position'>): Promise<void> {
+    return this.#parked.skip(event);
   }
 
   /**
@@ -237,16 +237,8 @@ export class ConsumerGroup<E extends DomainEvent = DomainEvent, TContext = void>
    * leaves the checkpoint where it is, then forgets it. Rejects with the handler's error, keeping
    * it parked, when it fails again. The event is handled after later events of its stream.
    */
-  async retryParked(event: Pick<ParkedEvent, 'subscriptionId' | 'position'>): Promise<void> {
-    const partition = this.#assertOwnParked(event);
-    await handleParkedAgain<E, TContext>({
-      eventStore: this.#eventStore,
-      readModel: this.#options.readModel,
-      subscriptionId: event.subscriptionId,
-      position: event.position,
-      run: (stored, context) =>
-        this.#handle(stored, context, { group: this.name, partition, replaying: false }),
-    });
+  retryParked(event: Pick<ParkedEvent, 'subscriptionId' | 'position'>): Promise<void> {
+    return this.#parked.retry(event);
   }
 
   /**
@@ -260,27 +252,6 @@ export class ConsumerGroup<E extends DomainEvent = DomainEvent, TContext = void>
     const liveFrom = await this.#versions.takeOver(options);
     this.#wake.notify();
     return liveFrom;
-  }
-
-  #partitionIds(): string[] {
-    return Array.from({ length: this.#options.partitions }, (_, p) => partitionSubscriptionId(this.name, p));
-  }
-
-  #assertOwnParked(event: Pick<ParkedEvent, 'subscriptionId' | 'position'>): number {
-    const prefix = `${this.name}#`;
-    const partition = Number(event.subscriptionId.slice(prefix.length));
-    if (
-      !event.subscriptionId.startsWith(prefix) ||
-      !Number.isInteger(partition) ||
-      partition < 0 ||
-      partition >= this.#options.partitions
-    ) {
-      throw new InvalidArgumentError(
-        'event',
-        `"${event.subscriptionId}" is not a partition of group "${this.name}" (expected "${prefix}0".."${prefix}${this.#options.partitions - 1}").`,
-      );
-    }
-    return partition;
   }
 
   get #halted(): boolean {
@@ -442,7 +413,7 @@ export class ConsumerGroup<E extends DomainEvent = DomainEvent, TContext = void>
           await this.#flush(working);
           lastFlush = Date.now();
         }
-        if (this.#retryRequests.due) await this.#serveRetryRequests(working);
+        if (this.#parked.requestsDue) await this.#serveRetryRequests(working);
         await this.#wake.wait(generation, settle ?? pollIntervalMs, this.#halt.signal);
         settle = settle !== undefined && settle * 2 < pollIntervalMs ? settle * 2 : undefined;
         continue;
@@ -453,7 +424,7 @@ export class ConsumerGroup<E extends DomainEvent = DomainEvent, TContext = void>
         await this.#flush(working);
         lastFlush = Date.now();
       }
-      if (this.#retryRequests.due) await this.#serveRetryRequests(working);
+      if (this.#parked.requestsDue) await this.#serveRetryRequests(working);
     }
     await this.#flush([...this.#owned.values()]);
   }
@@ -569,26 +540,11 @@ export class ConsumerGroup<E extends DomainEvent = DomainEvent, TContext = void>
     });
   }
 
-  /**
-   * Handles the parked events an operator asked to retry (at most once a second), for the
-   * partitions held with a checkpoint, each in a batch checked against the partition's lease.
-   */
-  async #serveRetryRequests(working: OwnedPartition[]): Promise<void> {
-    if (!this.#retryRequests.due) return;
-    const targets = working
-      .filter((owned) => !owned.lost && !owned.handOff && owned.committed !== undefined)
-      .map((owned) => ({
-        subscriptionId: partitionSubscriptionId(this.name, owned.partition),
-        fence: owned.fence,
-        run: (event: StoredEvent<E>, context: TContext) =>
-          this.#handle(event, context, { group: this.name, partition: owned.partition, replaying: false }),
-      }));
-    try {
-      await this.#retryRequests.sweep(targets);
-    } catch (error) {
-      // The partition went to another worker meanwhile: its new owner serves the request.
-      if (!isLeaseLostError(error)) throw error;
-    }
+  /** Serves operators' retry requests for the partitions held with a checkpoint (at most once a second). */
+  #serveRetryRequests(working: OwnedPartition[]): Promise<void> {
+    return this.#parked.serveRequests(
+      working.filter((owned) => !owned.lost && !owned.handOff && owned.committed !== undefined),
+    );
   }
 
   /** Stores the checkpoint of partitions read past their last commit (no events of theirs since). */
