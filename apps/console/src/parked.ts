@@ -1,5 +1,4 @@
 import type { ConsoleStores } from './database.js';
-import { isoOf, quoted } from './queries.js';
 
 // The parked events view and its two writes: a retry request for the running workers, and a skip.
 
@@ -17,34 +16,22 @@ export interface ParkedView {
   readonly retryRequestedAt: string | null;
 }
 
-/** Every parked event of every subscription, oldest first (at most 1 000). */
+/** Parked events of every subscription (at most 1 000, by subscription and position), oldest first. */
 export async function listParked(stores: ConsoleStores): Promise<ParkedView[]> {
-  // `*`: a schema before migration 010 has no retry_requested_at, and lists all the same.
-  const rows = await stores.sql.query<{
-    subscription_id: string;
-    position_text: string;
-    event_id: string;
-    stream_id: string;
-    event_type: string;
-    error: string;
-    attempts: number;
-    parked_at: unknown;
-    retry_requested_at?: unknown;
-  }>({
-    text: `SELECT *, position::text AS position_text
-           FROM ${quoted(stores.schema)}.es_parked_events ORDER BY parked_at, subscription_id, position LIMIT 1000`,
-  });
-  return rows.map((row) => ({
-    subscriptionId: row.subscription_id,
-    position: row.position_text,
-    eventId: row.event_id,
-    streamId: row.stream_id,
-    eventType: row.event_type,
-    error: row.error,
-    attempts: Number(row.attempts),
-    parkedAt: isoOf(row.parked_at),
-    retryRequestedAt: row.retry_requested_at == null ? null : isoOf(row.retry_requested_at),
-  }));
+  const parked = await stores.projections.listAllParked({ limit: 1000 });
+  return parked
+    .sort((a, b) => a.parkedAt.getTime() - b.parkedAt.getTime())
+    .map((event) => ({
+      subscriptionId: event.subscriptionId,
+      position: event.position.toString(),
+      eventId: event.eventId,
+      streamId: event.streamId,
+      eventType: event.eventType,
+      error: event.error,
+      attempts: event.attempts,
+      parkedAt: event.parkedAt.toISOString(),
+      retryRequestedAt: event.retryRequestedAt?.toISOString() ?? null,
+    }));
 }
 
 /**

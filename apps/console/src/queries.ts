@@ -333,7 +333,7 @@ function table(stores: ConsoleStores): string {
   return stores.events.names.qualifiedTable;
 }
 
-export function quoted(identifier: string): string {
+function quoted(identifier: string): string {
   return `"${identifier.replaceAll('"', '""')}"`;
 }
 
@@ -342,7 +342,7 @@ function limitOf(limit: number | undefined): number {
   return Math.min(limit, 1_000);
 }
 
-export function isoOf(value: unknown): string {
+function isoOf(value: unknown): string {
   const date = value instanceof Date ? value : new Date(String(value));
   return Number.isNaN(date.getTime()) ? String(value) : date.toISOString();
 }

@@ -67,6 +67,7 @@ class PostgresBackend implements Backend {
   readonly checkpoints: PostgresCheckpointStore;
   readonly #events: string;
   readonly #schema: string;
+  #projectionStore: PostgresProjectionStore | undefined;
 
   constructor(
     readonly executor: SqlExecutor,
@@ -278,36 +279,8 @@ class PostgresBackend implements Backend {
     }));
   }
 
-  async listParked(subscriptionId?: string): Promise<ParkedEvent[]> {
-    // `*`: a schema before migration 010 has no retry_requested_at, and lists all the same.
-    const rows = await this.executor.query<{
-      subscription_id: string;
-      position_text: string;
-      event_id: string;
-      stream_id: string;
-      event_type: string;
-      error: string;
-      attempts: number;
-      parked_at: Date | string;
-      retry_requested_at?: Date | string | null;
-    }>({
-      text: `SELECT *, position::text AS position_text
-             FROM ${this.#schema}.es_parked_events
-             ${subscriptionId === undefined ? '' : 'WHERE subscription_id = $1 OR subscription_id LIKE $2'}
-             ORDER BY subscription_id, position`,
-      values: subscriptionId === undefined ? [] : [subscriptionId, `${likeEscape(subscriptionId)}#%`],
-    });
-    return rows.map((row) => ({
-      subscriptionId: row.subscription_id,
-      position: BigInt(row.position_text),
-      eventId: row.event_id,
-      streamId: row.stream_id,
-      eventType: row.event_type,
-      error: row.error,
-      attempts: Number(row.attempts),
-      parkedAt: new Date(row.parked_at),
-      ...(row.retry_requested_at == null ? {} : { retryRequestedAt: new Date(row.retry_requested_at) }),
-    }));
+  listParked(subscriptionId?: string): Promise<ParkedEvent[]> {
+    return this.#projections.listAllParked(subscriptionId === undefined ? {} : { name: subscriptionId });
   }
 
   async parkedCounts(): Promise<Map<string, number>> {
@@ -326,11 +299,17 @@ class PostgresBackend implements Backend {
   }
 
   requestRetry(subscriptionId: string, position: Position): Promise<boolean> {
-    // The store's own statement; on a schema before migration 010 it fails with StoreNotMigratedError.
-    return new PostgresProjectionStore({ connection: this.executor, schema: this.schemaName }).requestRetry(
-      subscriptionId,
-      position,
-    );
+    // On a schema before migration 010 this fails with StoreNotMigratedError.
+    return this.#projections.requestRetry(subscriptionId, position);
+  }
+
+  get #projections(): PostgresProjectionStore {
+    // On the backend's executor, which the backend closes: the store owns nothing to close.
+    this.#projectionStore ??= new PostgresProjectionStore({
+      connection: this.executor,
+      schema: this.schemaName,
+    });
+    return this.#projectionStore;
   }
 
   async close(): Promise<void> {
@@ -342,8 +321,4 @@ class PostgresBackend implements Backend {
       await this.embedded?.close();
     }
   }
-}
-
-function likeEscape(text: string): string {
-  return text.replace(/[\\%_]/g, (char) => `\\${char}`);
 }

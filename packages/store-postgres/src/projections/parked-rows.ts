@@ -49,6 +49,33 @@ export async function selectParked(
   return rows.map(parkedEventOf);
 }
 
+/**
+ * Parked events of every subscription, or of `name` only (a subscription id, or a consumer group's
+ * name: every `<name>#<partition>`), by subscription and position; at most `limit` when given.
+ */
+export async function selectParkedNamed(
+  session: SqlSession,
+  table: string,
+  options: { name?: string; limit?: number },
+): Promise<ParkedEvent[]> {
+  const values: unknown[] = [];
+  let where = '';
+  if (options.name !== undefined) {
+    values.push(options.name, `${options.name}#`);
+    where = 'WHERE subscription_id = $1 OR starts_with(subscription_id, $2)';
+  }
+  let limit = '';
+  if (options.limit !== undefined) {
+    values.push(options.limit);
+    limit = `LIMIT $${values.length}`;
+  }
+  const rows = await session.query<ParkedRow>({
+    text: `SELECT * FROM ${table} ${where} ORDER BY subscription_id, position ${limit}`,
+    values,
+  });
+  return rows.map(parkedEventOf);
+}
+
 /** Marks a parked event for a retry (keeping the first mark's time); false when it is not parked. */
 export async function markForRetry(
   session: SqlSession,

@@ -1,4 +1,5 @@
 import {
+  InvalidArgumentError,
   isEventSourcingError,
   type LeaseFence,
   LeaseLostError,
@@ -17,7 +18,7 @@ import {
 } from '../connection/connection.js';
 import { isConnectionFailure, wrapDriverError } from '../connection/driver-errors.js';
 import type { SqlSession } from '../connection/sql-executor.js';
-import { markForRetry, selectParked, unmarkAfterFailure } from './parked-rows.js';
+import { markForRetry, selectParked, selectParkedNamed, unmarkAfterFailure } from './parked-rows.js';
 import { checkpointTables, compareAndSet, loadCheckpoint } from './postgres-checkpoint-store.js';
 import { FENCE_HELD, fenceValues, leaseTables } from './postgres-partition-lease-store.js';
 
@@ -160,6 +161,25 @@ export class PostgresProjectionStore implements ProjectionStore<PostgresProjecti
     return this.#run(`list the parked events of "${subscriptionId}"`, () =>
       selectParked(this.#executor, this.#parked, [subscriptionId], { marked: false }),
     );
+  }
+
+  /**
+   * Parked events across subscriptions, for tools (`es parked list`, the web console): every
+   * subscription's, or those of `name` only (a subscription id, or a consumer group's name: all its
+   * partitions), ordered by subscription and position, at most `limit` when given.
+   *
+   * @example
+   * for (const event of await store.listAllParked({ name: 'stock' })) console.log(event.subscriptionId, event.position);
+   */
+  async listAllParked(options: { name?: string; limit?: number } = {}): Promise<ParkedEvent[]> {
+    if (options.name !== undefined) assertStreamId(options.name, 'subscription or group name');
+    if (options.limit !== undefined && (!Number.isSafeInteger(options.limit) || options.limit < 1)) {
+      throw new InvalidArgumentError(
+        'limit',
+        `expected a positive whole number, got ${String(options.limit)}.`,
+      );
+    }
+    return this.#run('list parked events', () => selectParkedNamed(this.#executor, this.#parked, options));
   }
 
   async removeParked(subscriptionId: string, position: Position): Promise<void> {
