@@ -91,7 +91,6 @@ export class GroupParkedEvents<E extends DomainEvent, TContext> {
   async serveRequests(
     held: readonly { readonly partition: number; readonly fence: LeaseFence }[],
   ): Promise<void> {
-    if (!this.#requests.due) return;
     const targets = held.map(({ partition, fence }) => ({
       subscriptionId: partitionSubscriptionId(this.#group, partition),
       fence,

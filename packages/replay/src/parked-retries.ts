@@ -4,6 +4,7 @@ import {
   InvalidArgumentError,
   isStoreNotMigratedError,
   type LeaseFence,
+  type ParkedEvent,
   type Position,
   type ProjectionStore,
   type StoredEvent,
@@ -103,10 +104,7 @@ export class RetryRequestSweeper<E extends DomainEvent, TContext> {
     this.#readModel = options.readModel;
     this.#onError = options.onError;
     this.#everyMs = options.everyMs ?? 1000;
-    this.#unavailable =
-      !this.#readModel.listRetryRequests ||
-      !this.#readModel.recordRetryFailure ||
-      !this.#readModel.requestRetry;
+    this.#unavailable = !this.#readModel.listRetryRequests || !this.#readModel.recordRetryFailure;
   }
 
   /** Whether a sweep would look for requests now (checked without yielding, so a busy loop keeps its pace). */
@@ -115,13 +113,13 @@ export class RetryRequestSweeper<E extends DomainEvent, TContext> {
   }
 
   /**
-   * Handles the requests of `targets` if the last sweep is `everyMs` old; returns how many events
-   * were handled successfully. A store's fault (a lost lease, a dropped connection) is rethrown.
+   * Handles the requests of `targets` if the last sweep is `everyMs` old. A store's fault (a lost
+   * lease, a dropped connection) is rethrown.
    */
-  async sweep(targets: readonly RetryTarget<E, TContext>[]): Promise<number> {
-    if (!this.due || targets.length === 0) return 0;
+  async sweep(targets: readonly RetryTarget<E, TContext>[]): Promise<void> {
+    if (!this.due || targets.length === 0) return;
     this.#lastSweep = Date.now();
-    let requests: Awaited<ReturnType<NonNullable<ProjectionStore<TContext>['listRetryRequests']>>>;
+    let requests: ParkedEvent[];
     try {
       requests = await this.#readModel.listRetryRequests!(targets.map((target) => target.subscriptionId));
     } catch (error) {
@@ -129,9 +127,8 @@ export class RetryRequestSweeper<E extends DomainEvent, TContext> {
       // An older schema: the worker goes on without retry requests (migrate to enable them).
       this.#unavailable = true;
       this.#onError(error);
-      return 0;
+      return;
     }
-    let handled = 0;
     for (const request of requests) {
       const target = targets.find((candidate) => candidate.subscriptionId === request.subscriptionId)!;
       try {
@@ -143,7 +140,6 @@ export class RetryRequestSweeper<E extends DomainEvent, TContext> {
           run: target.run,
           ...(target.fence ? { fence: target.fence } : {}),
         });
-        handled++;
       } catch (error) {
         if (isStoreFault(error)) throw error;
         await this.#readModel.recordRetryFailure!(
@@ -153,6 +149,5 @@ export class RetryRequestSweeper<E extends DomainEvent, TContext> {
         );
       }
     }
-    return handled;
   }
 }

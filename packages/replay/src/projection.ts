@@ -310,7 +310,7 @@ export class Projection<E extends DomainEvent = DomainEvent, TContext = void> {
 
   /** Handles the parked events an operator asked to retry (at most once a second). */
   async #serveRetryRequests(checkpoint: Position | undefined): Promise<void> {
-    if (checkpoint === undefined || !this.#retryRequests.due) return;
+    if (checkpoint === undefined) return;
     await this.#retryRequests.sweep([
       { subscriptionId: this.#options.name, run: (event, context) => this.#handle(event, context) },
     ]);
